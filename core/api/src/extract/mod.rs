@@ -1,0 +1,7 @@
+//! Request extractors that answer failures with Discord's error bodies.
+
+pub mod auth;
+pub mod json;
+
+pub use auth::Auth;
+pub use json::Json;

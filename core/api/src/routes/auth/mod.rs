@@ -1,0 +1,5 @@
+//! `/auth/*`: registration, login, logout.
+
+pub mod login;
+pub mod logout;
+pub mod register;

@@ -1,0 +1,62 @@
+//! The REST routes; the module tree mirrors Discord's URL tree under `/api/v{9,10}`.
+
+pub mod applications;
+pub mod auth;
+pub mod policies;
+pub mod users;
+
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::state::AppState;
+
+/// The OpenAPI document's header; paths are added from the handlers' annotations.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Accord API", description = "Discord-compatible REST API served under /api, /api/v9 and /api/v10."),
+    modifiers(&BearerLike)
+)]
+struct ApiDoc;
+
+struct BearerLike;
+impl utoipa::Modify for BearerLike {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "token",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "Authorization",
+                "`Bot <token>` for bots, the bare token for user accounts",
+            ))),
+        );
+    }
+}
+
+/// Every versioned route, with its OpenAPI description.
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(auth::register::register))
+        .routes(routes!(auth::login::login))
+        .routes(routes!(auth::logout::logout))
+        .routes(routes!(users::me::get_me, users::me::patch_me))
+        .routes(routes!(users::user::get_user))
+        .routes(routes!(
+            applications::collection::create,
+            applications::collection::list
+        ))
+        .routes(routes!(
+            applications::me::get_me,
+            applications::me::patch_me
+        ))
+        .routes(routes!(applications::me::get_oauth2_me))
+        .routes(routes!(
+            applications::application::get,
+            applications::application::patch
+        ))
+        .routes(routes!(applications::bot::create))
+        .routes(routes!(applications::bot::reset))
+        .routes(routes!(policies::instance))
+        .routes(routes!(policies::domains))
+}

@@ -1,0 +1,4 @@
+//! `/users/*`.
+
+pub mod me;
+pub mod user;

@@ -1,0 +1,143 @@
+//! The state every handler shares: configuration, store, bus, token verifier, id generator.
+
+use std::sync::Arc;
+
+use accord_auth::{HashCost, PasswordRules, Revocations, TokenSigner};
+use accord_bus::{Bus, Event};
+use accord_config::Config;
+use accord_model::SnowflakeGenerator;
+use accord_store::Store;
+use base64::Engine;
+
+/// Name of the instance setting that holds the generated token secret.
+const TOKEN_SECRET_KEY: &str = "token_secret";
+
+/// Handler state (cheap to clone).
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+/// What [`AppState`] holds.
+pub struct Inner {
+    /// The loaded configuration.
+    pub config: Arc<Config>,
+    /// The database.
+    pub store: Store,
+    /// The event bus.
+    pub bus: Bus,
+    /// Signs and checks tokens.
+    pub signer: TokenSigner,
+    /// Revoked tokens, shared with every service of the process.
+    pub revocations: Arc<Revocations>,
+    /// Snowflake generator.
+    pub ids: SnowflakeGenerator,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("backend", &self.store.backend())
+            .finish()
+    }
+}
+
+impl AppState {
+    /// Builds the state: resolves the token secret (from the config, or generated once and
+    /// shared through the database), loads the revocation state, and keeps it current from the
+    /// bus.
+    pub async fn new(
+        config: Arc<Config>,
+        store: Store,
+        bus: Bus,
+    ) -> Result<Self, accord_store::StoreError> {
+        let signer = TokenSigner::new(token_secret(&config, &store).await?.as_bytes());
+        let revocations = Arc::new(Revocations::new());
+        for (user, ms) in store.token_cutoffs().await? {
+            revocations.set_cutoff(user, ms.max(0) as u64);
+        }
+        for (user, token_id) in store.revoked_tokens().await? {
+            revocations.revoke(user, token_id);
+        }
+        spawn_revocation_listener(&bus, revocations.clone());
+        let ids = SnowflakeGenerator::new(config.snowflake.worker_id, config.snowflake.process_id);
+        Ok(Self(Arc::new(Inner {
+            config,
+            store,
+            bus,
+            signer,
+            revocations,
+            ids,
+        })))
+    }
+
+    /// Argon2id cost from the configuration.
+    pub fn hash_cost(&self) -> HashCost {
+        let a = &self.config.security.argon2;
+        HashCost {
+            memory_kib: a.memory_kib,
+            iterations: a.iterations,
+            parallelism: a.parallelism,
+        }
+    }
+
+    /// Password rules from the configuration.
+    pub fn password_rules(&self) -> PasswordRules {
+        let p = &self.config.register.password;
+        PasswordRules {
+            min_length: p.min_length.into(),
+            max_length: p.max_length.into(),
+            require_letter: p.require_letter,
+            require_digit: p.require_digit,
+            require_symbol: p.require_symbol,
+        }
+    }
+
+    /// Publishes an event, logging (not failing the request) if the bus refuses it: the change
+    /// it describes is already committed.
+    pub async fn publish(&self, event: Event) {
+        if let Err(e) = self.bus.publish(event).await {
+            tracing::error!(error = %e, "bus publish failed");
+        }
+    }
+}
+
+/// The configured secret, or the one stored in the database (generated on first start).
+async fn token_secret(config: &Config, store: &Store) -> Result<String, accord_store::StoreError> {
+    if let Some(secret) = &config.security.token_secret {
+        return Ok(secret.clone());
+    }
+    let fresh: [u8; 48] = rand::random();
+    store
+        .setting_or_init(
+            TOKEN_SECRET_KEY,
+            &base64::engine::general_purpose::STANDARD.encode(fresh),
+        )
+        .await
+}
+
+/// Applies revocations published by any service (here or, with a shared bus, elsewhere).
+fn spawn_revocation_listener(bus: &Bus, revocations: Arc<Revocations>) {
+    let mut sub = bus.subscribe();
+    tokio::spawn(async move {
+        loop {
+            match sub.recv().await {
+                Ok(Event::TokensCutOff {
+                    user,
+                    valid_after_ms,
+                }) => revocations.set_cutoff(user, valid_after_ms),
+                Ok(Event::TokenRevoked { user, token_id }) => revocations.revoke(user, token_id),
+                Ok(Event::Dispatch(_)) => {}
+                Err(accord_bus::RecvError::Lagged(n)) => {
+                    tracing::warn!(missed = n, "revocation listener lagged behind the bus");
+                }
+                Err(accord_bus::RecvError::Closed) => break,
+            }
+        }
+    });
+}

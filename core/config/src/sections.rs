@@ -1,0 +1,475 @@
+//! The configuration sections: one struct per `[section]` of `accord.toml`, with its defaults.
+//!
+//! Every field's `///` comment is copied into the generated sample file (`accord config sample`),
+//! so it is written for the person running the server, not for the programmer.
+
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::lenient;
+
+const fn local(port: u16) -> SocketAddr {
+    SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, port))
+}
+
+/// What this instance calls itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct InstanceConfig {
+    /// The instance's display name, shown to users.
+    #[serde(deserialize_with = "lenient::string")]
+    pub name: String,
+    /// A short description of the instance, shown to users. May be empty.
+    #[serde(deserialize_with = "lenient::string")]
+    pub description: String,
+}
+
+impl Default for InstanceConfig {
+    fn default() -> Self {
+        Self {
+            name: "Accord".into(),
+            description: String::new(),
+        }
+    }
+}
+
+/// The HTTP REST API (`/api/v*`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiConfig {
+    /// Address and port the REST API listens on. Use `0.0.0.0:3001` (or `[::]:3001`) to accept
+    /// connections from other machines; keep `127.0.0.1` when a reverse proxy runs on this host.
+    #[serde(deserialize_with = "lenient::socket_addr")]
+    pub listen: SocketAddr,
+    /// The URL clients use to reach the REST API, as seen from outside (through any reverse
+    /// proxy), e.g. `https://chat.example.com`. Must be an absolute `http://` or `https://` URL.
+    /// When unset, `http://<listen>` is used, which only works for local testing.
+    #[serde(deserialize_with = "lenient::opt_string")]
+    #[schemars(example = &"https://chat.example.com")]
+    pub public_url: Option<String>,
+    /// Largest request body accepted, in bytes. Requests above this are refused with 413.
+    /// Keep it at least `limits.attachment_size_bytes` so uploads through the API fit.
+    pub max_body_bytes: usize,
+    /// Origins allowed to call the API from a browser (CORS). `"*"` allows any origin; otherwise
+    /// list origins such as `"https://chat.example.com"`. A single comma-separated string is also
+    /// accepted, which is handy in environment variables.
+    #[serde(deserialize_with = "lenient::string_list")]
+    pub cors_origins: Vec<String>,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            listen: local(3001),
+            public_url: None,
+            max_body_bytes: 26_214_400,
+            cors_origins: vec!["*".into()],
+        }
+    }
+}
+
+/// The real-time gateway (WebSocket) that clients keep open for events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct GatewayConfig {
+    /// Address and port the gateway listens on.
+    #[serde(deserialize_with = "lenient::socket_addr")]
+    pub listen: SocketAddr,
+    /// The WebSocket URL clients connect to, as seen from outside, e.g.
+    /// `wss://gateway.chat.example.com`. Must be a `ws://` or `wss://` URL. When unset,
+    /// `ws://<listen>` is advertised, which only works for local testing.
+    #[serde(deserialize_with = "lenient::opt_string")]
+    #[schemars(example = &"wss://gateway.chat.example.com")]
+    pub public_url: Option<String>,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        Self {
+            listen: local(3002),
+            public_url: None,
+        }
+    }
+}
+
+/// The content server for avatars, icons, emojis and attachments.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct CdnConfig {
+    /// Address and port the CDN listens on.
+    #[serde(deserialize_with = "lenient::socket_addr")]
+    pub listen: SocketAddr,
+    /// The URL clients load media from, as seen from outside, e.g. `https://cdn.chat.example.com`.
+    /// Must be an absolute `http://` or `https://` URL. When unset, `http://<listen>` is used.
+    #[serde(deserialize_with = "lenient::opt_string")]
+    #[schemars(example = &"https://cdn.chat.example.com")]
+    pub public_url: Option<String>,
+}
+
+impl Default for CdnConfig {
+    fn default() -> Self {
+        Self {
+            listen: local(3003),
+            public_url: None,
+        }
+    }
+}
+
+/// The voice signalling server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct VoiceConfig {
+    /// Address and port the voice signalling server listens on.
+    #[serde(deserialize_with = "lenient::socket_addr")]
+    pub listen: SocketAddr,
+    /// The WebSocket URL clients use for voice, as seen from outside, e.g.
+    /// `wss://voice.chat.example.com`. Must be a `ws://` or `wss://` URL. When unset,
+    /// `ws://<listen>` is advertised.
+    #[serde(deserialize_with = "lenient::opt_string")]
+    #[schemars(example = &"wss://voice.chat.example.com")]
+    pub public_url: Option<String>,
+}
+
+impl Default for VoiceConfig {
+    fn default() -> Self {
+        Self {
+            listen: local(3004),
+            public_url: None,
+        }
+    }
+}
+
+/// The database that holds all persistent state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// Database connection URL: `postgres://user:password@host:5432/accord` for PostgreSQL
+    /// (recommended for anything beyond a small instance) or `sqlite:///path/to/accord.db?mode=rwc`
+    /// for SQLite. When unset, a SQLite database at `<data_dir>/accord.db` is used.
+    #[serde(deserialize_with = "lenient::opt_string")]
+    #[schemars(example = &"postgres://accord:secret@localhost:5432/accord")]
+    pub url: Option<String>,
+    /// Largest number of open connections per process. At least 1.
+    pub max_connections: u32,
+    /// Connections each process keeps open even when idle. At most `max_connections`.
+    pub min_connections: u32,
+    /// Seconds to wait for a free connection before a request fails.
+    pub acquire_timeout_secs: u64,
+    /// Apply pending schema migrations when the server starts. Turn off if you apply
+    /// migrations yourself before upgrading.
+    pub migrate_on_start: bool,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            max_connections: 16,
+            min_connections: 0,
+            acquire_timeout_secs: 10,
+            migrate_on_start: true,
+        }
+    }
+}
+
+/// Which message bus carries events between processes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum BusKind {
+    /// In-process bus: everything (API, gateway, ...) must run in one process.
+    #[default]
+    Memory,
+}
+
+/// The event bus that carries events from the API to the gateways.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct BusConfig {
+    /// Bus implementation. Only the in-process bus exists for now; Redis and RabbitMQ
+    /// arrive with the event-bus work.
+    pub kind: BusKind,
+    /// Events buffered per subscriber; a subscriber that falls further behind misses events
+    /// and must resynchronise. At least 16.
+    pub capacity: usize,
+}
+
+impl Default for BusConfig {
+    fn default() -> Self {
+        Self {
+            kind: BusKind::Memory,
+            capacity: 4096,
+        }
+    }
+}
+
+/// Snowflake ID generation. Every process that creates IDs at the same time must have a
+/// different (`worker_id`, `process_id`) pair, or IDs can collide.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct SnowflakeConfig {
+    /// Worker number embedded in generated IDs, 0 to 31 (e.g. one per machine).
+    pub worker_id: u8,
+    /// Process number embedded in generated IDs, 0 to 31 (e.g. one per process on a machine).
+    pub process_id: u8,
+}
+
+/// Who may create an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RegisterMode {
+    /// Anyone can register.
+    #[default]
+    Open,
+    /// Nobody can register; operators create accounts.
+    Closed,
+    /// Registration requires a valid invite.
+    InviteOnly,
+}
+
+/// Account registration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct RegisterConfig {
+    /// Who may create an account.
+    pub mode: RegisterMode,
+    /// Refuse registrations without an email address.
+    pub require_email: bool,
+    /// Refuse registrations without a date of birth.
+    pub require_date_of_birth: bool,
+    /// Minimum age in years for a date of birth given at registration. 0 disables the check.
+    pub min_age: u8,
+    /// Username length rules.
+    pub username: UsernameConfig,
+    /// Password rules for new and changed passwords.
+    pub password: PasswordConfig,
+}
+
+impl Default for RegisterConfig {
+    fn default() -> Self {
+        Self {
+            mode: RegisterMode::Open,
+            require_email: false,
+            require_date_of_birth: false,
+            min_age: 13,
+            username: UsernameConfig::default(),
+            password: PasswordConfig::default(),
+        }
+    }
+}
+
+/// Username length rules, in characters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct UsernameConfig {
+    /// Shortest allowed username, 1 to 32.
+    pub min_length: u16,
+    /// Longest allowed username, 1 to 32, at least `min_length`.
+    pub max_length: u16,
+}
+
+impl Default for UsernameConfig {
+    fn default() -> Self {
+        Self {
+            min_length: 2,
+            max_length: 32,
+        }
+    }
+}
+
+/// Password rules, lengths in characters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct PasswordConfig {
+    /// Shortest allowed password. At least 1.
+    pub min_length: u16,
+    /// Longest allowed password, at most 1024 and at least `min_length`.
+    pub max_length: u16,
+    /// Require at least one letter.
+    pub require_letter: bool,
+    /// Require at least one digit.
+    pub require_digit: bool,
+    /// Require at least one character that is neither a letter nor a digit.
+    pub require_symbol: bool,
+}
+
+impl Default for PasswordConfig {
+    fn default() -> Self {
+        Self {
+            min_length: 8,
+            max_length: 128,
+            require_letter: false,
+            require_digit: false,
+            require_symbol: false,
+        }
+    }
+}
+
+/// Secrets, proxies and password hashing.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecurityConfig {
+    /// Secret used to sign login tokens, at least 32 characters (generate one with e.g.
+    /// `openssl rand -base64 48`). When unset, a random secret is generated at first start and
+    /// stored in the database, so every process shares it. Changing it logs everyone out.
+    #[serde(deserialize_with = "lenient::opt_string")]
+    pub token_secret: Option<String>,
+    /// Reverse proxies whose `X-Forwarded-For` header is believed, as IP addresses or CIDR ranges,
+    /// e.g. `["127.0.0.1", "10.0.0.0/8", "::1/128"]`. Leave empty when clients connect directly.
+    #[serde(deserialize_with = "lenient::string_list")]
+    pub trusted_proxies: Vec<String>,
+    /// Argon2id password hashing cost. Higher is slower for attackers and for logins.
+    pub argon2: Argon2Config,
+}
+
+/// Argon2id parameters (the defaults follow the OWASP recommendation). Changing them only
+/// affects passwords hashed afterwards; existing hashes keep working.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct Argon2Config {
+    /// Memory per hash in KiB. At least 8 × `parallelism`.
+    pub memory_kib: u32,
+    /// Number of passes. At least 1.
+    pub iterations: u32,
+    /// Lanes computed in parallel. At least 1.
+    pub parallelism: u32,
+}
+
+impl Default for Argon2Config {
+    fn default() -> Self {
+        Self {
+            memory_kib: 19_456,
+            iterations: 2,
+            parallelism: 1,
+        }
+    }
+}
+
+/// Size and count limits enforced by the API. Every value must be at least 1.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Longest message content, in characters.
+    pub message_length: u32,
+    /// Guilds a user account may be a member of.
+    pub guilds_per_user: u32,
+    /// Guilds a bot account may be a member of.
+    pub guilds_per_bot: u32,
+    /// Roles per guild.
+    pub roles_per_guild: u32,
+    /// Channels (including categories) per guild.
+    pub channels_per_guild: u32,
+    /// Members per guild.
+    pub members_per_guild: u32,
+    /// Pinned messages per channel.
+    pub pins_per_channel: u32,
+    /// Distinct reactions per message.
+    pub reactions_per_message: u32,
+    /// Webhooks per channel.
+    pub webhooks_per_channel: u32,
+    /// Custom emojis per guild.
+    pub emojis_per_guild: u32,
+    /// Applications (and their bots) a user may own.
+    pub applications_per_user: u32,
+    /// Embeds per message.
+    pub embeds_per_message: u32,
+    /// Attachments per message.
+    pub attachments_per_message: u32,
+    /// Largest single attachment, in bytes.
+    pub attachment_size_bytes: u64,
+    /// Longest profile "about me" text, in characters.
+    pub bio_length: u32,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            message_length: 2000,
+            guilds_per_user: 100,
+            guilds_per_bot: 200,
+            roles_per_guild: 250,
+            channels_per_guild: 500,
+            members_per_guild: 250_000,
+            pins_per_channel: 250,
+            reactions_per_message: 20,
+            webhooks_per_channel: 15,
+            emojis_per_guild: 50,
+            applications_per_user: 25,
+            embeds_per_message: 10,
+            attachments_per_message: 10,
+            attachment_size_bytes: 26_214_400,
+            bio_length: 190,
+        }
+    }
+}
+
+/// Rights that new accounts may never get by default: administrative ones.
+pub(crate) const ADMIN_RIGHTS: &[&str] = &[
+    "OPERATOR",
+    "MANAGE_USERS",
+    "MANAGE_GUILDS",
+    "MANAGE_MESSAGES",
+    "MANAGE_APPLICATIONS",
+    "BYPASS_RATE_LIMITS",
+    "VIEW_INSTANCE_STATS",
+];
+
+/// Instance rights (what an account may do on this instance, independent of any guild).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct RightsConfig {
+    /// Rights given to every newly registered account. Known rights: OPERATOR, MANAGE_USERS,
+    /// MANAGE_GUILDS, MANAGE_MESSAGES, MANAGE_APPLICATIONS, BYPASS_RATE_LIMITS,
+    /// CREATE_APPLICATIONS, CREATE_GUILDS, JOIN_GUILDS, CREATE_DMS, CREATE_GROUP_DMS,
+    /// SEND_MESSAGES, ADD_REACTIONS, CREATE_INVITES, CREATE_WEBHOOKS, USE_VOICE, USE_VIDEO,
+    /// EDIT_OWN_PROFILE, DELETE_OWN_ACCOUNT, VIEW_INSTANCE_STATS. Existing accounts keep theirs.
+    #[serde(deserialize_with = "lenient::string_list")]
+    pub default: Vec<String>,
+}
+
+impl Default for RightsConfig {
+    fn default() -> Self {
+        Self {
+            default: accord_model::Rights::NAMED
+                .iter()
+                .map(|(name, _)| *name)
+                .filter(|name| !ADMIN_RIGHTS.contains(name))
+                .map(String::from)
+                .collect(),
+        }
+    }
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// Logging, written to standard output.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// Which messages to log, in `tracing` filter syntax: a level (`error`, `warn`, `info`,
+    /// `debug`, `trace`) optionally followed by per-module levels, e.g.
+    /// `"info,accord_api=debug"`.
+    #[serde(deserialize_with = "lenient::string")]
+    pub filter: String,
+    /// Output format.
+    pub format: LogFormat,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            filter: "info".into(),
+            format: LogFormat::Text,
+        }
+    }
+}

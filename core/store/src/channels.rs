@@ -1,0 +1,508 @@
+//! Channels: guild channels, DMs (one per pair of users) and group DMs, with their recipients.
+
+use accord_model::{ChannelId, GuildId, MessageId, UserId};
+use chrono::{DateTime, Utc};
+
+use crate::overwrites::NewOverwrite;
+use crate::{Result, Store, StoreError, dispatch, now};
+
+/// Channel type of a DM (Discord's `DM`).
+pub const CHANNEL_TYPE_DM: i32 = 1;
+/// Channel type of a group DM (Discord's `GROUP_DM`).
+pub const CHANNEL_TYPE_GROUP_DM: i32 = 3;
+
+/// A channel row.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct ChannelRecord {
+    /// Snowflake.
+    pub id: i64,
+    /// Channel type (Discord's numbering).
+    #[sqlx(rename = "type")]
+    pub kind: i32,
+    /// Guild (None for DMs and group DMs).
+    pub guild_id: Option<i64>,
+    /// Sorting position.
+    pub position: i32,
+    /// Name (None for DMs).
+    pub name: Option<String>,
+    /// Topic.
+    pub topic: Option<String>,
+    /// Age-restricted.
+    pub nsfw: bool,
+    /// Newest message, if any.
+    pub last_message_id: Option<i64>,
+    /// Voice bitrate.
+    pub bitrate: Option<i32>,
+    /// Voice user limit.
+    pub user_limit: Option<i32>,
+    /// Slow mode in seconds.
+    pub rate_limit_per_user: i32,
+    /// Group DM icon hash.
+    pub icon: Option<String>,
+    /// Group DM owner (or thread creator).
+    pub owner_id: Option<i64>,
+    /// Application that created the group DM.
+    pub application_id: Option<i64>,
+    /// Category (or parent channel of a thread).
+    pub parent_id: Option<i64>,
+    /// When the newest pin was made.
+    pub last_pin_timestamp: Option<DateTime<Utc>>,
+    /// Voice region override.
+    pub rtc_region: Option<String>,
+    /// Voice video quality mode.
+    pub video_quality_mode: Option<i32>,
+    /// Default thread auto-archive duration in minutes.
+    pub default_auto_archive_duration: Option<i32>,
+    /// Channel flags.
+    pub flags: i64,
+    /// `"<low user id>:<high user id>"` for DMs, None otherwise.
+    pub dm_key: Option<String>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+}
+
+impl ChannelRecord {
+    /// The typed id.
+    pub fn channel_id(&self) -> ChannelId {
+        ChannelId::from_i64(self.id)
+    }
+
+    /// The typed guild id, for guild channels.
+    pub fn guild(&self) -> Option<GuildId> {
+        self.guild_id.map(GuildId::from_i64)
+    }
+}
+
+/// What creating a guild channel writes.
+#[derive(Debug, Clone)]
+pub struct NewChannel {
+    /// Snowflake.
+    pub id: ChannelId,
+    /// Channel type.
+    pub kind: i32,
+    /// Name.
+    pub name: String,
+    /// Topic.
+    pub topic: Option<String>,
+    /// Sorting position.
+    pub position: i32,
+    /// Age-restricted.
+    pub nsfw: bool,
+    /// Category.
+    pub parent_id: Option<ChannelId>,
+    /// Voice bitrate.
+    pub bitrate: Option<i32>,
+    /// Voice user limit.
+    pub user_limit: Option<i32>,
+    /// Slow mode in seconds.
+    pub rate_limit_per_user: i32,
+    /// Voice region override.
+    pub rtc_region: Option<String>,
+    /// Voice video quality mode.
+    pub video_quality_mode: Option<i32>,
+    /// Default thread auto-archive duration in minutes.
+    pub default_auto_archive_duration: Option<i32>,
+    /// Channel flags.
+    pub flags: i64,
+    /// Permission overwrites written with the channel.
+    pub overwrites: Vec<NewOverwrite>,
+}
+
+impl NewChannel {
+    /// A channel of `kind` named `name` with every other field at its default.
+    pub fn new(id: ChannelId, kind: i32, name: impl Into<String>) -> Self {
+        Self {
+            id,
+            kind,
+            name: name.into(),
+            topic: None,
+            position: 0,
+            nsfw: false,
+            parent_id: None,
+            bitrate: None,
+            user_limit: None,
+            rate_limit_per_user: 0,
+            rtc_region: None,
+            video_quality_mode: None,
+            default_auto_archive_duration: None,
+            flags: 0,
+            overwrites: Vec::new(),
+        }
+    }
+}
+
+/// A partial update; `None` leaves a field alone, `Some(None)` clears a nullable one.
+#[derive(Debug, Clone, Default)]
+pub struct ChannelPatch {
+    /// Type (text ↔ announcement conversion).
+    pub kind: Option<i32>,
+    /// Name.
+    pub name: Option<Option<String>>,
+    /// Topic.
+    pub topic: Option<Option<String>>,
+    /// Sorting position.
+    pub position: Option<i32>,
+    /// Age-restricted.
+    pub nsfw: Option<bool>,
+    /// Category.
+    pub parent_id: Option<Option<ChannelId>>,
+    /// Voice bitrate.
+    pub bitrate: Option<Option<i32>>,
+    /// Voice user limit.
+    pub user_limit: Option<Option<i32>>,
+    /// Slow mode in seconds.
+    pub rate_limit_per_user: Option<i32>,
+    /// Group DM icon.
+    pub icon: Option<Option<String>>,
+    /// Group DM owner.
+    pub owner_id: Option<UserId>,
+    /// Voice region override.
+    pub rtc_region: Option<Option<String>>,
+    /// Voice video quality mode.
+    pub video_quality_mode: Option<Option<i32>>,
+    /// Default thread auto-archive duration.
+    pub default_auto_archive_duration: Option<Option<i32>>,
+    /// Channel flags.
+    pub flags: Option<i64>,
+}
+
+/// The column list of `channels`, in [`ChannelRecord`]'s order.
+macro_rules! channel_columns {
+    () => {
+        "id, type, guild_id, position, name, topic, nsfw, last_message_id, bitrate, user_limit, rate_limit_per_user, icon, owner_id, application_id, parent_id, last_pin_timestamp, rtc_region, video_quality_mode, default_auto_archive_duration, flags, dm_key, created_at"
+    };
+}
+
+/// Inserts a guild channel and its overwrites on `$conn` (used by `create_channel` and
+/// `create_guild`, each inside its own transaction).
+macro_rules! insert_guild_channel {
+    ($conn:expr, $guild:expr, $new:expr, $created:expr) => {{
+        let new: &$crate::channels::NewChannel = $new;
+        sqlx::query(
+            "INSERT INTO channels (id, type, guild_id, position, name, topic, nsfw, parent_id, bitrate, user_limit, \
+             rate_limit_per_user, rtc_region, video_quality_mode, default_auto_archive_duration, flags, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+        )
+        .bind(new.id.as_i64())
+        .bind(new.kind)
+        .bind($guild)
+        .bind(new.position)
+        .bind(&new.name)
+        .bind(&new.topic)
+        .bind(new.nsfw)
+        .bind(new.parent_id.map(|p| p.as_i64()))
+        .bind(new.bitrate)
+        .bind(new.user_limit)
+        .bind(new.rate_limit_per_user)
+        .bind(&new.rtc_region)
+        .bind(new.video_quality_mode)
+        .bind(new.default_auto_archive_duration)
+        .bind(new.flags)
+        .bind($created)
+        .execute(&mut *$conn)
+        .await?;
+        for o in &new.overwrites {
+            sqlx::query(
+                "INSERT INTO permission_overwrites (channel_id, target_id, type, allow, deny) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(new.id.as_i64())
+            .bind(o.target_id.as_i64())
+            .bind(o.kind)
+            .bind(o.allow.bits() as i64)
+            .bind(o.deny.bits() as i64)
+            .execute(&mut *$conn)
+            .await?;
+        }
+    }};
+}
+pub(crate) use insert_guild_channel;
+
+/// The `dm_key` of the DM between `a` and `b`.
+pub fn dm_key(a: UserId, b: UserId) -> String {
+    let (low, high) = if a <= b { (a, b) } else { (b, a) };
+    format!("{low}:{high}")
+}
+
+impl Store {
+    /// Creates a channel in `guild` with its permission overwrites, in one transaction.
+    pub async fn create_channel(&self, guild: GuildId, new: &NewChannel) -> Result<ChannelRecord> {
+        let created = now();
+        dispatch!(self.db(), |pool| {
+            let mut tx = pool.begin().await?;
+            insert_guild_channel!(tx, guild.as_i64(), new, created);
+            let row: ChannelRecord =
+                sqlx::query_as(concat!("SELECT ", channel_columns!(), " FROM channels WHERE id = $1"))
+                    .bind(new.id.as_i64())
+                    .fetch_one(&mut *tx)
+                    .await?;
+            tx.commit().await?;
+            Ok(row)
+        })
+    }
+
+    /// The DM between `a` and `b` (the same user twice is a DM with oneself), created with id
+    /// `id` if it does not exist yet. Returns the channel and whether this call created it; a
+    /// second call, even a concurrent one, returns the first channel.
+    pub async fn create_dm(&self, id: ChannelId, a: UserId, b: UserId) -> Result<(ChannelRecord, bool)> {
+        let key = dm_key(a, b);
+        let created = now();
+        dispatch!(self.db(), |pool| {
+            let mut tx = pool.begin().await?;
+            let inserted = sqlx::query(
+                "INSERT INTO channels (id, type, dm_key, created_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (dm_key) DO NOTHING",
+            )
+            .bind(id.as_i64())
+            .bind(CHANNEL_TYPE_DM)
+            .bind(&key)
+            .bind(created)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            if inserted {
+                for user in [a, b] {
+                    sqlx::query(
+                        "INSERT INTO channel_recipients (channel_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                    )
+                    .bind(id.as_i64())
+                    .bind(user.as_i64())
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+            let row: ChannelRecord =
+                sqlx::query_as(concat!("SELECT ", channel_columns!(), " FROM channels WHERE dm_key = $1"))
+                    .bind(&key)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            tx.commit().await?;
+            Ok((row, inserted))
+        })
+    }
+
+    /// The DM between `a` and `b`, if there is one.
+    pub async fn dm_between(&self, a: UserId, b: UserId) -> Result<Option<ChannelRecord>> {
+        let key = dm_key(a, b);
+        dispatch!(self.db(), |pool| Ok(sqlx::query_as(concat!(
+            "SELECT ",
+            channel_columns!(),
+            " FROM channels WHERE dm_key = $1"
+        ))
+        .bind(&key)
+        .fetch_optional(pool)
+        .await?))
+    }
+
+    /// Creates a group DM owned by `owner` with `recipients` (the owner is always one of them),
+    /// in one transaction.
+    pub async fn create_group_dm(
+        &self,
+        id: ChannelId,
+        owner: UserId,
+        recipients: &[UserId],
+        name: Option<&str>,
+        icon: Option<&str>,
+    ) -> Result<ChannelRecord> {
+        let created = now();
+        dispatch!(self.db(), |pool| {
+            let mut tx = pool.begin().await?;
+            let row: ChannelRecord = sqlx::query_as(concat!(
+                "INSERT INTO channels (id, type, name, icon, owner_id, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
+                 RETURNING ",
+                channel_columns!()
+            ))
+            .bind(id.as_i64())
+            .bind(CHANNEL_TYPE_GROUP_DM)
+            .bind(name)
+            .bind(icon)
+            .bind(owner.as_i64())
+            .bind(created)
+            .fetch_one(&mut *tx)
+            .await?;
+            for user in std::iter::once(&owner).chain(recipients) {
+                sqlx::query(
+                    "INSERT INTO channel_recipients (channel_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                )
+                .bind(id.as_i64())
+                .bind(user.as_i64())
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(row)
+        })
+    }
+
+    /// A channel by id.
+    pub async fn channel(&self, id: ChannelId) -> Result<Option<ChannelRecord>> {
+        dispatch!(self.db(), |pool| Ok(sqlx::query_as(concat!(
+            "SELECT ",
+            channel_columns!(),
+            " FROM channels WHERE id = $1"
+        ))
+        .bind(id.as_i64())
+        .fetch_optional(pool)
+        .await?))
+    }
+
+    /// The channels of a guild, by position then id.
+    pub async fn guild_channels(&self, guild: GuildId) -> Result<Vec<ChannelRecord>> {
+        dispatch!(self.db(), |pool| Ok(sqlx::query_as(concat!(
+            "SELECT ",
+            channel_columns!(),
+            " FROM channels WHERE guild_id = $1 ORDER BY position, id"
+        ))
+        .bind(guild.as_i64())
+        .fetch_all(pool)
+        .await?))
+    }
+
+    /// The DMs and group DMs `user` is a recipient of, by id.
+    pub async fn private_channels(&self, user: UserId) -> Result<Vec<ChannelRecord>> {
+        dispatch!(self.db(), |pool| Ok(sqlx::query_as(concat!(
+            "SELECT ",
+            channel_columns!(),
+            " FROM channels WHERE guild_id IS NULL AND id IN \
+             (SELECT channel_id FROM channel_recipients WHERE user_id = $1) ORDER BY id"
+        ))
+        .bind(user.as_i64())
+        .fetch_all(pool)
+        .await?))
+    }
+
+    /// Adds a recipient to a DM or group DM; returns false if they already were one.
+    pub async fn add_recipient(&self, channel: ChannelId, user: UserId) -> Result<bool> {
+        let n = dispatch!(self.db(), |pool| sqlx::query(
+            "INSERT INTO channel_recipients (channel_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING"
+        )
+        .bind(channel.as_i64())
+        .bind(user.as_i64())
+        .execute(pool)
+        .await?
+        .rows_affected());
+        Ok(n == 1)
+    }
+
+    /// Removes a recipient; returns false if they were not one.
+    pub async fn remove_recipient(&self, channel: ChannelId, user: UserId) -> Result<bool> {
+        let n = dispatch!(self.db(), |pool| sqlx::query(
+            "DELETE FROM channel_recipients WHERE channel_id = $1 AND user_id = $2"
+        )
+        .bind(channel.as_i64())
+        .bind(user.as_i64())
+        .execute(pool)
+        .await?
+        .rows_affected());
+        Ok(n == 1)
+    }
+
+    /// The recipients of a DM or group DM, by user id.
+    pub async fn recipients(&self, channel: ChannelId) -> Result<Vec<UserId>> {
+        let ids: Vec<i64> = dispatch!(self.db(), |pool| sqlx::query_scalar(
+            "SELECT user_id FROM channel_recipients WHERE channel_id = $1 ORDER BY user_id"
+        )
+        .bind(channel.as_i64())
+        .fetch_all(pool)
+        .await?);
+        Ok(ids.into_iter().map(UserId::from_i64).collect())
+    }
+
+    /// Applies a patch and returns the updated channel.
+    pub async fn update_channel(&self, id: ChannelId, patch: &ChannelPatch) -> Result<ChannelRecord> {
+        let p = patch;
+        dispatch!(self.db(), |pool| {
+            let row: Option<ChannelRecord> = sqlx::query_as(concat!(
+                "UPDATE channels SET \
+                 type = COALESCE($2, type), \
+                 name = CASE WHEN $3 THEN $4 ELSE name END, \
+                 topic = CASE WHEN $5 THEN $6 ELSE topic END, \
+                 position = COALESCE($7, position), \
+                 nsfw = COALESCE($8, nsfw), \
+                 parent_id = CASE WHEN $9 THEN $10 ELSE parent_id END, \
+                 bitrate = CASE WHEN $11 THEN $12 ELSE bitrate END, \
+                 user_limit = CASE WHEN $13 THEN $14 ELSE user_limit END, \
+                 rate_limit_per_user = COALESCE($15, rate_limit_per_user), \
+                 icon = CASE WHEN $16 THEN $17 ELSE icon END, \
+                 owner_id = COALESCE($18, owner_id), \
+                 rtc_region = CASE WHEN $19 THEN $20 ELSE rtc_region END, \
+                 video_quality_mode = CASE WHEN $21 THEN $22 ELSE video_quality_mode END, \
+                 default_auto_archive_duration = CASE WHEN $23 THEN $24 ELSE default_auto_archive_duration END, \
+                 flags = COALESCE($25, flags) \
+                 WHERE id = $1 RETURNING ",
+                channel_columns!()
+            ))
+            .bind(id.as_i64())
+            .bind(p.kind)
+            .bind(p.name.is_some())
+            .bind(p.name.clone().flatten())
+            .bind(p.topic.is_some())
+            .bind(p.topic.clone().flatten())
+            .bind(p.position)
+            .bind(p.nsfw)
+            .bind(p.parent_id.is_some())
+            .bind(p.parent_id.flatten().map(|c| c.as_i64()))
+            .bind(p.bitrate.is_some())
+            .bind(p.bitrate.flatten())
+            .bind(p.user_limit.is_some())
+            .bind(p.user_limit.flatten())
+            .bind(p.rate_limit_per_user)
+            .bind(p.icon.is_some())
+            .bind(p.icon.clone().flatten())
+            .bind(p.owner_id.map(|u| u.as_i64()))
+            .bind(p.rtc_region.is_some())
+            .bind(p.rtc_region.clone().flatten())
+            .bind(p.video_quality_mode.is_some())
+            .bind(p.video_quality_mode.flatten())
+            .bind(p.default_auto_archive_duration.is_some())
+            .bind(p.default_auto_archive_duration.flatten())
+            .bind(p.flags)
+            .fetch_optional(pool)
+            .await?;
+            row.ok_or(StoreError::NotFound)
+        })
+    }
+
+    /// Sets the positions of several channels of `guild` in one transaction; fails with
+    /// [`StoreError::NotFound`] (changing nothing) if one is not a channel of that guild.
+    pub async fn set_channel_positions(&self, guild: GuildId, positions: &[(ChannelId, i32)]) -> Result<()> {
+        dispatch!(self.db(), |pool| {
+            let mut tx = pool.begin().await?;
+            for (channel, position) in positions {
+                let n = sqlx::query("UPDATE channels SET position = $3 WHERE id = $1 AND guild_id = $2")
+                    .bind(channel.as_i64())
+                    .bind(guild.as_i64())
+                    .bind(position)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if n == 0 {
+                    return Err(StoreError::NotFound);
+                }
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Deletes a channel (its messages, overwrites, invites, webhooks and recipients go with it).
+    pub async fn delete_channel(&self, id: ChannelId) -> Result<()> {
+        let n = dispatch!(self.db(), |pool| sqlx::query("DELETE FROM channels WHERE id = $1")
+            .bind(id.as_i64())
+            .execute(pool)
+            .await?
+            .rows_affected());
+        if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    }
+
+    /// Sets (or clears) the newest message id of a channel.
+    pub async fn set_last_message_id(&self, channel: ChannelId, message: Option<MessageId>) -> Result<()> {
+        let n = dispatch!(self.db(), |pool| sqlx::query("UPDATE channels SET last_message_id = $2 WHERE id = $1")
+            .bind(channel.as_i64())
+            .bind(message.map(|m| m.as_i64()))
+            .execute(pool)
+            .await?
+            .rows_affected());
+        if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    }
+}

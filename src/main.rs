@@ -1,0 +1,101 @@
+//! `accord`: the one binary. With no command it runs every service in one process on the
+//! configured database (an embedded SQLite file by default); subcommands run one service, apply
+//! migrations, print the sample configuration, or administer accounts.
+
+mod admin;
+mod serve;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "accord",
+    version,
+    about = "A self-hosted chat server that speaks Discord's protocol"
+)]
+struct Cli {
+    /// Configuration file (TOML). Defaults to $ACCORD_CONFIG, then ./accord.toml if present.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the REST API alone.
+    Api,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Configuration helpers.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Administer accounts, rights and bots directly in the database.
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Print a documented sample configuration generated from the configuration struct.
+    Sample,
+    /// Load and validate the configuration, then print it as TOML.
+    Check,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(Command::Config(ConfigCommand::Sample)) = &cli.command {
+        print!("{}", accord_config::sample());
+        return ExitCode::SUCCESS;
+    }
+    let config = match accord_config::Config::load(cli.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("accord: invalid configuration:\n{e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(Command::Config(ConfigCommand::Check)) = &cli.command {
+        match toml::to_string(&config) {
+            Ok(text) => {
+                print!("{text}");
+                return ExitCode::SUCCESS;
+            }
+            Err(e) => {
+                eprintln!("accord: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    serve::init_logging(&config);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("accord: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            None => serve::run(config, serve::Services::All).await,
+            Some(Command::Api) => serve::run(config, serve::Services::Api).await,
+            Some(Command::Migrate) => serve::migrate_only(config).await,
+            Some(Command::Admin(cmd)) => admin::run(config, cmd).await,
+            Some(Command::Config(_)) => Ok(()),
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("accord: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Voice gateway and media. Empty until the voice issue builds it.
