@@ -36,14 +36,13 @@ impl Store {
 
     /// Every user whose tokens issued before some instant are refused, with that instant (ms).
     pub async fn token_cutoffs(&self) -> Result<Vec<(UserId, i64)>> {
-        let rows: Vec<(i64, i64)> =
-            dispatch!(self.db(), |pool| {
-                sqlx::query_as(
+        let rows: Vec<(i64, i64)> = dispatch!(self.db(), |pool| {
+            sqlx::query_as(
             "SELECT user_id, tokens_valid_after_ms FROM credentials WHERE tokens_valid_after_ms > 0"
         )
         .fetch_all(pool)
         .await?
-            });
+        });
         Ok(rows
             .into_iter()
             .map(|(u, t)| (UserId::from_i64(u), t))

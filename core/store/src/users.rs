@@ -206,16 +206,15 @@ impl Store {
 
     /// Whether `username#discriminator` is taken (case-insensitive).
     pub async fn name_taken(&self, username: &str, discriminator: &str) -> Result<bool> {
-        let n: i64 =
-            dispatch!(self.db(), |pool| {
-                sqlx::query_scalar(
+        let n: i64 = dispatch!(self.db(), |pool| {
+            sqlx::query_scalar(
             "SELECT COUNT(*) FROM users WHERE lower(username) = lower($1) AND discriminator = $2"
         )
         .bind(username)
         .bind(discriminator)
         .fetch_one(pool)
         .await?
-            });
+        });
         Ok(n > 0)
     }
 

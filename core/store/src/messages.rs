@@ -1,0 +1,589 @@
+//! Messages with their user and role mentions and attachments: creation, lookup, Discord-style
+//! paging, edits and (bulk) deletion. Pins and reactions live in `pins` and `reactions`.
+
+use std::collections::HashMap;
+
+use accord_model::{AttachmentId, ChannelId, GuildId, MessageId, RoleId, UserId, WebhookId};
+use chrono::{DateTime, Utc};
+use sqlx::types::Json;
+
+use crate::{Result, Store, StoreError, dispatch, now};
+
+/// A message row with its mentions and attachments.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct MessageRecord {
+    /// Snowflake.
+    pub id: i64,
+    /// Channel.
+    pub channel_id: i64,
+    /// Guild of the channel, if any.
+    pub guild_id: Option<i64>,
+    /// Author (a user, or the webhook id for webhook messages).
+    pub author_id: i64,
+    /// Webhook that sent it.
+    pub webhook_id: Option<i64>,
+    /// Application that sent it (interaction responses).
+    pub application_id: Option<i64>,
+    /// Message type.
+    #[sqlx(rename = "type")]
+    pub kind: i32,
+    /// Text.
+    pub content: String,
+    /// Text-to-speech.
+    pub tts: bool,
+    /// Mentions @everyone or @here.
+    pub mention_everyone: bool,
+    /// Message flags.
+    pub flags: i64,
+    /// Client nonce.
+    pub nonce: Option<String>,
+    /// Last edit.
+    pub edited_at: Option<DateTime<Utc>>,
+    /// Replied-to or forwarded message.
+    pub reference_message_id: Option<i64>,
+    /// Its channel.
+    pub reference_channel_id: Option<i64>,
+    /// Its guild.
+    pub reference_guild_id: Option<i64>,
+    /// Embeds (a JSON array).
+    pub embeds: Json<serde_json::Value>,
+    /// Components (a JSON array).
+    pub components: Json<serde_json::Value>,
+    /// Name the webhook posted under.
+    pub webhook_name: Option<String>,
+    /// Avatar the webhook posted with.
+    pub webhook_avatar: Option<String>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Whether it is pinned.
+    pub pinned: bool,
+    /// Mentioned user ids, ascending.
+    #[sqlx(skip)]
+    pub mentions: Vec<i64>,
+    /// Mentioned role ids, ascending.
+    #[sqlx(skip)]
+    pub mention_roles: Vec<i64>,
+    /// Attachments, by id.
+    #[sqlx(skip)]
+    pub attachments: Vec<AttachmentRecord>,
+}
+
+impl MessageRecord {
+    /// The typed id.
+    pub fn message_id(&self) -> MessageId {
+        MessageId::from_i64(self.id)
+    }
+}
+
+/// An attachment row.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct AttachmentRecord {
+    /// Snowflake.
+    pub id: i64,
+    /// Message it belongs to.
+    pub message_id: Option<i64>,
+    /// Channel it was uploaded to.
+    pub channel_id: i64,
+    /// File name.
+    pub filename: String,
+    /// Alt text.
+    pub description: Option<String>,
+    /// MIME type.
+    pub content_type: Option<String>,
+    /// Size in bytes.
+    pub size: i64,
+    /// Key of the file in the CDN's storage.
+    pub storage_key: String,
+    /// Image height.
+    pub height: Option<i32>,
+    /// Image width.
+    pub width: Option<i32>,
+    /// Ephemeral.
+    pub ephemeral: bool,
+    /// Voice message length.
+    pub duration_secs: Option<f64>,
+    /// Voice message waveform (base64).
+    pub waveform: Option<String>,
+    /// Attachment flags.
+    pub flags: i32,
+    /// Upload time.
+    pub created_at: DateTime<Utc>,
+}
+
+/// An attachment written with its message.
+#[derive(Debug, Clone)]
+pub struct NewAttachment {
+    /// Snowflake.
+    pub id: AttachmentId,
+    /// File name.
+    pub filename: String,
+    /// Alt text.
+    pub description: Option<String>,
+    /// MIME type.
+    pub content_type: Option<String>,
+    /// Size in bytes.
+    pub size: i64,
+    /// Storage key.
+    pub storage_key: String,
+    /// Image height.
+    pub height: Option<i32>,
+    /// Image width.
+    pub width: Option<i32>,
+    /// Ephemeral.
+    pub ephemeral: bool,
+    /// Voice message length.
+    pub duration_secs: Option<f64>,
+    /// Voice message waveform.
+    pub waveform: Option<String>,
+    /// Flags.
+    pub flags: i32,
+}
+
+/// What creating a message writes.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    /// Snowflake.
+    pub id: MessageId,
+    /// Channel.
+    pub channel_id: ChannelId,
+    /// Guild of the channel.
+    pub guild_id: Option<GuildId>,
+    /// Author.
+    pub author_id: UserId,
+    /// Webhook that sent it.
+    pub webhook_id: Option<WebhookId>,
+    /// Message type.
+    pub kind: i32,
+    /// Text.
+    pub content: String,
+    /// Text-to-speech.
+    pub tts: bool,
+    /// Mentions @everyone or @here.
+    pub mention_everyone: bool,
+    /// Flags.
+    pub flags: i64,
+    /// Client nonce.
+    pub nonce: Option<String>,
+    /// Referenced message, channel and guild.
+    pub reference: Option<(MessageId, ChannelId, Option<GuildId>)>,
+    /// Embeds (a JSON array).
+    pub embeds: serde_json::Value,
+    /// Components (a JSON array).
+    pub components: serde_json::Value,
+    /// Webhook display name override.
+    pub webhook_name: Option<String>,
+    /// Webhook avatar override.
+    pub webhook_avatar: Option<String>,
+    /// Mentioned users.
+    pub mentions: Vec<UserId>,
+    /// Mentioned roles.
+    pub mention_roles: Vec<RoleId>,
+    /// Attachments.
+    pub attachments: Vec<NewAttachment>,
+}
+
+impl NewMessage {
+    /// A plain default-type message with `content` and nothing else.
+    pub fn new(id: MessageId, channel_id: ChannelId, author_id: UserId, content: impl Into<String>) -> Self {
+        Self {
+            id,
+            channel_id,
+            guild_id: None,
+            author_id,
+            webhook_id: None,
+            kind: 0,
+            content: content.into(),
+            tts: false,
+            mention_everyone: false,
+            flags: 0,
+            nonce: None,
+            reference: None,
+            embeds: serde_json::Value::Array(Vec::new()),
+            components: serde_json::Value::Array(Vec::new()),
+            webhook_name: None,
+            webhook_avatar: None,
+            mentions: Vec::new(),
+            mention_roles: Vec::new(),
+            attachments: Vec::new(),
+        }
+    }
+}
+
+/// An edit; `None` leaves a field alone. Changing the content or embeds sets `edited_at`.
+#[derive(Debug, Clone, Default)]
+pub struct MessageEdit {
+    /// Text.
+    pub content: Option<String>,
+    /// Embeds.
+    pub embeds: Option<serde_json::Value>,
+    /// Components.
+    pub components: Option<serde_json::Value>,
+    /// Flags.
+    pub flags: Option<i64>,
+    /// Mentions @everyone.
+    pub mention_everyone: Option<bool>,
+    /// Replaces the mentioned users.
+    pub mentions: Option<Vec<UserId>>,
+    /// Replaces the mentioned roles.
+    pub mention_roles: Option<Vec<RoleId>>,
+}
+
+/// Which page of a channel's messages to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageQuery {
+    /// The newest messages.
+    Latest,
+    /// The newest messages older than this one.
+    Before(MessageId),
+    /// The oldest messages newer than this one.
+    After(MessageId),
+    /// This message (if it exists) and those around it: `limit / 2` older ones, the rest from
+    /// it on.
+    Around(MessageId),
+}
+
+/// The column list of `messages`, in [`MessageRecord`]'s order (with `pinned` computed).
+macro_rules! message_columns {
+    () => {
+        "id, channel_id, guild_id, author_id, webhook_id, application_id, type, content, tts, mention_everyone, flags, nonce, edited_at, reference_message_id, reference_channel_id, reference_guild_id, embeds, components, webhook_name, webhook_avatar, created_at, EXISTS (SELECT 1 FROM pins WHERE pins.message_id = messages.id) AS pinned"
+    };
+}
+pub(crate) use message_columns;
+
+macro_rules! attachment_columns {
+    () => {
+        "id, message_id, channel_id, filename, description, content_type, size, storage_key, height, width, ephemeral, duration_secs, waveform, flags, created_at"
+    };
+}
+
+/// Inserts the user and role mentions of message `$id` on `$conn`.
+macro_rules! insert_mentions {
+    ($conn:expr, $id:expr, $users:expr, $roles:expr) => {{
+        for user in $users {
+            sqlx::query("INSERT INTO message_user_mentions (message_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                .bind($id)
+                .bind(user.as_i64())
+                .execute(&mut *$conn)
+                .await?;
+        }
+        for role in $roles {
+            sqlx::query("INSERT INTO message_role_mentions (message_id, role_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                .bind($id)
+                .bind(role.as_i64())
+                .execute(&mut *$conn)
+                .await?;
+        }
+    }};
+}
+
+impl Store {
+    /// Creates a message with its mentions and attachments in one transaction, and makes it
+    /// the channel's `last_message_id` if it is the newest.
+    pub async fn create_message(&self, new: &NewMessage) -> Result<MessageRecord> {
+        let created = now();
+        let id = new.id.as_i64();
+        let (ref_msg, ref_chan, ref_guild) = match new.reference {
+            Some((m, c, g)) => (Some(m.as_i64()), Some(c.as_i64()), g.map(|g| g.as_i64())),
+            None => (None, None, None),
+        };
+        dispatch!(self.db(), |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO messages (id, channel_id, guild_id, author_id, webhook_id, type, content, tts, \
+                 mention_everyone, flags, nonce, reference_message_id, reference_channel_id, reference_guild_id, \
+                 embeds, components, webhook_name, webhook_avatar, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+            )
+            .bind(id)
+            .bind(new.channel_id.as_i64())
+            .bind(new.guild_id.map(|g| g.as_i64()))
+            .bind(new.author_id.as_i64())
+            .bind(new.webhook_id.map(|w| w.as_i64()))
+            .bind(new.kind)
+            .bind(&new.content)
+            .bind(new.tts)
+            .bind(new.mention_everyone)
+            .bind(new.flags)
+            .bind(&new.nonce)
+            .bind(ref_msg)
+            .bind(ref_chan)
+            .bind(ref_guild)
+            .bind(Json(&new.embeds))
+            .bind(Json(&new.components))
+            .bind(&new.webhook_name)
+            .bind(&new.webhook_avatar)
+            .bind(created)
+            .execute(&mut *tx)
+            .await?;
+            insert_mentions!(tx, id, &new.mentions, &new.mention_roles);
+            for a in &new.attachments {
+                sqlx::query(concat!(
+                    "INSERT INTO attachments (",
+                    attachment_columns!(),
+                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+                ))
+                .bind(a.id.as_i64())
+                .bind(id)
+                .bind(new.channel_id.as_i64())
+                .bind(&a.filename)
+                .bind(&a.description)
+                .bind(&a.content_type)
+                .bind(a.size)
+                .bind(&a.storage_key)
+                .bind(a.height)
+                .bind(a.width)
+                .bind(a.ephemeral)
+                .bind(a.duration_secs)
+                .bind(&a.waveform)
+                .bind(a.flags)
+                .bind(created)
+                .execute(&mut *tx)
+                .await?;
+            }
+            sqlx::query(
+                "UPDATE channels SET last_message_id = $2 WHERE id = $1 \
+                 AND (last_message_id IS NULL OR last_message_id < $2)",
+            )
+            .bind(new.channel_id.as_i64())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok::<(), StoreError>(())
+        })?;
+        self.message(new.channel_id, new.id).await?.ok_or(StoreError::NotFound)
+    }
+
+    /// A message of a channel, with mentions and attachments.
+    pub async fn message(&self, channel: ChannelId, id: MessageId) -> Result<Option<MessageRecord>> {
+        let row: Option<MessageRecord> = dispatch!(self.db(), |pool| sqlx::query_as(concat!(
+            "SELECT ",
+            message_columns!(),
+            " FROM messages WHERE id = $1 AND channel_id = $2"
+        ))
+        .bind(id.as_i64())
+        .bind(channel.as_i64())
+        .fetch_optional(pool)
+        .await?);
+        let Some(row) = row else { return Ok(None) };
+        let mut rows = vec![row];
+        self.load_message_extras(channel, &mut rows, false).await?;
+        Ok(rows.pop())
+    }
+
+    /// A page of a channel's messages, newest first (as Discord returns them), at most `limit`.
+    pub async fn messages(&self, channel: ChannelId, query: MessageQuery, limit: u32) -> Result<Vec<MessageRecord>> {
+        let c = channel.as_i64();
+        let limit = i64::from(limit);
+        let mut rows: Vec<MessageRecord> = dispatch!(self.db(), |pool| match query {
+            MessageQuery::Latest => sqlx::query_as(concat!(
+                "SELECT ",
+                message_columns!(),
+                " FROM messages WHERE channel_id = $1 ORDER BY id DESC LIMIT $2"
+            ))
+            .bind(c)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?,
+            MessageQuery::Before(m) => sqlx::query_as(concat!(
+                "SELECT ",
+                message_columns!(),
+                " FROM messages WHERE channel_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3"
+            ))
+            .bind(c)
+            .bind(m.as_i64())
+            .bind(limit)
+            .fetch_all(pool)
+            .await?,
+            MessageQuery::After(m) => {
+                let mut rows: Vec<MessageRecord> = sqlx::query_as(concat!(
+                    "SELECT ",
+                    message_columns!(),
+                    " FROM messages WHERE channel_id = $1 AND id > $2 ORDER BY id LIMIT $3"
+                ))
+                .bind(c)
+                .bind(m.as_i64())
+                .bind(limit)
+                .fetch_all(pool)
+                .await?;
+                rows.reverse();
+                rows
+            }
+            MessageQuery::Around(m) => {
+                let older_n = limit / 2;
+                let mut rows: Vec<MessageRecord> = sqlx::query_as(concat!(
+                    "SELECT ",
+                    message_columns!(),
+                    " FROM messages WHERE channel_id = $1 AND id >= $2 ORDER BY id LIMIT $3"
+                ))
+                .bind(c)
+                .bind(m.as_i64())
+                .bind(limit - older_n)
+                .fetch_all(pool)
+                .await?;
+                rows.reverse();
+                let older: Vec<MessageRecord> = sqlx::query_as(concat!(
+                    "SELECT ",
+                    message_columns!(),
+                    " FROM messages WHERE channel_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3"
+                ))
+                .bind(c)
+                .bind(m.as_i64())
+                .bind(older_n)
+                .fetch_all(pool)
+                .await?;
+                rows.extend(older);
+                rows
+            }
+        });
+        self.load_message_extras(channel, &mut rows, false).await?;
+        Ok(rows)
+    }
+
+    /// Fills in the mentions and attachments of `rows`, messages of `channel` (all pinned if
+    /// `pinned_only`, which narrows the queries), with three queries over their id range.
+    pub(crate) async fn load_message_extras(
+        &self,
+        channel: ChannelId,
+        rows: &mut [MessageRecord],
+        pinned_only: bool,
+    ) -> Result<()> {
+        let Some(low) = rows.iter().map(|m| m.id).min() else { return Ok(()) };
+        let high = rows.iter().map(|m| m.id).max().unwrap_or(low);
+        let c = channel.as_i64();
+        let (users, roles, attachments): (Vec<(i64, i64)>, Vec<(i64, i64)>, Vec<AttachmentRecord>) =
+            dispatch!(self.db(), |pool| {
+                let (users_sql, roles_sql, attachments_sql) = if pinned_only {
+                    (
+                        "SELECT message_id, user_id FROM message_user_mentions WHERE message_id BETWEEN $2 AND $3 \
+                         AND message_id IN (SELECT message_id FROM pins WHERE channel_id = $1) ORDER BY message_id, user_id",
+                        "SELECT message_id, role_id FROM message_role_mentions WHERE message_id BETWEEN $2 AND $3 \
+                         AND message_id IN (SELECT message_id FROM pins WHERE channel_id = $1) ORDER BY message_id, role_id",
+                        concat!(
+                            "SELECT ",
+                            attachment_columns!(),
+                            " FROM attachments WHERE channel_id = $1 AND message_id BETWEEN $2 AND $3 \
+                             AND message_id IN (SELECT message_id FROM pins WHERE channel_id = $1) ORDER BY id"
+                        ),
+                    )
+                } else {
+                    (
+                        "SELECT message_id, user_id FROM message_user_mentions WHERE message_id BETWEEN $2 AND $3 \
+                         AND message_id IN (SELECT id FROM messages WHERE channel_id = $1) ORDER BY message_id, user_id",
+                        "SELECT message_id, role_id FROM message_role_mentions WHERE message_id BETWEEN $2 AND $3 \
+                         AND message_id IN (SELECT id FROM messages WHERE channel_id = $1) ORDER BY message_id, role_id",
+                        concat!(
+                            "SELECT ",
+                            attachment_columns!(),
+                            " FROM attachments WHERE channel_id = $1 AND message_id BETWEEN $2 AND $3 ORDER BY id"
+                        ),
+                    )
+                };
+                let users = sqlx::query_as(users_sql).bind(c).bind(low).bind(high).fetch_all(pool).await?;
+                let roles = sqlx::query_as(roles_sql).bind(c).bind(low).bind(high).fetch_all(pool).await?;
+                let attachments =
+                    sqlx::query_as(attachments_sql).bind(c).bind(low).bind(high).fetch_all(pool).await?;
+                (users, roles, attachments)
+            });
+        let index: HashMap<i64, usize> = rows.iter().enumerate().map(|(i, m)| (m.id, i)).collect();
+        for (message, user) in users {
+            if let Some(&i) = index.get(&message) {
+                rows[i].mentions.push(user);
+            }
+        }
+        for (message, role) in roles {
+            if let Some(&i) = index.get(&message) {
+                rows[i].mention_roles.push(role);
+            }
+        }
+        for a in attachments {
+            if let Some(&i) = a.message_id.and_then(|m| index.get(&m)) {
+                rows[i].attachments.push(a);
+            }
+        }
+        Ok(())
+    }
+
+    /// Edits a message in one transaction and returns it.
+    pub async fn edit_message(&self, channel: ChannelId, id: MessageId, edit: &MessageEdit) -> Result<MessageRecord> {
+        let edited = (edit.content.is_some() || edit.embeds.is_some()).then(now);
+        let embeds = edit.embeds.as_ref().map(Json);
+        let components = edit.components.as_ref().map(Json);
+        dispatch!(self.db(), |pool| {
+            let mut tx = pool.begin().await?;
+            let n = sqlx::query(
+                "UPDATE messages SET \
+                 content = COALESCE($3, content), \
+                 embeds = CASE WHEN $4 THEN $5 ELSE embeds END, \
+                 components = CASE WHEN $6 THEN $7 ELSE components END, \
+                 flags = COALESCE($8, flags), \
+                 mention_everyone = COALESCE($9, mention_everyone), \
+                 edited_at = COALESCE($10, edited_at) \
+                 WHERE id = $1 AND channel_id = $2",
+            )
+            .bind(id.as_i64())
+            .bind(channel.as_i64())
+            .bind(&edit.content)
+            .bind(embeds.is_some())
+            .bind(embeds)
+            .bind(components.is_some())
+            .bind(components)
+            .bind(edit.flags)
+            .bind(edit.mention_everyone)
+            .bind(edited)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if n == 0 {
+                return Err(StoreError::NotFound);
+            }
+            if let Some(users) = &edit.mentions {
+                sqlx::query("DELETE FROM message_user_mentions WHERE message_id = $1")
+                    .bind(id.as_i64())
+                    .execute(&mut *tx)
+                    .await?;
+                insert_mentions!(tx, id.as_i64(), users, std::iter::empty::<&RoleId>());
+            }
+            if let Some(roles) = &edit.mention_roles {
+                sqlx::query("DELETE FROM message_role_mentions WHERE message_id = $1")
+                    .bind(id.as_i64())
+                    .execute(&mut *tx)
+                    .await?;
+                insert_mentions!(tx, id.as_i64(), std::iter::empty::<&UserId>(), roles);
+            }
+            tx.commit().await?;
+            Ok::<(), StoreError>(())
+        })?;
+        self.message(channel, id).await?.ok_or(StoreError::NotFound)
+    }
+
+    /// Deletes a message of a channel (its mentions, attachments, reactions and pin go with it).
+    pub async fn delete_message(&self, channel: ChannelId, id: MessageId) -> Result<()> {
+        let n = dispatch!(self.db(), |pool| sqlx::query("DELETE FROM messages WHERE id = $1 AND channel_id = $2")
+            .bind(id.as_i64())
+            .bind(channel.as_i64())
+            .execute(pool)
+            .await?
+            .rows_affected());
+        if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    }
+
+    /// Deletes several messages of a channel in one transaction; ids that are not messages of
+    /// the channel are skipped. Returns how many were deleted.
+    pub async fn bulk_delete_messages(&self, channel: ChannelId, ids: &[MessageId]) -> Result<u64> {
+        dispatch!(self.db(), |pool| {
+            let mut tx = pool.begin().await?;
+            let mut deleted = 0;
+            for id in ids {
+                deleted += sqlx::query("DELETE FROM messages WHERE id = $1 AND channel_id = $2")
+                    .bind(id.as_i64())
+                    .bind(channel.as_i64())
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+            }
+            tx.commit().await?;
+            Ok(deleted)
+        })
+    }
+}
