@@ -222,6 +222,60 @@ async fn registration_modes_and_rules(backend: &str) {
         .await;
     assert_eq!(field_code(&body, &["invite"]), Some("INVITE_INVALID"));
     assert_eq!(s.user_count().await, 0);
+    // A real invite (made through the store: the invite routes come with the guild work) lets
+    // a registration through; an expired or used-up one does not.
+    let owner = accord_store::NewUser {
+        id: s.state.ids.next(),
+        username: "owner".into(),
+        discriminator: "0".into(),
+        global_name: None,
+        email: None,
+        bot: false,
+        rights: s.state.config.default_rights(),
+        date_of_birth: None,
+        password_hash: None,
+    };
+    let owner = s.state.store.create_user(&owner).await.unwrap();
+    let guild = accord_store::NewGuild::new(
+        s.state.ids.next(),
+        "g",
+        owner.user_id(),
+        accord_model::Permissions::empty(),
+    );
+    let guild = s.state.store.create_guild(&guild).await.unwrap().guild_id();
+    let channel = accord_store::NewChannel::new(s.state.ids.next(), 0, "general");
+    let channel = s.state.store.create_channel(guild, &channel).await.unwrap();
+    for (code, max_uses) in [("open-door", 0), ("used-up", 1)] {
+        let invite = accord_store::NewInvite {
+            code: code.into(),
+            guild_id: Some(guild),
+            channel_id: accord_model::ChannelId::from_i64(channel.id),
+            inviter_id: Some(owner.user_id()),
+            max_age: 0,
+            max_uses,
+            temporary: false,
+        };
+        s.state.store.create_invite(&invite).await.unwrap();
+    }
+    assert!(s.state.store.use_invite("used-up").await.unwrap());
+    let (_, body) = s
+        .call(
+            Method::POST,
+            "/auth/register",
+            None,
+            Some(json!({"username": "amy", "password": "correct horse", "invite": "used-up"})),
+        )
+        .await;
+    assert_eq!(field_code(&body, &["invite"]), Some("INVITE_INVALID"));
+    let (status, _) = s
+        .call(
+            Method::POST,
+            "/auth/register",
+            None,
+            Some(json!({"username": "amy", "password": "correct horse", "invite": "open-door"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
     s.stop().await;
 
     let s = Server::start_with(backend, |c| {

@@ -147,19 +147,9 @@ impl Store {
     pub async fn create_bot(&self, app: ApplicationId, bot: &NewUser) -> Result<UserRecord> {
         let created = now();
         dispatch!(self.db(), |pool| {
+            // Writes come first: on SQLite a transaction that reads before it writes can fail
+            // at once with "database is locked" when another writer got in between.
             let mut tx = pool.begin().await?;
-            let existing: Option<Option<i64>> =
-                sqlx::query_scalar("SELECT bot_user_id FROM applications WHERE id = $1")
-                    .bind(app.as_i64())
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            match existing {
-                None => return Err(StoreError::NotFound),
-                Some(Some(_)) => {
-                    return Err(StoreError::Conflict("applications.bot_user_id".into()));
-                }
-                Some(None) => {}
-            }
             let user: UserRecord = sqlx::query_as(concat!(
                 "INSERT INTO users (id, username, discriminator, global_name, email, bot, rights, date_of_birth, created_at) \
                  VALUES ($1, $2, $3, $4, NULL, TRUE, $5, NULL, $6) RETURNING ",
@@ -178,11 +168,26 @@ impl Store {
                 .bind(created)
                 .execute(&mut *tx)
                 .await?;
-            sqlx::query("UPDATE applications SET bot_user_id = $2 WHERE id = $1")
-                .bind(app.as_i64())
-                .bind(bot.id.as_i64())
-                .execute(&mut *tx)
-                .await?;
+            let linked = sqlx::query(
+                "UPDATE applications SET bot_user_id = $2 WHERE id = $1 AND bot_user_id IS NULL",
+            )
+            .bind(app.as_i64())
+            .bind(bot.id.as_i64())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if linked == 0 {
+                let exists: Option<i64> =
+                    sqlx::query_scalar("SELECT id FROM applications WHERE id = $1")
+                        .bind(app.as_i64())
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                tx.rollback().await?;
+                return Err(match exists {
+                    Some(_) => StoreError::Conflict("applications.bot_user_id".into()),
+                    None => StoreError::NotFound,
+                });
+            }
             tx.commit().await?;
             Ok(user)
         })

@@ -1,15 +1,11 @@
-//! Channels: guild channels, DMs (one per pair of users) and group DMs, with their recipients.
+//! Channels: the channel record, guild channels, updates and deletion (DMs and group DMs are
+//! created in `dms`).
 
 use accord_model::{ChannelId, GuildId, MessageId, UserId};
 use chrono::{DateTime, Utc};
 
 use crate::overwrites::NewOverwrite;
 use crate::{Result, Store, StoreError, dispatch, now};
-
-/// Channel type of a DM (Discord's `DM`).
-pub const CHANNEL_TYPE_DM: i32 = 1;
-/// Channel type of a group DM (Discord's `GROUP_DM`).
-pub const CHANNEL_TYPE_GROUP_DM: i32 = 3;
 
 /// A channel row.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -215,13 +211,8 @@ macro_rules! insert_guild_channel {
         }
     }};
 }
+pub(crate) use channel_columns;
 pub(crate) use insert_guild_channel;
-
-/// The `dm_key` of the DM between `a` and `b`.
-pub fn dm_key(a: UserId, b: UserId) -> String {
-    let (low, high) = if a <= b { (a, b) } else { (b, a) };
-    format!("{low}:{high}")
-}
 
 impl Store {
     /// Creates a channel in `guild` with its permission overwrites, in one transaction.
@@ -230,105 +221,14 @@ impl Store {
         dispatch!(self.db(), |pool| {
             let mut tx = pool.begin().await?;
             insert_guild_channel!(tx, guild.as_i64(), new, created);
-            let row: ChannelRecord =
-                sqlx::query_as(concat!("SELECT ", channel_columns!(), " FROM channels WHERE id = $1"))
-                    .bind(new.id.as_i64())
-                    .fetch_one(&mut *tx)
-                    .await?;
-            tx.commit().await?;
-            Ok(row)
-        })
-    }
-
-    /// The DM between `a` and `b` (the same user twice is a DM with oneself), created with id
-    /// `id` if it does not exist yet. Returns the channel and whether this call created it; a
-    /// second call, even a concurrent one, returns the first channel.
-    pub async fn create_dm(&self, id: ChannelId, a: UserId, b: UserId) -> Result<(ChannelRecord, bool)> {
-        let key = dm_key(a, b);
-        let created = now();
-        dispatch!(self.db(), |pool| {
-            let mut tx = pool.begin().await?;
-            let inserted = sqlx::query(
-                "INSERT INTO channels (id, type, dm_key, created_at) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (dm_key) DO NOTHING",
-            )
-            .bind(id.as_i64())
-            .bind(CHANNEL_TYPE_DM)
-            .bind(&key)
-            .bind(created)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-                == 1;
-            if inserted {
-                for user in [a, b] {
-                    sqlx::query(
-                        "INSERT INTO channel_recipients (channel_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                    )
-                    .bind(id.as_i64())
-                    .bind(user.as_i64())
-                    .execute(&mut *tx)
-                    .await?;
-                }
-            }
-            let row: ChannelRecord =
-                sqlx::query_as(concat!("SELECT ", channel_columns!(), " FROM channels WHERE dm_key = $1"))
-                    .bind(&key)
-                    .fetch_one(&mut *tx)
-                    .await?;
-            tx.commit().await?;
-            Ok((row, inserted))
-        })
-    }
-
-    /// The DM between `a` and `b`, if there is one.
-    pub async fn dm_between(&self, a: UserId, b: UserId) -> Result<Option<ChannelRecord>> {
-        let key = dm_key(a, b);
-        dispatch!(self.db(), |pool| Ok(sqlx::query_as(concat!(
-            "SELECT ",
-            channel_columns!(),
-            " FROM channels WHERE dm_key = $1"
-        ))
-        .bind(&key)
-        .fetch_optional(pool)
-        .await?))
-    }
-
-    /// Creates a group DM owned by `owner` with `recipients` (the owner is always one of them),
-    /// in one transaction.
-    pub async fn create_group_dm(
-        &self,
-        id: ChannelId,
-        owner: UserId,
-        recipients: &[UserId],
-        name: Option<&str>,
-        icon: Option<&str>,
-    ) -> Result<ChannelRecord> {
-        let created = now();
-        dispatch!(self.db(), |pool| {
-            let mut tx = pool.begin().await?;
             let row: ChannelRecord = sqlx::query_as(concat!(
-                "INSERT INTO channels (id, type, name, icon, owner_id, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
-                 RETURNING ",
-                channel_columns!()
+                "SELECT ",
+                channel_columns!(),
+                " FROM channels WHERE id = $1"
             ))
-            .bind(id.as_i64())
-            .bind(CHANNEL_TYPE_GROUP_DM)
-            .bind(name)
-            .bind(icon)
-            .bind(owner.as_i64())
-            .bind(created)
+            .bind(new.id.as_i64())
             .fetch_one(&mut *tx)
             .await?;
-            for user in std::iter::once(&owner).chain(recipients) {
-                sqlx::query(
-                    "INSERT INTO channel_recipients (channel_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                )
-                .bind(id.as_i64())
-                .bind(user.as_i64())
-                .execute(&mut *tx)
-                .await?;
-            }
             tx.commit().await?;
             Ok(row)
         })
@@ -358,58 +258,12 @@ impl Store {
         .await?))
     }
 
-    /// The DMs and group DMs `user` is a recipient of, by id.
-    pub async fn private_channels(&self, user: UserId) -> Result<Vec<ChannelRecord>> {
-        dispatch!(self.db(), |pool| Ok(sqlx::query_as(concat!(
-            "SELECT ",
-            channel_columns!(),
-            " FROM channels WHERE guild_id IS NULL AND id IN \
-             (SELECT channel_id FROM channel_recipients WHERE user_id = $1) ORDER BY id"
-        ))
-        .bind(user.as_i64())
-        .fetch_all(pool)
-        .await?))
-    }
-
-    /// Adds a recipient to a DM or group DM; returns false if they already were one.
-    pub async fn add_recipient(&self, channel: ChannelId, user: UserId) -> Result<bool> {
-        let n = dispatch!(self.db(), |pool| sqlx::query(
-            "INSERT INTO channel_recipients (channel_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING"
-        )
-        .bind(channel.as_i64())
-        .bind(user.as_i64())
-        .execute(pool)
-        .await?
-        .rows_affected());
-        Ok(n == 1)
-    }
-
-    /// Removes a recipient; returns false if they were not one.
-    pub async fn remove_recipient(&self, channel: ChannelId, user: UserId) -> Result<bool> {
-        let n = dispatch!(self.db(), |pool| sqlx::query(
-            "DELETE FROM channel_recipients WHERE channel_id = $1 AND user_id = $2"
-        )
-        .bind(channel.as_i64())
-        .bind(user.as_i64())
-        .execute(pool)
-        .await?
-        .rows_affected());
-        Ok(n == 1)
-    }
-
-    /// The recipients of a DM or group DM, by user id.
-    pub async fn recipients(&self, channel: ChannelId) -> Result<Vec<UserId>> {
-        let ids: Vec<i64> = dispatch!(self.db(), |pool| sqlx::query_scalar(
-            "SELECT user_id FROM channel_recipients WHERE channel_id = $1 ORDER BY user_id"
-        )
-        .bind(channel.as_i64())
-        .fetch_all(pool)
-        .await?);
-        Ok(ids.into_iter().map(UserId::from_i64).collect())
-    }
-
     /// Applies a patch and returns the updated channel.
-    pub async fn update_channel(&self, id: ChannelId, patch: &ChannelPatch) -> Result<ChannelRecord> {
+    pub async fn update_channel(
+        &self,
+        id: ChannelId,
+        patch: &ChannelPatch,
+    ) -> Result<ChannelRecord> {
         let p = patch;
         dispatch!(self.db(), |pool| {
             let row: Option<ChannelRecord> = sqlx::query_as(concat!(
@@ -465,17 +319,23 @@ impl Store {
 
     /// Sets the positions of several channels of `guild` in one transaction; fails with
     /// [`StoreError::NotFound`] (changing nothing) if one is not a channel of that guild.
-    pub async fn set_channel_positions(&self, guild: GuildId, positions: &[(ChannelId, i32)]) -> Result<()> {
+    pub async fn set_channel_positions(
+        &self,
+        guild: GuildId,
+        positions: &[(ChannelId, i32)],
+    ) -> Result<()> {
         dispatch!(self.db(), |pool| {
             let mut tx = pool.begin().await?;
             for (channel, position) in positions {
-                let n = sqlx::query("UPDATE channels SET position = $3 WHERE id = $1 AND guild_id = $2")
-                    .bind(channel.as_i64())
-                    .bind(guild.as_i64())
-                    .bind(position)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
+                let n = sqlx::query(
+                    "UPDATE channels SET position = $3 WHERE id = $1 AND guild_id = $2",
+                )
+                .bind(channel.as_i64())
+                .bind(guild.as_i64())
+                .bind(position)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
                 if n == 0 {
                     return Err(StoreError::NotFound);
                 }
@@ -487,22 +347,38 @@ impl Store {
 
     /// Deletes a channel (its messages, overwrites, invites, webhooks and recipients go with it).
     pub async fn delete_channel(&self, id: ChannelId) -> Result<()> {
-        let n = dispatch!(self.db(), |pool| sqlx::query("DELETE FROM channels WHERE id = $1")
-            .bind(id.as_i64())
-            .execute(pool)
-            .await?
-            .rows_affected());
-        if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        let n = dispatch!(self.db(), |pool| sqlx::query(
+            "DELETE FROM channels WHERE id = $1"
+        )
+        .bind(id.as_i64())
+        .execute(pool)
+        .await?
+        .rows_affected());
+        if n == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
     }
 
     /// Sets (or clears) the newest message id of a channel.
-    pub async fn set_last_message_id(&self, channel: ChannelId, message: Option<MessageId>) -> Result<()> {
-        let n = dispatch!(self.db(), |pool| sqlx::query("UPDATE channels SET last_message_id = $2 WHERE id = $1")
-            .bind(channel.as_i64())
-            .bind(message.map(|m| m.as_i64()))
-            .execute(pool)
-            .await?
-            .rows_affected());
-        if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    pub async fn set_last_message_id(
+        &self,
+        channel: ChannelId,
+        message: Option<MessageId>,
+    ) -> Result<()> {
+        let n = dispatch!(self.db(), |pool| sqlx::query(
+            "UPDATE channels SET last_message_id = $2 WHERE id = $1"
+        )
+        .bind(channel.as_i64())
+        .bind(message.map(|m| m.as_i64()))
+        .execute(pool)
+        .await?
+        .rows_affected());
+        if n == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
     }
 }

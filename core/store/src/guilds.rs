@@ -114,7 +114,12 @@ pub struct NewGuild {
 
 impl NewGuild {
     /// A guild with Discord's defaults and no channels.
-    pub fn new(id: GuildId, name: impl Into<String>, owner_id: UserId, everyone_permissions: Permissions) -> Self {
+    pub fn new(
+        id: GuildId,
+        name: impl Into<String>,
+        owner_id: UserId,
+        everyone_permissions: Permissions,
+    ) -> Self {
         Self {
             id,
             name: name.into(),
@@ -292,7 +297,12 @@ impl Store {
                      AND ($2 IS NULL OR id < $2) AND ($3 IS NULL OR id > $3) ORDER BY id LIMIT $4"
                 ))
             };
-            q.bind(user.as_i64()).bind(before).bind(after).bind(limit).fetch_all(pool).await?
+            q.bind(user.as_i64())
+                .bind(before)
+                .bind(after)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
         });
         if newest_first {
             rows.reverse();
@@ -383,19 +393,27 @@ impl Store {
     /// Deletes a guild; its channels (with their messages), roles, members, bans, emojis,
     /// invites and webhooks go with it.
     pub async fn delete_guild(&self, id: GuildId) -> Result<()> {
-        let n = dispatch!(self.db(), |pool| sqlx::query("DELETE FROM guilds WHERE id = $1")
-            .bind(id.as_i64())
-            .execute(pool)
-            .await?
-            .rows_affected());
-        if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        let n = dispatch!(self.db(), |pool| sqlx::query(
+            "DELETE FROM guilds WHERE id = $1"
+        )
+        .bind(id.as_i64())
+        .execute(pool)
+        .await?
+        .rows_affected());
+        if n == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
     }
 
     /// Number of members of a guild.
     pub async fn member_count(&self, guild: GuildId) -> Result<i64> {
-        dispatch!(self.db(), |pool| Ok(sqlx::query_scalar("SELECT COUNT(*) FROM members WHERE guild_id = $1")
-            .bind(guild.as_i64())
-            .fetch_one(pool)
-            .await?))
+        dispatch!(self.db(), |pool| Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM members WHERE guild_id = $1"
+        )
+        .bind(guild.as_i64())
+        .fetch_one(pool)
+        .await?))
     }
 }

@@ -3,7 +3,7 @@
 use accord_model::{ChannelId, GuildId, UserId};
 use chrono::{DateTime, Utc};
 
-use crate::{Result, Store, dispatch, now};
+use crate::{Result, Store, StoreError, dispatch, now};
 
 /// An invite row.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -109,5 +109,68 @@ impl Store {
         let expired = invite.expires_at.is_some_and(|at| at <= Utc::now());
         let used_up = invite.max_uses > 0 && invite.uses >= invite.max_uses;
         Ok(!expired && !used_up)
+    }
+
+    /// The invites of a guild, oldest first.
+    pub async fn guild_invites(&self, guild: GuildId) -> Result<Vec<InviteRecord>> {
+        dispatch!(self.db(), |pool| Ok(sqlx::query_as(concat!(
+            "SELECT ",
+            invite_columns!(),
+            " FROM invites WHERE guild_id = $1 ORDER BY created_at, code"
+        ))
+        .bind(guild.as_i64())
+        .fetch_all(pool)
+        .await?))
+    }
+
+    /// The invites of a channel, oldest first.
+    pub async fn channel_invites(&self, channel: ChannelId) -> Result<Vec<InviteRecord>> {
+        dispatch!(self.db(), |pool| Ok(sqlx::query_as(concat!(
+            "SELECT ",
+            invite_columns!(),
+            " FROM invites WHERE channel_id = $1 ORDER BY created_at, code"
+        ))
+        .bind(channel.as_i64())
+        .fetch_all(pool)
+        .await?))
+    }
+
+    /// Deletes an invite and returns what it was.
+    pub async fn delete_invite(&self, code: &str) -> Result<InviteRecord> {
+        let row: Option<InviteRecord> = dispatch!(self.db(), |pool| sqlx::query_as(concat!(
+            "DELETE FROM invites WHERE code = $1 RETURNING ",
+            invite_columns!()
+        ))
+        .bind(code)
+        .fetch_optional(pool)
+        .await?);
+        row.ok_or(StoreError::NotFound)
+    }
+
+    /// Counts one use of an invite if, and only if, it exists, has not expired and has uses
+    /// left — in a single statement, so concurrent joins cannot exceed `max_uses`. Returns
+    /// whether the use was counted.
+    pub async fn use_invite(&self, code: &str) -> Result<bool> {
+        let n = dispatch!(self.db(), |pool| sqlx::query(
+            "UPDATE invites SET uses = uses + 1 WHERE code = $1 \
+             AND (expires_at IS NULL OR expires_at > $2) AND (max_uses = 0 OR uses < max_uses)"
+        )
+        .bind(code)
+        .bind(now())
+        .execute(pool)
+        .await?
+        .rows_affected());
+        Ok(n == 1)
+    }
+
+    /// Deletes every expired invite; returns how many went.
+    pub async fn delete_expired_invites(&self) -> Result<u64> {
+        dispatch!(self.db(), |pool| Ok(sqlx::query(
+            "DELETE FROM invites WHERE expires_at IS NOT NULL AND expires_at <= $1"
+        )
+        .bind(now())
+        .execute(pool)
+        .await?
+        .rows_affected()))
     }
 }

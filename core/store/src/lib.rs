@@ -10,18 +10,46 @@ use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{ConnectOptions, Connection, PgPool, SqlitePool};
+use sqlx::{ConnectOptions, PgPool, SqlitePool};
 
 pub mod applications;
+pub mod attachments;
+pub mod bans;
+pub mod channels;
+pub mod dms;
+pub mod emojis;
+pub mod guilds;
 pub mod invites;
+pub mod members;
+pub mod message_parts;
+pub mod messages;
+pub mod overwrites;
+pub mod pins;
+pub mod reactions;
+pub mod read_states;
+pub mod roles;
 pub mod settings;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;
 
 pub use applications::{ApplicationPatch, ApplicationRecord, NewApplication};
+pub use attachments::{AttachmentRecord, NewAttachment};
+pub use bans::BanRecord;
+pub use channels::{ChannelPatch, ChannelRecord, NewChannel};
+pub use emojis::{EmojiPatch, EmojiRecord, NewEmoji};
+pub use guilds::{GuildPatch, GuildRecord, NewGuild};
 pub use invites::{InviteRecord, NewInvite};
+pub use members::{MemberPatch, MemberRecord, NewMember};
+pub use messages::{MessageEdit, MessageQuery, MessageRecord, NewMessage};
+pub use overwrites::{NewOverwrite, OverwriteRecord};
+pub use pins::PinnedMessage;
+pub use reactions::{ReactionCount, ReactionEmoji};
+pub use read_states::ReadStateRecord;
+pub use roles::{NewRole, RolePatch, RoleRecord};
 pub use sqlx;
 pub use users::{NewUser, UserPatch, UserRecord};
+pub use webhooks::{NewWebhook, WebhookPatch, WebhookRecord};
 
 /// Migrations for PostgreSQL, embedded from `migrations/postgres`.
 pub static PG_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
@@ -188,14 +216,18 @@ impl Store {
     /// Applies every pending migration. On PostgreSQL this runs on a dedicated connection under
     /// an advisory lock (taken by the migrator before it reads or creates its bookkeeping table),
     /// so several processes starting at once apply each migration exactly once; the connection
-    /// is closed afterwards so no lock can linger in the pool.
+    /// is closed afterwards so no lock can linger in the shared pool.
     pub async fn migrate(&self) -> Result<()> {
         match &self.db {
             Db::Postgres(pool) => {
-                let opts = pool.connect_options();
-                let mut conn = sqlx::PgConnection::connect_with(&opts).await?;
-                let result = PG_MIGRATOR.run(&mut conn).await;
-                let _ = conn.close().await;
+                // A one-connection pool of its own: the migrator takes the lock and applies
+                // everything on that connection, and closing the pool releases the lock for sure.
+                let single = PgPoolOptions::new()
+                    .max_connections(1)
+                    .connect_with((*pool.connect_options()).clone())
+                    .await?;
+                let result = PG_MIGRATOR.run(&single).await;
+                single.close().await;
                 result?;
             }
             Db::Sqlite(pool) => SQLITE_MIGRATOR.run(pool).await?,
@@ -222,4 +254,20 @@ impl Store {
 pub fn now() -> chrono::DateTime<chrono::Utc> {
     let now = chrono::Utc::now();
     chrono::DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
+}
+
+#[cfg(test)]
+mod tests {
+    fn assert_send<T: Send>(_: &T) {}
+
+    #[tokio::test]
+    async fn store_futures_are_send() {
+        let store = super::Store::from_db(super::Db::Sqlite(
+            sqlx::sqlite::SqlitePoolOptions::new()
+                .connect_lazy("sqlite::memory:")
+                .expect("lazy pool"),
+        ));
+        assert_send(&store.migrate());
+        assert_send(&store.ping());
+    }
 }

@@ -76,7 +76,16 @@ pub struct NewMember {
 impl NewMember {
     /// A member with no nickname, roles or flags.
     pub fn new(guild_id: GuildId, user_id: UserId) -> Self {
-        Self { guild_id, user_id, nick: None, roles: Vec::new(), deaf: false, mute: false, pending: false, flags: 0 }
+        Self {
+            guild_id,
+            user_id,
+            nick: None,
+            roles: Vec::new(),
+            deaf: false,
+            mute: false,
+            pending: false,
+            flags: 0,
+        }
     }
 }
 
@@ -110,24 +119,19 @@ macro_rules! member_columns {
     };
 }
 
-/// Inserts `role` for the member unless it is @everyone; fails with NotFound if the role is not
-/// one of the guild's. Returns whether a row was added.
+/// Gives the member `role` unless it is @everyone, with the write first (so a SQLite
+/// transaction takes its write lock at once). Returns whether a row was added; fails with
+/// NotFound if the member or the role (in that guild) does not exist.
 macro_rules! grant_role {
     ($conn:expr, $guild:expr, $user:expr, $role:expr) => {{
         let (guild, user, role): (GuildId, UserId, RoleId) = ($guild, $user, $role);
         if role.as_i64() == guild.as_i64() {
             false
         } else {
-            let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM roles WHERE id = $1 AND guild_id = $2")
-                .bind(role.as_i64())
-                .bind(guild.as_i64())
-                .fetch_optional(&mut *$conn)
-                .await?;
-            if exists.is_none() {
-                return Err(StoreError::NotFound);
-            }
-            sqlx::query(
-                "INSERT INTO member_roles (guild_id, user_id, role_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            let added = sqlx::query(
+                "INSERT INTO member_roles (guild_id, user_id, role_id) SELECT $1, $2, id FROM roles \
+                 WHERE id = $3 AND guild_id = $1 \
+                 AND EXISTS (SELECT 1 FROM members WHERE guild_id = $1 AND user_id = $2) ON CONFLICT DO NOTHING",
             )
             .bind(guild.as_i64())
             .bind(user.as_i64())
@@ -135,7 +139,21 @@ macro_rules! grant_role {
             .execute(&mut *$conn)
             .await?
             .rows_affected()
-                == 1
+                == 1;
+            if !added {
+                let held: Option<i64> = sqlx::query_scalar(
+                    "SELECT role_id FROM member_roles WHERE guild_id = $1 AND user_id = $2 AND role_id = $3",
+                )
+                .bind(guild.as_i64())
+                .bind(user.as_i64())
+                .bind(role.as_i64())
+                .fetch_optional(&mut *$conn)
+                .await?;
+                if held.is_none() {
+                    return Err(StoreError::NotFound);
+                }
+            }
+            added
         }
     }};
 }
@@ -167,7 +185,9 @@ impl Store {
             tx.commit().await?;
             Ok::<(), StoreError>(())
         })?;
-        self.member(new.guild_id, new.user_id).await?.ok_or(StoreError::NotFound)
+        self.member(new.guild_id, new.user_id)
+            .await?
+            .ok_or(StoreError::NotFound)
     }
 
     /// A member of a guild, with its roles.
@@ -195,7 +215,12 @@ impl Store {
     }
 
     /// Up to `limit` members of a guild with user ids above `after`, by user id, with roles.
-    pub async fn members(&self, guild: GuildId, after: Option<UserId>, limit: u32) -> Result<Vec<MemberRecord>> {
+    pub async fn members(
+        &self,
+        guild: GuildId,
+        after: Option<UserId>,
+        limit: u32,
+    ) -> Result<Vec<MemberRecord>> {
         let after = after.map_or(i64::MIN, |u| u.as_i64());
         let mut members: Vec<MemberRecord> = dispatch!(self.db(), |pool| sqlx::query_as(concat!(
             "SELECT ",
@@ -207,9 +232,12 @@ impl Store {
         .bind(i64::from(limit))
         .fetch_all(pool)
         .await?);
-        let (Some(first), Some(last)) = (members.first(), members.last()) else { return Ok(members) };
+        let (Some(first), Some(last)) = (members.first(), members.last()) else {
+            return Ok(members);
+        };
         let (low, high) = (first.user_id, last.user_id);
-        let rows: Vec<(i64, i64)> = dispatch!(self.db(), |pool| sqlx::query_as(
+        let rows: Vec<(i64, i64)> = dispatch!(self.db(), |pool| {
+            sqlx::query_as(
             "SELECT user_id, role_id FROM member_roles WHERE guild_id = $1 AND user_id BETWEEN $2 AND $3 \
              ORDER BY user_id, role_id"
         )
@@ -217,8 +245,13 @@ impl Store {
         .bind(low)
         .bind(high)
         .fetch_all(pool)
-        .await?);
-        let index: HashMap<i64, usize> = members.iter().enumerate().map(|(i, m)| (m.user_id, i)).collect();
+        .await?
+        });
+        let index: HashMap<i64, usize> = members
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.user_id, i))
+            .collect();
         for (user, role) in rows {
             if let Some(&i) = index.get(&user) {
                 members[i].roles.push(role);
@@ -228,9 +261,15 @@ impl Store {
     }
 
     /// Applies a patch to a member and returns the updated member.
-    pub async fn update_member(&self, guild: GuildId, user: UserId, patch: &MemberPatch) -> Result<MemberRecord> {
+    pub async fn update_member(
+        &self,
+        guild: GuildId,
+        user: UserId,
+        patch: &MemberPatch,
+    ) -> Result<MemberRecord> {
         let p = patch;
-        let n = dispatch!(self.db(), |pool| sqlx::query(
+        let n = dispatch!(self.db(), |pool| {
+            sqlx::query(
             "UPDATE members SET \
              nick = CASE WHEN $3 THEN $4 ELSE nick END, \
              avatar = CASE WHEN $5 THEN $6 ELSE avatar END, \
@@ -261,7 +300,8 @@ impl Store {
         .bind(p.communication_disabled_until.flatten())
         .execute(pool)
         .await?
-        .rows_affected());
+        .rows_affected()
+        });
         if n == 0 {
             return Err(StoreError::NotFound);
         }
@@ -270,29 +310,37 @@ impl Store {
 
     /// Removes a member (its roles go with it).
     pub async fn remove_member(&self, guild: GuildId, user: UserId) -> Result<()> {
-        let n = dispatch!(self.db(), |pool| sqlx::query("DELETE FROM members WHERE guild_id = $1 AND user_id = $2")
-            .bind(guild.as_i64())
-            .bind(user.as_i64())
-            .execute(pool)
-            .await?
-            .rows_affected());
-        if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        let n = dispatch!(self.db(), |pool| sqlx::query(
+            "DELETE FROM members WHERE guild_id = $1 AND user_id = $2"
+        )
+        .bind(guild.as_i64())
+        .bind(user.as_i64())
+        .execute(pool)
+        .await?
+        .rows_affected());
+        if n == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
     }
 
     /// Gives a member a role; returns false if the member already had it (or it is @everyone).
     /// [`StoreError::NotFound`] if the member or the role (in that guild) does not exist.
-    pub async fn add_member_role(&self, guild: GuildId, user: UserId, role: RoleId) -> Result<bool> {
+    pub async fn add_member_role(
+        &self,
+        guild: GuildId,
+        user: UserId,
+        role: RoleId,
+    ) -> Result<bool> {
+        if role.as_i64() == guild.as_i64() {
+            return match self.member(guild, user).await? {
+                Some(_) => Ok(false),
+                None => Err(StoreError::NotFound),
+            };
+        }
         dispatch!(self.db(), |pool| {
             let mut tx = pool.begin().await?;
-            let member: Option<i64> =
-                sqlx::query_scalar("SELECT user_id FROM members WHERE guild_id = $1 AND user_id = $2")
-                    .bind(guild.as_i64())
-                    .bind(user.as_i64())
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            if member.is_none() {
-                return Err(StoreError::NotFound);
-            }
             let added = grant_role!(tx, guild, user, role);
             tx.commit().await?;
             Ok(added)
@@ -300,7 +348,12 @@ impl Store {
     }
 
     /// Takes a role from a member; returns false if the member did not have it.
-    pub async fn remove_member_role(&self, guild: GuildId, user: UserId, role: RoleId) -> Result<bool> {
+    pub async fn remove_member_role(
+        &self,
+        guild: GuildId,
+        user: UserId,
+        role: RoleId,
+    ) -> Result<bool> {
         let n = dispatch!(self.db(), |pool| sqlx::query(
             "DELETE FROM member_roles WHERE guild_id = $1 AND user_id = $2 AND role_id = $3"
         )
@@ -316,23 +369,29 @@ impl Store {
     /// Replaces a member's roles in one transaction (the @everyone role is skipped);
     /// [`StoreError::NotFound`], changing nothing, if the member or one of the roles does not
     /// exist in the guild.
-    pub async fn set_member_roles(&self, guild: GuildId, user: UserId, roles: &[RoleId]) -> Result<()> {
+    pub async fn set_member_roles(
+        &self,
+        guild: GuildId,
+        user: UserId,
+        roles: &[RoleId],
+    ) -> Result<()> {
         dispatch!(self.db(), |pool| {
             let mut tx = pool.begin().await?;
-            let member: Option<i64> =
-                sqlx::query_scalar("SELECT user_id FROM members WHERE guild_id = $1 AND user_id = $2")
-                    .bind(guild.as_i64())
-                    .bind(user.as_i64())
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            if member.is_none() {
-                return Err(StoreError::NotFound);
-            }
             sqlx::query("DELETE FROM member_roles WHERE guild_id = $1 AND user_id = $2")
                 .bind(guild.as_i64())
                 .bind(user.as_i64())
                 .execute(&mut *tx)
                 .await?;
+            let member: Option<i64> = sqlx::query_scalar(
+                "SELECT user_id FROM members WHERE guild_id = $1 AND user_id = $2",
+            )
+            .bind(guild.as_i64())
+            .bind(user.as_i64())
+            .fetch_optional(&mut *tx)
+            .await?;
+            if member.is_none() {
+                return Err(StoreError::NotFound);
+            }
             for role in roles {
                 grant_role!(tx, guild, user, *role);
             }

@@ -1,12 +1,12 @@
 //! Messages with their user and role mentions and attachments: creation, lookup, Discord-style
 //! paging, edits and (bulk) deletion. Pins and reactions live in `pins` and `reactions`.
 
-use std::collections::HashMap;
-
-use accord_model::{AttachmentId, ChannelId, GuildId, MessageId, RoleId, UserId, WebhookId};
+use accord_model::{ChannelId, GuildId, MessageId, RoleId, UserId, WebhookId};
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 
+use crate::attachments::{AttachmentRecord, NewAttachment, attachment_columns, insert_attachment};
+use crate::message_parts::insert_mentions;
 use crate::{Result, Store, StoreError, dispatch, now};
 
 /// A message row with its mentions and attachments.
@@ -75,71 +75,6 @@ impl MessageRecord {
     }
 }
 
-/// An attachment row.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
-pub struct AttachmentRecord {
-    /// Snowflake.
-    pub id: i64,
-    /// Message it belongs to.
-    pub message_id: Option<i64>,
-    /// Channel it was uploaded to.
-    pub channel_id: i64,
-    /// File name.
-    pub filename: String,
-    /// Alt text.
-    pub description: Option<String>,
-    /// MIME type.
-    pub content_type: Option<String>,
-    /// Size in bytes.
-    pub size: i64,
-    /// Key of the file in the CDN's storage.
-    pub storage_key: String,
-    /// Image height.
-    pub height: Option<i32>,
-    /// Image width.
-    pub width: Option<i32>,
-    /// Ephemeral.
-    pub ephemeral: bool,
-    /// Voice message length.
-    pub duration_secs: Option<f64>,
-    /// Voice message waveform (base64).
-    pub waveform: Option<String>,
-    /// Attachment flags.
-    pub flags: i32,
-    /// Upload time.
-    pub created_at: DateTime<Utc>,
-}
-
-/// An attachment written with its message.
-#[derive(Debug, Clone)]
-pub struct NewAttachment {
-    /// Snowflake.
-    pub id: AttachmentId,
-    /// File name.
-    pub filename: String,
-    /// Alt text.
-    pub description: Option<String>,
-    /// MIME type.
-    pub content_type: Option<String>,
-    /// Size in bytes.
-    pub size: i64,
-    /// Storage key.
-    pub storage_key: String,
-    /// Image height.
-    pub height: Option<i32>,
-    /// Image width.
-    pub width: Option<i32>,
-    /// Ephemeral.
-    pub ephemeral: bool,
-    /// Voice message length.
-    pub duration_secs: Option<f64>,
-    /// Voice message waveform.
-    pub waveform: Option<String>,
-    /// Flags.
-    pub flags: i32,
-}
-
-/// What creating a message writes.
 #[derive(Debug, Clone)]
 pub struct NewMessage {
     /// Snowflake.
@@ -184,7 +119,12 @@ pub struct NewMessage {
 
 impl NewMessage {
     /// A plain default-type message with `content` and nothing else.
-    pub fn new(id: MessageId, channel_id: ChannelId, author_id: UserId, content: impl Into<String>) -> Self {
+    pub fn new(
+        id: MessageId,
+        channel_id: ChannelId,
+        author_id: UserId,
+        content: impl Into<String>,
+    ) -> Self {
         Self {
             id,
             channel_id,
@@ -250,31 +190,24 @@ macro_rules! message_columns {
 }
 pub(crate) use message_columns;
 
-macro_rules! attachment_columns {
-    () => {
-        "id, message_id, channel_id, filename, description, content_type, size, storage_key, height, width, ephemeral, duration_secs, waveform, flags, created_at"
-    };
-}
-
-/// Inserts the user and role mentions of message `$id` on `$conn`.
-macro_rules! insert_mentions {
-    ($conn:expr, $id:expr, $users:expr, $roles:expr) => {{
-        for user in $users {
-            sqlx::query("INSERT INTO message_user_mentions (message_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                .bind($id)
-                .bind(user.as_i64())
-                .execute(&mut *$conn)
-                .await?;
-        }
-        for role in $roles {
-            sqlx::query("INSERT INTO message_role_mentions (message_id, role_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                .bind($id)
-                .bind(role.as_i64())
-                .execute(&mut *$conn)
-                .await?;
-        }
-    }};
-}
+/// Messages of channel `$1` older than `$2`, newest first, at most `$3`.
+const PAGE_BEFORE: &str = concat!(
+    "SELECT ",
+    message_columns!(),
+    " FROM messages WHERE channel_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3"
+);
+/// Messages of channel `$1` newer than `$2`, oldest first, at most `$3`.
+const PAGE_AFTER: &str = concat!(
+    "SELECT ",
+    message_columns!(),
+    " FROM messages WHERE channel_id = $1 AND id > $2 ORDER BY id LIMIT $3"
+);
+/// Messages of channel `$1` from `$2` on, oldest first, at most `$3`.
+const PAGE_FROM: &str = concat!(
+    "SELECT ",
+    message_columns!(),
+    " FROM messages WHERE channel_id = $1 AND id >= $2 ORDER BY id LIMIT $3"
+);
 
 impl Store {
     /// Creates a message with its mentions and attachments in one transaction, and makes it
@@ -317,28 +250,7 @@ impl Store {
             .await?;
             insert_mentions!(tx, id, &new.mentions, &new.mention_roles);
             for a in &new.attachments {
-                sqlx::query(concat!(
-                    "INSERT INTO attachments (",
-                    attachment_columns!(),
-                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
-                ))
-                .bind(a.id.as_i64())
-                .bind(id)
-                .bind(new.channel_id.as_i64())
-                .bind(&a.filename)
-                .bind(&a.description)
-                .bind(&a.content_type)
-                .bind(a.size)
-                .bind(&a.storage_key)
-                .bind(a.height)
-                .bind(a.width)
-                .bind(a.ephemeral)
-                .bind(a.duration_secs)
-                .bind(&a.waveform)
-                .bind(a.flags)
-                .bind(created)
-                .execute(&mut *tx)
-                .await?;
+                insert_attachment!(tx, a, id, new.channel_id.as_i64(), created);
             }
             sqlx::query(
                 "UPDATE channels SET last_message_id = $2 WHERE id = $1 \
@@ -351,11 +263,17 @@ impl Store {
             tx.commit().await?;
             Ok::<(), StoreError>(())
         })?;
-        self.message(new.channel_id, new.id).await?.ok_or(StoreError::NotFound)
+        self.message(new.channel_id, new.id)
+            .await?
+            .ok_or(StoreError::NotFound)
     }
 
     /// A message of a channel, with mentions and attachments.
-    pub async fn message(&self, channel: ChannelId, id: MessageId) -> Result<Option<MessageRecord>> {
+    pub async fn message(
+        &self,
+        channel: ChannelId,
+        id: MessageId,
+    ) -> Result<Option<MessageRecord>> {
         let row: Option<MessageRecord> = dispatch!(self.db(), |pool| sqlx::query_as(concat!(
             "SELECT ",
             message_columns!(),
@@ -372,140 +290,69 @@ impl Store {
     }
 
     /// A page of a channel's messages, newest first (as Discord returns them), at most `limit`.
-    pub async fn messages(&self, channel: ChannelId, query: MessageQuery, limit: u32) -> Result<Vec<MessageRecord>> {
-        let c = channel.as_i64();
+    pub async fn messages(
+        &self,
+        channel: ChannelId,
+        query: MessageQuery,
+        limit: u32,
+    ) -> Result<Vec<MessageRecord>> {
         let limit = i64::from(limit);
-        let mut rows: Vec<MessageRecord> = dispatch!(self.db(), |pool| match query {
-            MessageQuery::Latest => sqlx::query_as(concat!(
-                "SELECT ",
-                message_columns!(),
-                " FROM messages WHERE channel_id = $1 ORDER BY id DESC LIMIT $2"
-            ))
-            .bind(c)
-            .bind(limit)
-            .fetch_all(pool)
-            .await?,
-            MessageQuery::Before(m) => sqlx::query_as(concat!(
-                "SELECT ",
-                message_columns!(),
-                " FROM messages WHERE channel_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3"
-            ))
-            .bind(c)
-            .bind(m.as_i64())
-            .bind(limit)
-            .fetch_all(pool)
-            .await?,
+        let mut rows = match query {
+            MessageQuery::Latest => {
+                self.message_page(PAGE_BEFORE, channel, i64::MAX, limit)
+                    .await?
+            }
+            MessageQuery::Before(m) => {
+                self.message_page(PAGE_BEFORE, channel, m.as_i64(), limit)
+                    .await?
+            }
             MessageQuery::After(m) => {
-                let mut rows: Vec<MessageRecord> = sqlx::query_as(concat!(
-                    "SELECT ",
-                    message_columns!(),
-                    " FROM messages WHERE channel_id = $1 AND id > $2 ORDER BY id LIMIT $3"
-                ))
-                .bind(c)
-                .bind(m.as_i64())
-                .bind(limit)
-                .fetch_all(pool)
-                .await?;
+                let mut rows = self
+                    .message_page(PAGE_AFTER, channel, m.as_i64(), limit)
+                    .await?;
                 rows.reverse();
                 rows
             }
             MessageQuery::Around(m) => {
-                let older_n = limit / 2;
-                let mut rows: Vec<MessageRecord> = sqlx::query_as(concat!(
-                    "SELECT ",
-                    message_columns!(),
-                    " FROM messages WHERE channel_id = $1 AND id >= $2 ORDER BY id LIMIT $3"
-                ))
-                .bind(c)
-                .bind(m.as_i64())
-                .bind(limit - older_n)
-                .fetch_all(pool)
-                .await?;
+                let older = limit / 2;
+                let mut rows = self
+                    .message_page(PAGE_FROM, channel, m.as_i64(), limit - older)
+                    .await?;
                 rows.reverse();
-                let older: Vec<MessageRecord> = sqlx::query_as(concat!(
-                    "SELECT ",
-                    message_columns!(),
-                    " FROM messages WHERE channel_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3"
-                ))
-                .bind(c)
-                .bind(m.as_i64())
-                .bind(older_n)
-                .fetch_all(pool)
-                .await?;
-                rows.extend(older);
+                rows.extend(
+                    self.message_page(PAGE_BEFORE, channel, m.as_i64(), older)
+                        .await?,
+                );
                 rows
             }
-        });
+        };
         self.load_message_extras(channel, &mut rows, false).await?;
         Ok(rows)
     }
 
-    /// Fills in the mentions and attachments of `rows`, messages of `channel` (all pinned if
-    /// `pinned_only`, which narrows the queries), with three queries over their id range.
-    pub(crate) async fn load_message_extras(
+    /// Runs one of the `PAGE_*` queries (without mentions and attachments).
+    async fn message_page(
         &self,
+        sql: &'static str,
         channel: ChannelId,
-        rows: &mut [MessageRecord],
-        pinned_only: bool,
-    ) -> Result<()> {
-        let Some(low) = rows.iter().map(|m| m.id).min() else { return Ok(()) };
-        let high = rows.iter().map(|m| m.id).max().unwrap_or(low);
-        let c = channel.as_i64();
-        let (users, roles, attachments): (Vec<(i64, i64)>, Vec<(i64, i64)>, Vec<AttachmentRecord>) =
-            dispatch!(self.db(), |pool| {
-                let (users_sql, roles_sql, attachments_sql) = if pinned_only {
-                    (
-                        "SELECT message_id, user_id FROM message_user_mentions WHERE message_id BETWEEN $2 AND $3 \
-                         AND message_id IN (SELECT message_id FROM pins WHERE channel_id = $1) ORDER BY message_id, user_id",
-                        "SELECT message_id, role_id FROM message_role_mentions WHERE message_id BETWEEN $2 AND $3 \
-                         AND message_id IN (SELECT message_id FROM pins WHERE channel_id = $1) ORDER BY message_id, role_id",
-                        concat!(
-                            "SELECT ",
-                            attachment_columns!(),
-                            " FROM attachments WHERE channel_id = $1 AND message_id BETWEEN $2 AND $3 \
-                             AND message_id IN (SELECT message_id FROM pins WHERE channel_id = $1) ORDER BY id"
-                        ),
-                    )
-                } else {
-                    (
-                        "SELECT message_id, user_id FROM message_user_mentions WHERE message_id BETWEEN $2 AND $3 \
-                         AND message_id IN (SELECT id FROM messages WHERE channel_id = $1) ORDER BY message_id, user_id",
-                        "SELECT message_id, role_id FROM message_role_mentions WHERE message_id BETWEEN $2 AND $3 \
-                         AND message_id IN (SELECT id FROM messages WHERE channel_id = $1) ORDER BY message_id, role_id",
-                        concat!(
-                            "SELECT ",
-                            attachment_columns!(),
-                            " FROM attachments WHERE channel_id = $1 AND message_id BETWEEN $2 AND $3 ORDER BY id"
-                        ),
-                    )
-                };
-                let users = sqlx::query_as(users_sql).bind(c).bind(low).bind(high).fetch_all(pool).await?;
-                let roles = sqlx::query_as(roles_sql).bind(c).bind(low).bind(high).fetch_all(pool).await?;
-                let attachments =
-                    sqlx::query_as(attachments_sql).bind(c).bind(low).bind(high).fetch_all(pool).await?;
-                (users, roles, attachments)
-            });
-        let index: HashMap<i64, usize> = rows.iter().enumerate().map(|(i, m)| (m.id, i)).collect();
-        for (message, user) in users {
-            if let Some(&i) = index.get(&message) {
-                rows[i].mentions.push(user);
-            }
-        }
-        for (message, role) in roles {
-            if let Some(&i) = index.get(&message) {
-                rows[i].mention_roles.push(role);
-            }
-        }
-        for a in attachments {
-            if let Some(&i) = a.message_id.and_then(|m| index.get(&m)) {
-                rows[i].attachments.push(a);
-            }
-        }
-        Ok(())
+        id: i64,
+        limit: i64,
+    ) -> Result<Vec<MessageRecord>> {
+        dispatch!(self.db(), |pool| Ok(sqlx::query_as(sql)
+            .bind(channel.as_i64())
+            .bind(id)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?))
     }
 
     /// Edits a message in one transaction and returns it.
-    pub async fn edit_message(&self, channel: ChannelId, id: MessageId, edit: &MessageEdit) -> Result<MessageRecord> {
+    pub async fn edit_message(
+        &self,
+        channel: ChannelId,
+        id: MessageId,
+        edit: &MessageEdit,
+    ) -> Result<MessageRecord> {
         let edited = (edit.content.is_some() || edit.embeds.is_some()).then(now);
         let embeds = edit.embeds.as_ref().map(Json);
         let components = edit.components.as_ref().map(Json);
@@ -559,13 +406,19 @@ impl Store {
 
     /// Deletes a message of a channel (its mentions, attachments, reactions and pin go with it).
     pub async fn delete_message(&self, channel: ChannelId, id: MessageId) -> Result<()> {
-        let n = dispatch!(self.db(), |pool| sqlx::query("DELETE FROM messages WHERE id = $1 AND channel_id = $2")
-            .bind(id.as_i64())
-            .bind(channel.as_i64())
-            .execute(pool)
-            .await?
-            .rows_affected());
-        if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        let n = dispatch!(self.db(), |pool| sqlx::query(
+            "DELETE FROM messages WHERE id = $1 AND channel_id = $2"
+        )
+        .bind(id.as_i64())
+        .bind(channel.as_i64())
+        .execute(pool)
+        .await?
+        .rows_affected());
+        if n == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
     }
 
     /// Deletes several messages of a channel in one transaction; ids that are not messages of

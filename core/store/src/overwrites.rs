@@ -52,8 +52,13 @@ pub struct NewOverwrite {
 
 impl Store {
     /// Creates or replaces the overwrite of `target` on `channel`.
-    pub async fn upsert_overwrite(&self, channel: ChannelId, o: &NewOverwrite) -> Result<OverwriteRecord> {
-        dispatch!(self.db(), |pool| Ok(sqlx::query_as(
+    pub async fn upsert_overwrite(
+        &self,
+        channel: ChannelId,
+        o: &NewOverwrite,
+    ) -> Result<OverwriteRecord> {
+        dispatch!(self.db(), |pool| {
+            Ok(sqlx::query_as(
             "INSERT INTO permission_overwrites (channel_id, target_id, type, allow, deny) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (channel_id, target_id) DO UPDATE SET type = excluded.type, allow = excluded.allow, \
              deny = excluded.deny RETURNING channel_id, target_id, type, allow, deny"
@@ -64,7 +69,8 @@ impl Store {
         .bind(o.allow.bits() as i64)
         .bind(o.deny.bits() as i64)
         .fetch_one(pool)
-        .await?))
+        .await?)
+        })
     }
 
     /// Deletes the overwrite of `target` on `channel`.
@@ -77,29 +83,37 @@ impl Store {
         .execute(pool)
         .await?
         .rows_affected());
-        if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        if n == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
     }
 
     /// The overwrites of a channel, by target id.
     pub async fn channel_overwrites(&self, channel: ChannelId) -> Result<Vec<OverwriteRecord>> {
-        dispatch!(self.db(), |pool| Ok(sqlx::query_as(
+        dispatch!(self.db(), |pool| {
+            Ok(sqlx::query_as(
             "SELECT channel_id, target_id, type, allow, deny FROM permission_overwrites WHERE channel_id = $1 \
              ORDER BY target_id"
         )
         .bind(channel.as_i64())
         .fetch_all(pool)
-        .await?))
+        .await?)
+        })
     }
 
     /// The overwrites of every channel of a guild, by channel then target id (for computing
     /// permissions across the guild at once).
     pub async fn guild_overwrites(&self, guild: GuildId) -> Result<Vec<OverwriteRecord>> {
-        dispatch!(self.db(), |pool| Ok(sqlx::query_as(
+        dispatch!(self.db(), |pool| {
+            Ok(sqlx::query_as(
             "SELECT channel_id, target_id, type, allow, deny FROM permission_overwrites WHERE channel_id IN \
              (SELECT id FROM channels WHERE guild_id = $1) ORDER BY channel_id, target_id"
         )
         .bind(guild.as_i64())
         .fetch_all(pool)
-        .await?))
+        .await?)
+        })
     }
 }

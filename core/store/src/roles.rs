@@ -130,7 +130,8 @@ macro_rules! role_columns {
 impl Store {
     /// Creates a role.
     pub async fn create_role(&self, new: &NewRole) -> Result<RoleRecord> {
-        dispatch!(self.db(), |pool| Ok(sqlx::query_as(concat!(
+        dispatch!(self.db(), |pool| {
+            Ok(sqlx::query_as(concat!(
             "INSERT INTO roles (id, guild_id, name, color, hoist, icon, unicode_emoji, position, permissions, \
              mentionable, managed, bot_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
              RETURNING ",
@@ -150,7 +151,8 @@ impl Store {
         .bind(new.bot_id.map(|u| u.as_i64()))
         .bind(now())
         .fetch_one(pool)
-        .await?))
+        .await?)
+        })
     }
 
     /// The roles of a guild, by position then id.
@@ -179,7 +181,12 @@ impl Store {
     }
 
     /// Applies a patch to a role of a guild and returns the updated role.
-    pub async fn update_role(&self, guild: GuildId, id: RoleId, patch: &RolePatch) -> Result<RoleRecord> {
+    pub async fn update_role(
+        &self,
+        guild: GuildId,
+        id: RoleId,
+        patch: &RolePatch,
+    ) -> Result<RoleRecord> {
         let p = patch;
         dispatch!(self.db(), |pool| {
             let row: Option<RoleRecord> = sqlx::query_as(concat!(
@@ -213,29 +220,40 @@ impl Store {
 
     /// Deletes a role of a guild (members lose it).
     pub async fn delete_role(&self, guild: GuildId, id: RoleId) -> Result<()> {
-        let n = dispatch!(self.db(), |pool| sqlx::query("DELETE FROM roles WHERE id = $1 AND guild_id = $2")
-            .bind(id.as_i64())
-            .bind(guild.as_i64())
-            .execute(pool)
-            .await?
-            .rows_affected());
-        if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        let n = dispatch!(self.db(), |pool| sqlx::query(
+            "DELETE FROM roles WHERE id = $1 AND guild_id = $2"
+        )
+        .bind(id.as_i64())
+        .bind(guild.as_i64())
+        .execute(pool)
+        .await?
+        .rows_affected());
+        if n == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
     }
 
     /// Sets the positions of several roles of `guild` in one transaction and returns the
     /// guild's roles; fails with [`StoreError::NotFound`] (changing nothing) if one is not a
     /// role of that guild.
-    pub async fn set_role_positions(&self, guild: GuildId, positions: &[(RoleId, i32)]) -> Result<Vec<RoleRecord>> {
+    pub async fn set_role_positions(
+        &self,
+        guild: GuildId,
+        positions: &[(RoleId, i32)],
+    ) -> Result<Vec<RoleRecord>> {
         dispatch!(self.db(), |pool| {
             let mut tx = pool.begin().await?;
             for (role, position) in positions {
-                let n = sqlx::query("UPDATE roles SET position = $3 WHERE id = $1 AND guild_id = $2")
-                    .bind(role.as_i64())
-                    .bind(guild.as_i64())
-                    .bind(position)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
+                let n =
+                    sqlx::query("UPDATE roles SET position = $3 WHERE id = $1 AND guild_id = $2")
+                        .bind(role.as_i64())
+                        .bind(guild.as_i64())
+                        .bind(position)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
                 if n == 0 {
                     return Err(StoreError::NotFound);
                 }

@@ -10,6 +10,20 @@ pub fn pg_admin_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
 
+/// `url` with its database name replaced by `db` (query parameters kept).
+pub fn with_database(url: &str, db: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let authority_start = base.find("://").map_or(0, |i| i + 3);
+    let host_part = match base[authority_start..].find('/') {
+        Some(slash) => &base[..authority_start + slash],
+        None => base,
+    };
+    format!("{host_part}/{db}{query}")
+}
+
 /// A database that exists for one test.
 #[derive(Debug)]
 pub struct TestDb {
@@ -50,11 +64,7 @@ impl TestDb {
             .await
             .expect("create test database");
         let _ = conn.close().await;
-        let host_start = admin.find("://").map_or(0, |i| i + 3);
-        let url = match admin[host_start..].find('/') {
-            Some(i) => format!("{}/{name}", &admin[..host_start + i]),
-            None => format!("{admin}/{name}"),
-        };
+        let url = with_database(&admin, &name);
         Self {
             url,
             backend: "postgres",
@@ -93,5 +103,26 @@ impl TestDb {
             .await;
             let _ = conn.close().await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_database;
+
+    #[test]
+    fn with_database_replaces_the_name() {
+        assert_eq!(
+            with_database("postgres://u@h:5432/postgres", "x"),
+            "postgres://u@h:5432/x"
+        );
+        assert_eq!(
+            with_database("postgres://u@h:5432", "x"),
+            "postgres://u@h:5432/x"
+        );
+        assert_eq!(
+            with_database("postgresql://u:p@h/db?sslmode=disable", "x"),
+            "postgresql://u:p@h/x?sslmode=disable"
+        );
     }
 }

@@ -1,0 +1,122 @@
+//! Attachments: the files of messages, written with their message and read with it.
+
+use accord_model::AttachmentId;
+use chrono::{DateTime, Utc};
+
+use crate::{Result, Store, dispatch};
+
+/// An attachment row.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct AttachmentRecord {
+    /// Snowflake.
+    pub id: i64,
+    /// Message it belongs to.
+    pub message_id: Option<i64>,
+    /// Channel it was uploaded to.
+    pub channel_id: i64,
+    /// File name.
+    pub filename: String,
+    /// Alt text.
+    pub description: Option<String>,
+    /// MIME type.
+    pub content_type: Option<String>,
+    /// Size in bytes.
+    pub size: i64,
+    /// Key of the file in the CDN's storage.
+    pub storage_key: String,
+    /// Image height.
+    pub height: Option<i32>,
+    /// Image width.
+    pub width: Option<i32>,
+    /// Ephemeral.
+    pub ephemeral: bool,
+    /// Voice message length.
+    pub duration_secs: Option<f64>,
+    /// Voice message waveform (base64).
+    pub waveform: Option<String>,
+    /// Attachment flags.
+    pub flags: i32,
+    /// Upload time.
+    pub created_at: DateTime<Utc>,
+}
+
+/// An attachment written with its message.
+#[derive(Debug, Clone)]
+pub struct NewAttachment {
+    /// Snowflake.
+    pub id: AttachmentId,
+    /// File name.
+    pub filename: String,
+    /// Alt text.
+    pub description: Option<String>,
+    /// MIME type.
+    pub content_type: Option<String>,
+    /// Size in bytes.
+    pub size: i64,
+    /// Storage key.
+    pub storage_key: String,
+    /// Image height.
+    pub height: Option<i32>,
+    /// Image width.
+    pub width: Option<i32>,
+    /// Ephemeral.
+    pub ephemeral: bool,
+    /// Voice message length.
+    pub duration_secs: Option<f64>,
+    /// Voice message waveform.
+    pub waveform: Option<String>,
+    /// Flags.
+    pub flags: i32,
+}
+
+/// The column list of `attachments`, in [`AttachmentRecord`]'s order.
+macro_rules! attachment_columns {
+    () => {
+        "id, message_id, channel_id, filename, description, content_type, size, storage_key, height, width, ephemeral, duration_secs, waveform, flags, created_at"
+    };
+}
+pub(crate) use attachment_columns;
+
+/// Inserts the [`NewAttachment`] `$a` of message `$message` in channel `$channel` on `$conn`.
+macro_rules! insert_attachment {
+    ($conn:expr, $a:expr, $message:expr, $channel:expr, $created:expr) => {{
+        let a: &$crate::attachments::NewAttachment = $a;
+        sqlx::query(concat!(
+            "INSERT INTO attachments (",
+            attachment_columns!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+        ))
+        .bind(a.id.as_i64())
+        .bind($message)
+        .bind($channel)
+        .bind(&a.filename)
+        .bind(&a.description)
+        .bind(&a.content_type)
+        .bind(a.size)
+        .bind(&a.storage_key)
+        .bind(a.height)
+        .bind(a.width)
+        .bind(a.ephemeral)
+        .bind(a.duration_secs)
+        .bind(&a.waveform)
+        .bind(a.flags)
+        .bind($created)
+        .execute(&mut *$conn)
+        .await?;
+    }};
+}
+pub(crate) use insert_attachment;
+
+impl Store {
+    /// An attachment by id (for the CDN, which serves it by id and file name).
+    pub async fn attachment(&self, id: AttachmentId) -> Result<Option<AttachmentRecord>> {
+        dispatch!(self.db(), |pool| Ok(sqlx::query_as(concat!(
+            "SELECT ",
+            attachment_columns!(),
+            " FROM attachments WHERE id = $1"
+        ))
+        .bind(id.as_i64())
+        .fetch_optional(pool)
+        .await?))
+    }
+}
