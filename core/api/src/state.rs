@@ -62,7 +62,7 @@ impl AppState {
             revocations.set_cutoff(user, ms.max(0) as u64);
         }
         for (user, token_id) in store.revoked_tokens().await? {
-            revocations.revoke(user, token_id);
+            revocations.revoke(user, &token_id);
         }
         spawn_revocation_listener(&bus, revocations.clone());
         let ids = SnowflakeGenerator::new(config.snowflake.worker_id, config.snowflake.process_id);
@@ -131,7 +131,7 @@ fn spawn_revocation_listener(bus: &Bus, revocations: Arc<Revocations>) {
                     user,
                     valid_after_ms,
                 }) => revocations.set_cutoff(user, valid_after_ms),
-                Ok(Event::TokenRevoked { user, token_id }) => revocations.revoke(user, token_id),
+                Ok(Event::TokenRevoked { user, token_id }) => revocations.revoke(user, &token_id),
                 Ok(Event::Dispatch(_)) => {}
                 Err(accord_bus::RecvError::Lagged(n)) => {
                     tracing::warn!(missed = n, "revocation listener lagged behind the bus");

@@ -164,7 +164,7 @@ pub fn issue_token_at(state: &AppState, user: UserId, bot: bool, ms: u64) -> Str
 /// Revokes one token (logout).
 pub async fn revoke_token(state: &AppState, user: UserId, token_id: String) -> ApiResult<()> {
     state.store.revoke_token(user, &token_id).await?;
-    state.revocations.revoke(user, token_id.clone());
+    state.revocations.revoke(user, &token_id);
     state.publish(Event::TokenRevoked { user, token_id }).await;
     Ok(())
 }
