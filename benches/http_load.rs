@@ -20,7 +20,11 @@ struct Args {
 }
 
 fn args() -> Args {
-    let mut a = Args { connections: 32, seconds: 10, backend: "sqlite".into() };
+    let mut a = Args {
+        connections: 32,
+        seconds: 10,
+        backend: "sqlite".into(),
+    };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let value = it.next().unwrap_or_default();
@@ -41,15 +45,22 @@ async fn main() {
     let store = db.store().await;
     let mut config = Config::default();
     config.log.filter = "warn".into();
-    let state = AppState::new(Arc::new(config), store.clone(), Bus::memory(1024)).await.expect("state");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+    let state = AppState::new(Arc::new(config), store.clone(), Bus::memory(1024))
+        .await
+        .expect("state");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind loopback");
     let base = format!("http://{}/api/v10", listener.local_addr().expect("addr"));
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(accord_api::serve(listener, state, async move {
         let _ = stop_rx.await;
     }));
 
-    let http = reqwest::Client::builder().pool_max_idle_per_host(args.connections).build().expect("client");
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.connections)
+        .build()
+        .expect("client");
     let reg: serde_json::Value = http
         .post(format!("{base}/auth/register"))
         .json(&serde_json::json!({"username": "loadtest", "password": "load test password"}))
@@ -91,7 +102,11 @@ async fn main() {
         errors += e;
     }
     all.sort_unstable();
-    let pct = |p: f64| all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1))).copied().unwrap_or(0);
+    let pct = |p: f64| {
+        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0)
+    };
     println!(
         "GET /users/@me ({} backend, {} connections, {} s): {:.0} req/s, p50 {} µs, p99 {} µs, p99.9 {} µs, errors {}",
         args.backend,

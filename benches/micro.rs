@@ -23,13 +23,18 @@ fn bench(name: &str, iterations: u64, mut f: impl FnMut(u64)) {
 
 fn main() {
     let signer = TokenSigner::new(b"a benchmark secret of at least thirty-two bytes");
-    let tokens: Vec<String> = (0..1024).map(|i| signer.issue(UserId::new(1 << 40 | i), false, 1_700_000_000_000 + i)).collect();
+    let tokens: Vec<String> = (0..1024)
+        .map(|i| signer.issue(UserId::new(1 << 40 | i), false, 1_700_000_000_000 + i))
+        .collect();
     let revocations = Revocations::new();
     for i in 0..10_000u64 {
         revocations.set_cutoff(UserId::new(i), 1);
     }
     revocations.revoke(UserId::new(7), "AAAAAAAAAAAA");
-    let claims: Vec<_> = tokens.iter().map(|t| signer.verify(t).expect("valid")).collect();
+    let claims: Vec<_> = tokens
+        .iter()
+        .map(|t| signer.verify(t).expect("valid"))
+        .collect();
 
     bench("token issue", 1_000_000, |i| {
         black_box(signer.issue(UserId::new(i), false, 1_700_000_000_000));

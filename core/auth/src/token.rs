@@ -196,7 +196,8 @@ impl Revocations {
             return Err(TokenError::Revoked);
         }
         if !self.revoked.is_empty()
-            && token_key(&claims.token_id).is_some_and(|key| self.revoked.contains(&(claims.user_id, key)))
+            && token_key(&claims.token_id)
+                .is_some_and(|key| self.revoked.contains(&(claims.user_id, key)))
         {
             return Err(TokenError::Revoked);
         }
