@@ -1,5 +1,5 @@
 //! Integration tests of the store: every scenario runs once on a fresh SQLite file and once on a
-//! fresh PostgreSQL database (`ACCORD_TEST_PG_URL`, default
+//! fresh PostgreSQL database (`TEST_PG_URL`, default
 //! `postgres://postgres@127.0.0.1:5432/postgres`); a PostgreSQL test fails if the server is
 //! unreachable.
 

@@ -1,12 +1,12 @@
 //! Test helpers shared by Accord's test suites: a fresh database of either backend per test.
-//! PostgreSQL is reached at `ACCORD_TEST_PG_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`);
+//! PostgreSQL is reached at `TEST_PG_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`);
 //! when it cannot be reached the test fails — it is never skipped.
 
 use sqlx::Connection;
 
 /// The server URL tests use to create their databases.
 pub fn pg_admin_url() -> String {
-    std::env::var("ACCORD_TEST_PG_URL")
+    std::env::var("TEST_PG_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
 
