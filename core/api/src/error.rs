@@ -37,6 +37,27 @@ pub enum ApiError {
     /// Only bots may use this route (20002).
     #[error("Only bots can use this endpoint")]
     OnlyBots,
+    /// A configured maximum was reached (300xx).
+    #[error("{} ({})", .0.message(), .1)]
+    Maximum(Maximum, u32),
+    /// The user is banned from the guild (40007).
+    #[error("The user is banned from this guild.")]
+    Banned,
+    /// The action does not apply to this channel type (50024).
+    #[error("Cannot execute action on this channel type")]
+    WrongChannelType,
+    /// The action does not apply to a DM channel (50003).
+    #[error("Cannot execute action on a DM channel")]
+    DmChannel,
+    /// The guild refuses the action (the owner leaving it, for example) (50055).
+    #[error("Invalid Guild")]
+    InvalidGuild,
+    /// Invalid recipients for a group DM (50033).
+    #[error("Invalid Recipient(s)")]
+    InvalidRecipients,
+    /// The role cannot be used here (managed role assigned by hand, for example) (50028).
+    #[error("Invalid Role")]
+    InvalidRole,
     /// The owner has as many applications as the instance allows (50011).
     #[error("OAuth2 application limit reached")]
     ApplicationLimit,
@@ -63,20 +84,121 @@ pub enum Unknown {
     /// 10002.
     #[error("Unknown Application")]
     Application,
-    /// 10013.
-    #[error("Unknown User")]
-    User,
+    /// 10003.
+    #[error("Unknown Channel")]
+    Channel,
+    /// 10004.
+    #[error("Unknown Guild")]
+    Guild,
     /// 10006.
     #[error("Unknown Invite")]
     Invite,
+    /// 10007.
+    #[error("Unknown Member")]
+    Member,
+    /// 10008.
+    #[error("Unknown Message")]
+    Message,
+    /// 10009.
+    #[error("Unknown Overwrite")]
+    Overwrite,
+    /// 10011.
+    #[error("Unknown Role")]
+    Role,
+    /// 10013.
+    #[error("Unknown User")]
+    User,
+    /// 10014.
+    #[error("Unknown Emoji")]
+    Emoji,
+    /// 10015.
+    #[error("Unknown Webhook")]
+    Webhook,
+    /// 10026.
+    #[error("Unknown Ban")]
+    Ban,
 }
 
 impl Unknown {
     fn code(self) -> u32 {
         match self {
             Unknown::Application => codes::UNKNOWN_APPLICATION,
-            Unknown::User => codes::UNKNOWN_USER,
+            Unknown::Channel => codes::UNKNOWN_CHANNEL,
+            Unknown::Guild => codes::UNKNOWN_GUILD,
             Unknown::Invite => codes::UNKNOWN_INVITE,
+            Unknown::Member => codes::UNKNOWN_MEMBER,
+            Unknown::Message => codes::UNKNOWN_MESSAGE,
+            Unknown::Overwrite => 10009,
+            Unknown::Role => codes::UNKNOWN_ROLE,
+            Unknown::User => codes::UNKNOWN_USER,
+            Unknown::Emoji => codes::UNKNOWN_EMOJI,
+            Unknown::Webhook => codes::UNKNOWN_WEBHOOK,
+            Unknown::Ban => codes::UNKNOWN_BAN,
+        }
+    }
+}
+
+/// Which configured maximum was reached; the message carries the configured number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Maximum {
+    /// 30001.
+    Guilds,
+    /// 30003.
+    Pins,
+    /// 30004.
+    Recipients,
+    /// 30005.
+    Roles,
+    /// 30007.
+    Webhooks,
+    /// 30008.
+    Emojis,
+    /// 30010.
+    Reactions,
+    /// 30013.
+    Channels,
+    /// 30015.
+    Attachments,
+    /// 30016.
+    Invites,
+    /// 30019.
+    Members,
+    /// 30060.
+    Overwrites,
+}
+
+impl Maximum {
+    fn code(self) -> u32 {
+        match self {
+            Maximum::Guilds => 30001,
+            Maximum::Pins => 30003,
+            Maximum::Recipients => 30004,
+            Maximum::Roles => 30005,
+            Maximum::Webhooks => 30007,
+            Maximum::Emojis => 30008,
+            Maximum::Reactions => 30010,
+            Maximum::Channels => 30013,
+            Maximum::Attachments => 30015,
+            Maximum::Invites => 30016,
+            Maximum::Members => 30019,
+            Maximum::Overwrites => 30060,
+        }
+    }
+
+    fn message(self) -> &'static str {
+        match self {
+            Maximum::Guilds => "Maximum number of guilds reached",
+            Maximum::Pins => "Maximum number of pins reached for the channel",
+            Maximum::Recipients => "Maximum number of recipients reached",
+            Maximum::Roles => "Maximum number of guild roles reached",
+            Maximum::Webhooks => "Maximum number of webhooks reached",
+            Maximum::Emojis => "Maximum number of emojis reached",
+            Maximum::Reactions => "Maximum number of reactions reached",
+            Maximum::Channels => "Maximum number of guild channels reached",
+            Maximum::Attachments => "Maximum number of attachments in a message reached",
+            Maximum::Invites => "Maximum number of invites reached",
+            Maximum::Members => "Maximum number of server members reached",
+            Maximum::Overwrites => "Maximum number of channel permission overwrites reached",
         }
     }
 }
@@ -102,6 +224,13 @@ impl ApiError {
             ApiError::BotsForbidden => (StatusCode::FORBIDDEN, codes::BOTS_CANNOT_USE),
             ApiError::OnlyBots => (StatusCode::FORBIDDEN, codes::ONLY_BOTS_CAN_USE),
             ApiError::ApplicationLimit => (StatusCode::BAD_REQUEST, codes::APPLICATION_LIMIT),
+            ApiError::Maximum(m, _) => (StatusCode::BAD_REQUEST, m.code()),
+            ApiError::Banned => (StatusCode::FORBIDDEN, 40007),
+            ApiError::WrongChannelType => (StatusCode::BAD_REQUEST, 50024),
+            ApiError::DmChannel => (StatusCode::FORBIDDEN, 50003),
+            ApiError::InvalidRecipients => (StatusCode::BAD_REQUEST, 50033),
+            ApiError::InvalidGuild => (StatusCode::BAD_REQUEST, 50055),
+            ApiError::InvalidRole => (StatusCode::BAD_REQUEST, 50028),
             ApiError::RegistrationClosed => (StatusCode::FORBIDDEN, codes::GENERAL),
             ApiError::NotFound => (StatusCode::NOT_FOUND, codes::GENERAL),
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, codes::GENERAL),
@@ -190,6 +319,18 @@ mod tests {
                 "Only bots can use this endpoint",
             ),
             (ApiError::NotFound, 404, 0, "404: Not Found"),
+            (
+                ApiError::Maximum(Maximum::Roles, 250),
+                400,
+                30005,
+                "Maximum number of guild roles reached (250)",
+            ),
+            (
+                ApiError::Banned,
+                403,
+                40007,
+                "The user is banned from this guild.",
+            ),
             (
                 ApiError::Internal("secret cause".into()),
                 500,

@@ -9,6 +9,7 @@ pub mod routes;
 pub mod services;
 pub mod state;
 pub mod views;
+pub mod views_guild;
 
 use std::future::Future;
 use std::sync::Arc;

@@ -3,11 +3,13 @@
 use std::sync::Arc;
 
 use accord_auth::{HashCost, PasswordRules, Revocations, TokenSigner};
-use accord_bus::{Bus, Event};
+use accord_bus::{Audience, Bus, Event};
 use accord_config::Config;
 use accord_model::SnowflakeGenerator;
 use accord_store::Store;
 use base64::Engine;
+
+use crate::services::permission_cache::PermissionCache;
 
 /// Name of the instance setting that holds the generated token secret.
 const TOKEN_SECRET_KEY: &str = "token_secret";
@@ -30,6 +32,8 @@ pub struct Inner {
     pub revocations: Arc<Revocations>,
     /// Snowflake generator.
     pub ids: SnowflakeGenerator,
+    /// Computed channel permissions.
+    pub permissions: Arc<PermissionCache>,
 }
 
 impl std::ops::Deref for AppState {
@@ -64,7 +68,8 @@ impl AppState {
         for (user, token_id) in store.revoked_tokens().await? {
             revocations.revoke(user, &token_id);
         }
-        spawn_revocation_listener(&bus, revocations.clone());
+        let permissions = Arc::new(PermissionCache::new());
+        spawn_bus_listener(&bus, revocations.clone(), permissions.clone());
         let ids = SnowflakeGenerator::new(config.snowflake.worker_id, config.snowflake.process_id);
         Ok(Self(Arc::new(Inner {
             config,
@@ -73,6 +78,7 @@ impl AppState {
             signer,
             revocations,
             ids,
+            permissions,
         })))
     }
 
@@ -95,6 +101,22 @@ impl AppState {
             require_letter: p.require_letter,
             require_digit: p.require_digit,
             require_symbol: p.require_symbol,
+        }
+    }
+
+    /// Publishes the gateway dispatch `name` with payload `data` to `audience`. Dispatches that
+    /// can change permissions in a guild invalidate this process's cached permissions first, so
+    /// no request served after this returns sees stale ones (other processes invalidate when
+    /// the event reaches them).
+    pub async fn dispatch<T: serde::Serialize>(&self, name: &str, audience: Audience, data: &T) {
+        if let Audience::Guild(guild) = &audience
+            && PermissionCache::invalidated_by(name)
+        {
+            self.permissions.invalidate_guild(*guild);
+        }
+        match Event::dispatch(name, audience, data) {
+            Ok(event) => self.publish(event).await,
+            Err(e) => tracing::error!(error = %e, event = name, "cannot serialise dispatch"),
         }
     }
 
@@ -121,8 +143,9 @@ async fn token_secret(config: &Config, store: &Store) -> Result<String, accord_s
         .await
 }
 
-/// Applies revocations published by any service (here or, with a shared bus, elsewhere).
-fn spawn_revocation_listener(bus: &Bus, revocations: Arc<Revocations>) {
+/// Applies revocations and permission invalidations published by any service (here or, with a
+/// shared bus, elsewhere).
+fn spawn_bus_listener(bus: &Bus, revocations: Arc<Revocations>, permissions: Arc<PermissionCache>) {
     let mut sub = bus.subscribe();
     tokio::spawn(async move {
         loop {
@@ -132,9 +155,17 @@ fn spawn_revocation_listener(bus: &Bus, revocations: Arc<Revocations>) {
                     valid_after_ms,
                 }) => revocations.set_cutoff(user, valid_after_ms),
                 Ok(Event::TokenRevoked { user, token_id }) => revocations.revoke(user, &token_id),
-                Ok(Event::Dispatch(_)) => {}
+                Ok(Event::Dispatch(d)) => {
+                    if let Audience::Guild(guild) = d.audience
+                        && PermissionCache::invalidated_by(&d.name)
+                    {
+                        permissions.invalidate_guild(guild);
+                    }
+                }
                 Err(accord_bus::RecvError::Lagged(n)) => {
-                    tracing::warn!(missed = n, "revocation listener lagged behind the bus");
+                    // Missed events may have invalidated anything: start the cache over.
+                    tracing::warn!(missed = n, "bus listener lagged behind the bus");
+                    permissions.invalidate_all();
                 }
                 Err(accord_bus::RecvError::Closed) => break,
             }

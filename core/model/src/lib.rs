@@ -27,6 +27,7 @@ pub mod intents;
 pub mod invite;
 pub mod member;
 pub mod message;
+pub mod permission_calc;
 pub mod permissions;
 pub mod rights;
 pub mod role;
@@ -72,6 +73,7 @@ pub use message::{
     MessageSnapshot, MessageType, Nonce, Reaction, ReactionCountDetails, RoleSubscriptionData,
     SnapshotMessage,
 };
+pub use permission_calc::{Hierarchy, MemberPermissionContext, Overwrite};
 pub use permissions::Permissions;
 pub use rights::Rights;
 pub use role::{Role, RoleColors, RoleFlags, RoleTags};

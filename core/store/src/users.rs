@@ -174,13 +174,24 @@ impl Store {
         .await?))
     }
 
-    /// Users by id, in no particular order.
+    /// Users by id, in no particular order (one query per 500 ids).
     pub async fn users(&self, ids: &[UserId]) -> Result<Vec<UserRecord>> {
         let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            if let Some(u) = self.user(*id).await? {
-                out.push(u);
-            }
+        for chunk in ids.chunks(500) {
+            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT {} FROM users WHERE id IN ({})",
+                user_columns!(),
+                placeholders.join(", ")
+            );
+            let rows: Vec<UserRecord> = dispatch!(self.db(), |pool| {
+                let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));
+                for id in chunk {
+                    query = query.bind(id.as_i64());
+                }
+                query.fetch_all(pool).await?
+            });
+            out.extend(rows);
         }
         Ok(out)
     }

@@ -2,6 +2,7 @@
 
 pub mod applications;
 pub mod auth;
+pub mod guilds;
 pub mod policies;
 pub mod users;
 
@@ -10,6 +11,15 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::state::AppState;
+
+/// For `Option<Option<T>>` body fields: absent stays `None`, `null` becomes `Some(None)`.
+pub fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
+}
 
 /// The OpenAPI document's header; paths are added from the handlers' annotations.
 #[derive(OpenApi)]
@@ -57,6 +67,16 @@ pub fn api() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(applications::bot::create))
         .routes(routes!(applications::bot::reset))
+        .routes(routes!(guilds::create::create))
+        .routes(routes!(
+            guilds::guild::get,
+            guilds::guild::patch,
+            guilds::guild::delete
+        ))
+        .routes(routes!(guilds::preview::preview))
+        .routes(routes!(users::guilds::list))
+        .routes(routes!(users::guilds::member))
+        .routes(routes!(users::guilds::leave))
         .routes(routes!(policies::instance))
         .routes(routes!(policies::domains))
 }

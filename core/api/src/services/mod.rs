@@ -1,6 +1,12 @@
 //! Operations shared by the REST routes and the `accord admin` command: creating accounts,
 //! applications and bots, issuing and revoking tokens.
 
+pub mod access;
 pub mod accounts;
 pub mod applications;
+pub mod channels;
+pub mod guild_payload;
+pub mod ids;
+pub mod members;
+pub mod permission_cache;
 pub mod validate;

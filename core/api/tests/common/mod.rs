@@ -198,3 +198,91 @@ pub fn field_code<'a>(body: &'a Value, path: &[&str]) -> Option<&'a str> {
     }
     node["_errors"][0]["code"].as_str()
 }
+
+/// The dispatches a test sees on the server's bus, in publication order.
+pub struct Events(accord_bus::Subscription);
+
+impl Events {
+    /// Starts listening (only events published after this call are seen).
+    pub fn new(s: &Server) -> Self {
+        Self(s.state.bus.subscribe())
+    }
+
+    /// Every dispatch published so far (dispatches are published before the response that
+    /// caused them is sent, so after a response they are all here), as (name, audience, data).
+    pub fn drain(&mut self) -> Vec<(String, accord_bus::Audience, Value)> {
+        let mut out = Vec::new();
+        while let Some(event) = self.0.try_recv() {
+            if let Ok(accord_bus::Event::Dispatch(d)) = event {
+                out.push((
+                    d.name.clone(),
+                    d.audience.clone(),
+                    serde_json::from_str(&d.data).expect("dispatch JSON"),
+                ));
+            }
+        }
+        out
+    }
+
+    /// The names of every dispatch published so far.
+    pub fn names(&mut self) -> Vec<String> {
+        self.drain().into_iter().map(|(n, _, _)| n).collect()
+    }
+
+    /// Asserts that exactly the dispatches `names` were published (in this order) and returns them.
+    pub fn expect(&mut self, names: &[&str]) -> Vec<(String, accord_bus::Audience, Value)> {
+        let got = self.drain();
+        let got_names: Vec<&str> = got.iter().map(|(n, _, _)| n.as_str()).collect();
+        assert_eq!(got_names, names, "dispatches published");
+        got
+    }
+}
+
+/// The `id` string of a JSON object.
+pub fn id_of(v: &Value) -> String {
+    v["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no id in {v}"))
+        .to_owned()
+}
+
+impl Server {
+    /// The user id behind `token` (user or `Bot …`).
+    pub async fn user_id(&self, token: &str) -> String {
+        let (status, me) = self
+            .call(Method::GET, "/users/@me", Some(token), None)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{me}");
+        id_of(&me)
+    }
+
+    /// Creates a guild owned by the holder of `token`; returns the guild object.
+    pub async fn guild(&self, token: &str, name: &str) -> Value {
+        let (status, guild) = self
+            .call(
+                Method::POST,
+                "/guilds",
+                Some(token),
+                Some(serde_json::json!({"name": name})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{guild}");
+        guild
+    }
+
+    /// Makes the holder of `token` a member of `guild` (through the same service invites use).
+    pub async fn join(&self, guild: &str, token: &str) {
+        let user: accord_model::UserId = self.user_id(token).await.parse().unwrap();
+        let user = self.state.store.user(user).await.unwrap().unwrap();
+        let guild = self
+            .state
+            .store
+            .guild(guild.parse().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        accord_api::services::members::join(&self.state, &guild, &user, Vec::new())
+            .await
+            .expect("join");
+    }
+}

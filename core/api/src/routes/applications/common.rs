@@ -54,17 +54,9 @@ pub struct ModifyApplicationBody {
     #[serde(default)]
     pub flags: Option<u64>,
     /// Interactions endpoint URL, or null to remove it.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::routes::nullable")]
     #[schema(value_type = Option<String>)]
     pub interactions_endpoint_url: Option<Option<String>>,
-}
-
-fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(d).map(Some)
 }
 
 impl ModifyApplicationBody {

@@ -39,19 +39,19 @@ pub struct ModifyMeBody {
     #[serde(default)]
     pub username: Option<String>,
     /// New display name.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::routes::nullable")]
     #[schema(value_type = Option<String>)]
     pub global_name: Option<Option<String>>,
     /// New avatar as a data URI, or null to remove it.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::routes::nullable")]
     #[schema(value_type = Option<String>)]
     pub avatar: Option<Option<String>>,
     /// New banner as a data URI, or null to remove it.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::routes::nullable")]
     #[schema(value_type = Option<String>)]
     pub banner: Option<Option<String>>,
     /// Banner colour.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "crate::routes::nullable")]
     #[schema(value_type = Option<u32>)]
     pub accent_color: Option<Option<u32>>,
     /// About me.
@@ -69,14 +69,6 @@ pub struct ModifyMeBody {
     /// New password (needs `password`); all other tokens stop working and a new one is returned.
     #[serde(default)]
     pub new_password: Option<String>,
-}
-
-fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(d).map(Some)
 }
 
 /// Modify the current user.

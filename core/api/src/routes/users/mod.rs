@@ -1,4 +1,5 @@
 //! `/users/*`.
 
+pub mod guilds;
 pub mod me;
 pub mod user;

@@ -1,0 +1,5 @@
+//! `/guilds/*`.
+
+pub mod create;
+pub mod guild;
+pub mod preview;

@@ -1,0 +1,93 @@
+//! The full guild object that GUILD_CREATE carries (roles, channels, members, counts, the
+//! recipient's `joined_at`), built from the store.
+
+use accord_model::{GuildId, UserId};
+use serde::Serialize;
+
+use crate::error::{ApiError, ApiResult, Unknown};
+use crate::state::AppState;
+use crate::views::public_user;
+use crate::views_guild::{channel, guild, member, timestamp};
+
+/// GUILD_CREATE's payload: the guild object plus the fields only the gateway sends.
+#[derive(Debug, Clone, Serialize)]
+pub struct GuildCreate {
+    /// The guild object.
+    #[serde(flatten)]
+    pub guild: accord_model::Guild,
+    /// When the recipient joined.
+    pub joined_at: accord_model::Timestamp,
+    /// Whether the guild is large (more members than the large threshold).
+    pub large: bool,
+    /// Always false here: the guild is available.
+    pub unavailable: bool,
+    /// Total members.
+    pub member_count: i64,
+    /// Members, up to the large threshold.
+    pub members: Vec<accord_model::GuildMember>,
+    /// Channels.
+    pub channels: Vec<accord_model::Channel>,
+    /// Active threads.
+    pub threads: Vec<accord_model::Channel>,
+    /// Voice states.
+    pub voice_states: Vec<serde_json::Value>,
+    /// Presences.
+    pub presences: Vec<serde_json::Value>,
+    /// Stage instances.
+    pub stage_instances: Vec<serde_json::Value>,
+    /// Scheduled events.
+    pub guild_scheduled_events: Vec<serde_json::Value>,
+    /// Soundboard sounds.
+    pub soundboard_sounds: Vec<serde_json::Value>,
+}
+
+/// Members sent with GUILD_CREATE (Discord's default large threshold).
+pub const LARGE_THRESHOLD: u32 = 250;
+
+/// Builds GUILD_CREATE for `recipient`.
+pub async fn guild_create(
+    state: &AppState,
+    guild_id: GuildId,
+    recipient: UserId,
+) -> ApiResult<GuildCreate> {
+    let store = &state.store;
+    let g = store
+        .guild(guild_id)
+        .await?
+        .ok_or(ApiError::Unknown(Unknown::Guild))?;
+    let roles = store.guild_roles(guild_id).await?;
+    let channels = store.guild_channels(guild_id).await?;
+    let overwrites = store.guild_overwrites(guild_id).await?;
+    let member_count = store.member_count(guild_id).await?;
+    let members = store.members(guild_id, None, LARGE_THRESHOLD).await?;
+    let me = store
+        .member(guild_id, recipient)
+        .await?
+        .ok_or(ApiError::MissingAccess)?;
+    let user_ids: Vec<UserId> = members
+        .iter()
+        .map(|m| UserId::from_i64(m.user_id))
+        .collect();
+    let users = store.users(&user_ids).await?;
+    let members = members
+        .iter()
+        .map(|m| member(m, users.iter().find(|u| u.id == m.user_id).map(public_user)))
+        .collect();
+    let mut object = guild(&g, &roles);
+    object.emojis = Vec::new();
+    Ok(GuildCreate {
+        guild: object,
+        joined_at: timestamp(me.joined_at),
+        large: member_count > i64::from(LARGE_THRESHOLD),
+        unavailable: false,
+        member_count,
+        members,
+        channels: channels.iter().map(|c| channel(c, &overwrites)).collect(),
+        threads: Vec::new(),
+        voice_states: Vec::new(),
+        presences: Vec::new(),
+        stage_instances: Vec::new(),
+        guild_scheduled_events: Vec::new(),
+        soundboard_sounds: Vec::new(),
+    })
+}

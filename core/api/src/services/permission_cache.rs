@@ -1,0 +1,158 @@
+//! Computed channel permissions cached per (guild, channel, member), invalidated per guild by a
+//! generation counter: any change that can alter permissions in a guild (roles, overwrites,
+//! member roles, timeouts, ownership, channels) bumps the guild's generation, which makes every
+//! cached entry of that guild stale at once, in O(1).
+
+use accord_model::{ChannelId, GuildId, Permissions, UserId};
+use dashmap::DashMap;
+
+/// Most entries kept before the cache starts over (a bound on memory, not a tuning knob).
+const MAX_ENTRIES: usize = 1_000_000;
+
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    permissions: Permissions,
+    generation: u64,
+    /// Unix ms after which the entry is stale (a timeout that ends), if any.
+    valid_until_ms: Option<i64>,
+}
+
+/// The cache.
+#[derive(Debug, Default)]
+pub struct PermissionCache {
+    entries: DashMap<(GuildId, ChannelId, UserId), Entry>,
+    generations: DashMap<GuildId, u64>,
+}
+
+impl PermissionCache {
+    /// An empty cache.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The guild's current generation. Read it *before* loading the rows permissions are computed
+    /// from, and pass it to [`PermissionCache::put`]: a change committed in between then makes
+    /// the new entry stale at once instead of caching an outdated result.
+    pub fn generation(&self, guild: GuildId) -> u64 {
+        self.generations.get(&guild).map_or(0, |g| *g)
+    }
+
+    /// The cached permissions, if still valid at `now_ms`.
+    pub fn get(
+        &self,
+        guild: GuildId,
+        channel: ChannelId,
+        user: UserId,
+        now_ms: i64,
+    ) -> Option<Permissions> {
+        let entry = *self.entries.get(&(guild, channel, user))?;
+        let fresh = entry.generation == self.generation(guild)
+            && entry.valid_until_ms.is_none_or(|until| now_ms < until);
+        fresh.then_some(entry.permissions)
+    }
+
+    /// Stores permissions computed from rows read at `generation`; `valid_until_ms` bounds
+    /// entries that depend on time.
+    #[allow(clippy::too_many_arguments)]
+    pub fn put(
+        &self,
+        guild: GuildId,
+        channel: ChannelId,
+        user: UserId,
+        permissions: Permissions,
+        generation: u64,
+        valid_until_ms: Option<i64>,
+    ) {
+        if self.entries.len() >= MAX_ENTRIES {
+            self.entries.clear();
+        }
+        self.entries.insert(
+            (guild, channel, user),
+            Entry {
+                permissions,
+                generation,
+                valid_until_ms,
+            },
+        );
+    }
+
+    /// Makes every cached entry of `guild` stale.
+    pub fn invalidate_guild(&self, guild: GuildId) {
+        *self.generations.entry(guild).or_insert(0) += 1;
+    }
+
+    /// Makes every cached entry stale (after missed events).
+    pub fn invalidate_all(&self) {
+        self.entries.clear();
+        for mut g in self.generations.iter_mut() {
+            *g += 1;
+        }
+    }
+
+    /// Whether a dispatch of this name can change permissions in its guild.
+    pub fn invalidated_by(event: &str) -> bool {
+        matches!(
+            event,
+            "GUILD_UPDATE"
+                | "GUILD_DELETE"
+                | "GUILD_ROLE_CREATE"
+                | "GUILD_ROLE_UPDATE"
+                | "GUILD_ROLE_DELETE"
+                | "CHANNEL_CREATE"
+                | "CHANNEL_UPDATE"
+                | "CHANNEL_DELETE"
+                | "GUILD_MEMBER_ADD"
+                | "GUILD_MEMBER_UPDATE"
+                | "GUILD_MEMBER_REMOVE"
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_go_stale_by_guild_and_by_time() {
+        let cache = PermissionCache::new();
+        let (g1, g2) = (GuildId::new(1), GuildId::new(2));
+        let (c, u) = (ChannelId::new(3), UserId::new(4));
+        cache.put(
+            g1,
+            c,
+            u,
+            Permissions::VIEW_CHANNEL,
+            cache.generation(g1),
+            None,
+        );
+        cache.put(
+            g2,
+            c,
+            u,
+            Permissions::SEND_MESSAGES,
+            cache.generation(g2),
+            Some(1_000),
+        );
+        assert_eq!(cache.get(g1, c, u, 0), Some(Permissions::VIEW_CHANNEL));
+        assert_eq!(cache.get(g2, c, u, 999), Some(Permissions::SEND_MESSAGES));
+        assert_eq!(cache.get(g2, c, u, 1_000), None, "expired with the timeout");
+        cache.invalidate_guild(g1);
+        assert_eq!(cache.get(g1, c, u, 0), None);
+        // Computed from rows read before an invalidation: stale as soon as it is stored.
+        let before = cache.generation(g1);
+        cache.invalidate_guild(g1);
+        cache.put(g1, c, u, Permissions::ADMINISTRATOR, before, None);
+        assert_eq!(cache.get(g1, c, u, 0), None);
+        cache.put(
+            g1,
+            c,
+            u,
+            Permissions::ADMINISTRATOR,
+            cache.generation(g1),
+            None,
+        );
+        assert_eq!(cache.get(g1, c, u, 0), Some(Permissions::ADMINISTRATOR));
+        assert!(PermissionCache::invalidated_by("GUILD_ROLE_UPDATE"));
+        assert!(!PermissionCache::invalidated_by("TYPING_START"));
+    }
+}
