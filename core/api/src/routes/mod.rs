@@ -2,6 +2,7 @@
 
 pub mod applications;
 pub mod auth;
+pub mod channels;
 pub mod guilds;
 pub mod policies;
 pub mod users;
