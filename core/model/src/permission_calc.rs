@@ -170,7 +170,7 @@ fn apply_overwrites(
         *deny |= o.deny;
     }
     let p = (base - everyone_deny) | everyone_allow;
-    let p = (p - roles_deny | roles_allow) - roles_deny;
+    let p = (p - roles_deny) | roles_allow;
     let p = (p - member_deny) | member_allow;
     Permissions::from_bits_truncate(p.bits())
 }

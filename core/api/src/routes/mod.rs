@@ -4,6 +4,8 @@ pub mod applications;
 pub mod auth;
 pub mod channels;
 pub mod guilds;
+pub mod invites;
+pub mod oauth2;
 pub mod policies;
 pub mod users;
 
@@ -80,4 +82,18 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(users::guilds::leave))
         .routes(routes!(policies::instance))
         .routes(routes!(policies::domains))
+        .pipe(channels::register)
+        .pipe(guilds::roles::register)
+        .pipe(guilds::members::register)
+        .pipe(guilds::bans::register)
+        .pipe(invites::register)
+        .pipe(oauth2::register)
 }
+
+/// Lets each route group register itself on the router in turn.
+trait Pipe: Sized {
+    fn pipe(self, f: impl FnOnce(Self) -> Self) -> Self {
+        f(self)
+    }
+}
+impl Pipe for OpenApiRouter<AppState> {}
