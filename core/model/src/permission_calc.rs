@@ -15,9 +15,10 @@
 //! 4. Implicit permissions (doc, "Implicit Permissions"):
 //!    - without `VIEW_CHANNEL` in the channel the member has no permission there at all;
 //!    - without `SEND_MESSAGES`, `MENTION_EVERYONE`, `SEND_TTS_MESSAGES`, `ATTACH_FILES` and
-//!      `EMBED_LINKS` are dropped too, in every channel type that carries messages (see
-//!      [`has_messages`]): the doc states the rule without a channel qualifier and marks those
-//!      bits as applying to text, voice and stage channels alike;
+//!      `EMBED_LINKS` are dropped too, in every channel type that carries messages: text,
+//!      announcement, voice and stage channels (their text chat), forum and media channels
+//!      (posts) and threads, not categories and directories. The doc states the rule without a
+//!      channel qualifier and marks those bits as applying to text, voice and stage channels;
 //!    - in voice and stage channels, without `CONNECT`, `MANAGE_CHANNELS` is dropped (the one
 //!      permission the doc names; no other is guessed at).
 //! 5. Timed-out members (doc, "Permissions For Timed Out Members") keep only `VIEW_CHANNEL` and
