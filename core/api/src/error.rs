@@ -58,9 +58,21 @@ pub enum ApiError {
     /// The role cannot be used here (managed role assigned by hand, for example) (50028).
     #[error("Invalid Role")]
     InvalidRole,
+    /// A bulk ban banned nobody (500000).
+    #[error("Failed to ban users")]
+    BulkBanFailed,
+    /// A channel Community guilds require (rules, community updates) cannot be deleted (50074).
+    #[error("Cannot delete a channel required for Community guilds")]
+    CommunityChannel,
+    /// A channel position request moves more than one channel to another parent (40009).
+    #[error("Only one channel can have a parent_id modified at a time")]
+    OneParentChange,
     /// The owner has as many applications as the instance allows (50011).
     #[error("OAuth2 application limit reached")]
     ApplicationLimit,
+    /// The OAuth2 application has no bot user (50010).
+    #[error("OAuth2 application does not have a bot")]
+    ApplicationHasNoBot,
     /// The instance does not accept registrations (403, code 0).
     #[error("Registration is disabled on this instance.")]
     RegistrationClosed,
@@ -224,6 +236,7 @@ impl ApiError {
             ApiError::BotsForbidden => (StatusCode::FORBIDDEN, codes::BOTS_CANNOT_USE),
             ApiError::OnlyBots => (StatusCode::FORBIDDEN, codes::ONLY_BOTS_CAN_USE),
             ApiError::ApplicationLimit => (StatusCode::BAD_REQUEST, codes::APPLICATION_LIMIT),
+            ApiError::ApplicationHasNoBot => (StatusCode::BAD_REQUEST, 50010),
             ApiError::Maximum(m, _) => (StatusCode::BAD_REQUEST, m.code()),
             ApiError::Banned => (StatusCode::FORBIDDEN, 40007),
             ApiError::WrongChannelType => (StatusCode::BAD_REQUEST, 50024),
@@ -231,6 +244,9 @@ impl ApiError {
             ApiError::InvalidRecipients => (StatusCode::BAD_REQUEST, 50033),
             ApiError::InvalidGuild => (StatusCode::BAD_REQUEST, 50055),
             ApiError::InvalidRole => (StatusCode::BAD_REQUEST, 50028),
+            ApiError::BulkBanFailed => (StatusCode::BAD_REQUEST, 500000),
+            ApiError::CommunityChannel => (StatusCode::BAD_REQUEST, 50074),
+            ApiError::OneParentChange => (StatusCode::BAD_REQUEST, 40009),
             ApiError::RegistrationClosed => (StatusCode::FORBIDDEN, codes::GENERAL),
             ApiError::NotFound => (StatusCode::NOT_FOUND, codes::GENERAL),
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, codes::GENERAL),

@@ -10,6 +10,7 @@ pub mod services;
 pub mod state;
 pub mod views;
 pub mod views_guild;
+pub mod views_invite;
 
 use std::future::Future;
 use std::sync::Arc;

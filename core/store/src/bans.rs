@@ -1,6 +1,6 @@
 //! Guild bans.
 
-use accord_model::{GuildId, UserId};
+use accord_model::{ChannelId, GuildId, MessageId, UserId};
 use chrono::{DateTime, Utc};
 
 use crate::{Result, Store, StoreError, dispatch, now};
@@ -124,6 +124,37 @@ impl Store {
             rows.reverse();
         }
         Ok(rows)
+    }
+
+    /// Deletes the messages `user` wrote in the channels (threads included) of `guild` with ids
+    /// from `since` on, in one statement (their mentions, attachments, reactions and pins go
+    /// with them). Returns the deleted ids grouped by channel, channels and ids ascending.
+    pub async fn delete_user_messages_since(
+        &self,
+        guild: GuildId,
+        user: UserId,
+        since: MessageId,
+    ) -> Result<Vec<(ChannelId, Vec<MessageId>)>> {
+        let mut rows: Vec<(i64, i64)> = dispatch!(self.db(), |pool| sqlx::query_as(
+            "DELETE FROM messages WHERE author_id = $2 AND id >= $3 \
+             AND channel_id IN (SELECT id FROM channels WHERE guild_id = $1) \
+             RETURNING channel_id, id",
+        )
+        .bind(guild.as_i64())
+        .bind(user.as_i64())
+        .bind(since.as_i64())
+        .fetch_all(pool)
+        .await?);
+        rows.sort_unstable();
+        let mut out: Vec<(ChannelId, Vec<MessageId>)> = Vec::new();
+        for (channel, id) in rows {
+            let channel = ChannelId::from_i64(channel);
+            match out.last_mut() {
+                Some((c, ids)) if *c == channel => ids.push(MessageId::from_i64(id)),
+                _ => out.push((channel, vec![MessageId::from_i64(id)])),
+            }
+        }
+        Ok(out)
     }
 
     /// Lifts a ban.

@@ -4,7 +4,7 @@
 use accord_model::{ChannelId, GuildId, MessageId, UserId};
 use chrono::{DateTime, Utc};
 
-use crate::overwrites::NewOverwrite;
+use crate::overwrites::{NewOverwrite, replace_overwrites};
 use crate::{Result, Store, StoreError, dispatch, now};
 
 /// A channel row.
@@ -162,6 +162,29 @@ pub struct ChannelPatch {
     pub flags: Option<i64>,
 }
 
+/// One entry of a guild's channel arrangement: a new position, parent or set of overwrites.
+#[derive(Debug, Clone)]
+pub struct ChannelMove {
+    /// The channel.
+    pub id: ChannelId,
+    /// New position.
+    pub position: Option<i32>,
+    /// New category (`Some(None)` leaves any category).
+    pub parent_id: Option<Option<ChannelId>>,
+    /// Overwrites replacing the channel's own (permissions synced with a new category).
+    pub overwrites: Option<Vec<NewOverwrite>>,
+}
+
+/// What deleting a guild channel changed besides the channel itself.
+#[derive(Debug, Clone)]
+pub struct DeletedChannel {
+    /// Channels of the deleted category, now without a parent.
+    pub orphans: Vec<ChannelRecord>,
+    /// Whether one of the guild's channel references (AFK, system, rules, public updates) named
+    /// the channel and was cleared.
+    pub guild_changed: bool,
+}
+
 /// The column list of `channels`, in [`ChannelRecord`]'s order.
 macro_rules! channel_columns {
     () => {
@@ -211,6 +234,60 @@ macro_rules! insert_guild_channel {
         }
     }};
 }
+/// Runs the UPDATE of a [`ChannelPatch`] on the executor `$exec`, returning the updated row if it exists.
+macro_rules! update_channel_row {
+    ($exec:expr, $id:expr, $patch:expr) => {{
+        let p: &$crate::channels::ChannelPatch = $patch;
+        let id: ChannelId = $id;
+        sqlx::query_as(concat!(
+            "UPDATE channels SET \
+             type = COALESCE($2, type), \
+             name = CASE WHEN $3 THEN $4 ELSE name END, \
+             topic = CASE WHEN $5 THEN $6 ELSE topic END, \
+             position = COALESCE($7, position), \
+             nsfw = COALESCE($8, nsfw), \
+             parent_id = CASE WHEN $9 THEN $10 ELSE parent_id END, \
+             bitrate = CASE WHEN $11 THEN $12 ELSE bitrate END, \
+             user_limit = CASE WHEN $13 THEN $14 ELSE user_limit END, \
+             rate_limit_per_user = COALESCE($15, rate_limit_per_user), \
+             icon = CASE WHEN $16 THEN $17 ELSE icon END, \
+             owner_id = COALESCE($18, owner_id), \
+             rtc_region = CASE WHEN $19 THEN $20 ELSE rtc_region END, \
+             video_quality_mode = CASE WHEN $21 THEN $22 ELSE video_quality_mode END, \
+             default_auto_archive_duration = CASE WHEN $23 THEN $24 ELSE default_auto_archive_duration END, \
+             flags = COALESCE($25, flags) \
+             WHERE id = $1 RETURNING ",
+            channel_columns!()
+        ))
+        .bind(id.as_i64())
+        .bind(p.kind)
+        .bind(p.name.is_some())
+        .bind(p.name.clone().flatten())
+        .bind(p.topic.is_some())
+        .bind(p.topic.clone().flatten())
+        .bind(p.position)
+        .bind(p.nsfw)
+        .bind(p.parent_id.is_some())
+        .bind(p.parent_id.flatten().map(|c| c.as_i64()))
+        .bind(p.bitrate.is_some())
+        .bind(p.bitrate.flatten())
+        .bind(p.user_limit.is_some())
+        .bind(p.user_limit.flatten())
+        .bind(p.rate_limit_per_user)
+        .bind(p.icon.is_some())
+        .bind(p.icon.clone().flatten())
+        .bind(p.owner_id.map(|u| u.as_i64()))
+        .bind(p.rtc_region.is_some())
+        .bind(p.rtc_region.clone().flatten())
+        .bind(p.video_quality_mode.is_some())
+        .bind(p.video_quality_mode.flatten())
+        .bind(p.default_auto_archive_duration.is_some())
+        .bind(p.default_auto_archive_duration.flatten())
+        .bind(p.flags)
+        .fetch_optional($exec)
+        .await?
+    }};
+}
 pub(crate) use channel_columns;
 pub(crate) use insert_guild_channel;
 
@@ -231,6 +308,44 @@ impl Store {
             .await?;
             tx.commit().await?;
             Ok(row)
+        })
+    }
+
+    /// Creates a channel like [`Store::create_channel`] unless `guild` already has `max`
+    /// channels (then `None`, writing nothing); the guild row is locked while counting so
+    /// concurrent creations cannot pass the limit.
+    pub async fn create_channel_limited(
+        &self,
+        guild: GuildId,
+        new: &NewChannel,
+        max: u32,
+    ) -> Result<Option<ChannelRecord>> {
+        let created = now();
+        dispatch!(self.db(), |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query("UPDATE guilds SET max_members = max_members WHERE id = $1")
+                .bind(guild.as_i64())
+                .execute(&mut *tx)
+                .await?;
+            let count: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM channels WHERE guild_id = $1")
+                    .bind(guild.as_i64())
+                    .fetch_one(&mut *tx)
+                    .await?;
+            if count >= i64::from(max) {
+                return Ok(None);
+            }
+            insert_guild_channel!(tx, guild.as_i64(), new, created);
+            let row: ChannelRecord = sqlx::query_as(concat!(
+                "SELECT ",
+                channel_columns!(),
+                " FROM channels WHERE id = $1"
+            ))
+            .bind(new.id.as_i64())
+            .fetch_one(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(Some(row))
         })
     }
 
@@ -264,56 +379,59 @@ impl Store {
         id: ChannelId,
         patch: &ChannelPatch,
     ) -> Result<ChannelRecord> {
-        let p = patch;
         dispatch!(self.db(), |pool| {
-            let row: Option<ChannelRecord> = sqlx::query_as(concat!(
-                "UPDATE channels SET \
-                 type = COALESCE($2, type), \
-                 name = CASE WHEN $3 THEN $4 ELSE name END, \
-                 topic = CASE WHEN $5 THEN $6 ELSE topic END, \
-                 position = COALESCE($7, position), \
-                 nsfw = COALESCE($8, nsfw), \
-                 parent_id = CASE WHEN $9 THEN $10 ELSE parent_id END, \
-                 bitrate = CASE WHEN $11 THEN $12 ELSE bitrate END, \
-                 user_limit = CASE WHEN $13 THEN $14 ELSE user_limit END, \
-                 rate_limit_per_user = COALESCE($15, rate_limit_per_user), \
-                 icon = CASE WHEN $16 THEN $17 ELSE icon END, \
-                 owner_id = COALESCE($18, owner_id), \
-                 rtc_region = CASE WHEN $19 THEN $20 ELSE rtc_region END, \
-                 video_quality_mode = CASE WHEN $21 THEN $22 ELSE video_quality_mode END, \
-                 default_auto_archive_duration = CASE WHEN $23 THEN $24 ELSE default_auto_archive_duration END, \
-                 flags = COALESCE($25, flags) \
-                 WHERE id = $1 RETURNING ",
-                channel_columns!()
-            ))
-            .bind(id.as_i64())
-            .bind(p.kind)
-            .bind(p.name.is_some())
-            .bind(p.name.clone().flatten())
-            .bind(p.topic.is_some())
-            .bind(p.topic.clone().flatten())
-            .bind(p.position)
-            .bind(p.nsfw)
-            .bind(p.parent_id.is_some())
-            .bind(p.parent_id.flatten().map(|c| c.as_i64()))
-            .bind(p.bitrate.is_some())
-            .bind(p.bitrate.flatten())
-            .bind(p.user_limit.is_some())
-            .bind(p.user_limit.flatten())
-            .bind(p.rate_limit_per_user)
-            .bind(p.icon.is_some())
-            .bind(p.icon.clone().flatten())
-            .bind(p.owner_id.map(|u| u.as_i64()))
-            .bind(p.rtc_region.is_some())
-            .bind(p.rtc_region.clone().flatten())
-            .bind(p.video_quality_mode.is_some())
-            .bind(p.video_quality_mode.flatten())
-            .bind(p.default_auto_archive_duration.is_some())
-            .bind(p.default_auto_archive_duration.flatten())
-            .bind(p.flags)
-            .fetch_optional(pool)
-            .await?;
+            let row: Option<ChannelRecord> = update_channel_row!(pool, id, patch);
             row.ok_or(StoreError::NotFound)
+        })
+    }
+
+    /// Applies a patch and, when `overwrites` is given, replaces the channel's overwrites with
+    /// them, in one transaction.
+    pub async fn modify_channel(
+        &self,
+        id: ChannelId,
+        patch: &ChannelPatch,
+        overwrites: Option<&[NewOverwrite]>,
+    ) -> Result<ChannelRecord> {
+        dispatch!(self.db(), |pool| {
+            let mut tx = pool.begin().await?;
+            let row: Option<ChannelRecord> = update_channel_row!(&mut *tx, id, patch);
+            let row = row.ok_or(StoreError::NotFound)?;
+            if let Some(list) = overwrites {
+                replace_overwrites!(tx, id.as_i64(), list);
+            }
+            tx.commit().await?;
+            Ok(row)
+        })
+    }
+
+    /// Applies several [`ChannelMove`]s to channels of `guild` in one transaction; fails with
+    /// [`StoreError::NotFound`] (changing nothing) if one is not a channel of that guild.
+    pub async fn arrange_channels(&self, guild: GuildId, moves: &[ChannelMove]) -> Result<()> {
+        dispatch!(self.db(), |pool| {
+            let mut tx = pool.begin().await?;
+            for m in moves {
+                let n = sqlx::query(
+                    "UPDATE channels SET position = COALESCE($3, position), \
+                     parent_id = CASE WHEN $4 THEN $5 ELSE parent_id END WHERE id = $1 AND guild_id = $2",
+                )
+                .bind(m.id.as_i64())
+                .bind(guild.as_i64())
+                .bind(m.position)
+                .bind(m.parent_id.is_some())
+                .bind(m.parent_id.flatten().map(|c| c.as_i64()))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if n == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                if let Some(list) = &m.overwrites {
+                    replace_overwrites!(tx, m.id.as_i64(), list);
+                }
+            }
+            tx.commit().await?;
+            Ok(())
         })
     }
 
@@ -359,6 +477,57 @@ impl Store {
         } else {
             Ok(())
         }
+    }
+
+    /// Deletes a channel of `guild` in one transaction: the guild's references to it are
+    /// cleared and the channels of a deleted category lose their parent (messages, overwrites,
+    /// invites and webhooks go with the channel). [`StoreError::NotFound`] if it is not a
+    /// channel of that guild.
+    pub async fn delete_guild_channel(
+        &self,
+        guild: GuildId,
+        id: ChannelId,
+    ) -> Result<DeletedChannel> {
+        dispatch!(self.db(), |pool| {
+            let mut tx = pool.begin().await?;
+            let guild_changed = sqlx::query(
+                "UPDATE guilds SET \
+                 afk_channel_id = CASE WHEN afk_channel_id = $2 THEN NULL ELSE afk_channel_id END, \
+                 system_channel_id = CASE WHEN system_channel_id = $2 THEN NULL ELSE system_channel_id END, \
+                 rules_channel_id = CASE WHEN rules_channel_id = $2 THEN NULL ELSE rules_channel_id END, \
+                 public_updates_channel_id = CASE WHEN public_updates_channel_id = $2 THEN NULL \
+                 ELSE public_updates_channel_id END \
+                 WHERE id = $1 AND $2 IN (afk_channel_id, system_channel_id, rules_channel_id, public_updates_channel_id)",
+            )
+            .bind(guild.as_i64())
+            .bind(id.as_i64())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                > 0;
+            let orphans: Vec<ChannelRecord> = sqlx::query_as(concat!(
+                "UPDATE channels SET parent_id = NULL WHERE parent_id = $1 AND guild_id = $2 RETURNING ",
+                channel_columns!()
+            ))
+            .bind(id.as_i64())
+            .bind(guild.as_i64())
+            .fetch_all(&mut *tx)
+            .await?;
+            let n = sqlx::query("DELETE FROM channels WHERE id = $1 AND guild_id = $2")
+                .bind(id.as_i64())
+                .bind(guild.as_i64())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if n == 0 {
+                return Err(StoreError::NotFound);
+            }
+            tx.commit().await?;
+            Ok(DeletedChannel {
+                orphans,
+                guild_changed,
+            })
+        })
     }
 
     /// Sets (or clears) the newest message id of a channel.

@@ -17,6 +17,31 @@ pub fn dm_key(a: UserId, b: UserId) -> String {
     format!("{low}:{high}")
 }
 
+/// What adding a recipient to a group DM did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecipientAdded {
+    /// The user is now a recipient.
+    Added,
+    /// The user already was one; nothing changed.
+    AlreadyRecipient,
+    /// The group DM has the maximum number of recipients; nothing changed.
+    Full,
+}
+
+/// What removing a recipient from a group DM did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecipientRemoved {
+    /// The user was not a recipient; nothing changed.
+    NotRecipient,
+    /// The user left; `new_owner` is set when they owned the group DM and ownership passed on.
+    Removed {
+        /// The recipient who now owns the group DM.
+        new_owner: Option<UserId>,
+    },
+    /// The user was the last recipient: the group DM is deleted.
+    Deleted,
+}
+
 impl Store {
     /// The DM between `a` and `b` (the same user twice is a DM with oneself), created with id
     /// `id` if it does not exist yet. Returns the channel and whether this call created it; a
@@ -159,6 +184,98 @@ impl Store {
         .await?
         .rows_affected());
         Ok(n == 1)
+    }
+
+    /// Adds `user` to a group DM unless it already has `max` recipients; the channel row is
+    /// locked while counting so concurrent additions cannot pass the limit.
+    pub async fn add_group_recipient(
+        &self,
+        channel: ChannelId,
+        user: UserId,
+        max: usize,
+    ) -> Result<RecipientAdded> {
+        dispatch!(self.db(), |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query("UPDATE channels SET flags = flags WHERE id = $1")
+                .bind(channel.as_i64())
+                .execute(&mut *tx)
+                .await?;
+            let ids: Vec<i64> =
+                sqlx::query_scalar("SELECT user_id FROM channel_recipients WHERE channel_id = $1")
+                    .bind(channel.as_i64())
+                    .fetch_all(&mut *tx)
+                    .await?;
+            if ids.contains(&user.as_i64()) {
+                return Ok(RecipientAdded::AlreadyRecipient);
+            }
+            if ids.len() >= max {
+                return Ok(RecipientAdded::Full);
+            }
+            sqlx::query("INSERT INTO channel_recipients (channel_id, user_id) VALUES ($1, $2)")
+                .bind(channel.as_i64())
+                .bind(user.as_i64())
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(RecipientAdded::Added)
+        })
+    }
+
+    /// Removes `user` from a group DM in one transaction: ownership passes to the remaining
+    /// recipient with the lowest id when the owner leaves, and the last one out deletes it.
+    pub async fn remove_group_recipient(
+        &self,
+        channel: ChannelId,
+        user: UserId,
+    ) -> Result<RecipientRemoved> {
+        dispatch!(self.db(), |pool| {
+            let mut tx = pool.begin().await?;
+            let owner: Option<Option<i64>> = sqlx::query_scalar(
+                "UPDATE channels SET flags = flags WHERE id = $1 RETURNING owner_id",
+            )
+            .bind(channel.as_i64())
+            .fetch_optional(&mut *tx)
+            .await?;
+            let removed = sqlx::query(
+                "DELETE FROM channel_recipients WHERE channel_id = $1 AND user_id = $2",
+            )
+            .bind(channel.as_i64())
+            .bind(user.as_i64())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if removed == 0 {
+                return Ok(RecipientRemoved::NotRecipient);
+            }
+            let next: Option<i64> = sqlx::query_scalar(
+                "SELECT MIN(user_id) FROM channel_recipients WHERE channel_id = $1",
+            )
+            .bind(channel.as_i64())
+            .fetch_one(&mut *tx)
+            .await?;
+            let outcome = match next {
+                None => {
+                    sqlx::query("DELETE FROM channels WHERE id = $1")
+                        .bind(channel.as_i64())
+                        .execute(&mut *tx)
+                        .await?;
+                    RecipientRemoved::Deleted
+                }
+                Some(next) if owner.flatten() == Some(user.as_i64()) => {
+                    sqlx::query("UPDATE channels SET owner_id = $2 WHERE id = $1")
+                        .bind(channel.as_i64())
+                        .bind(next)
+                        .execute(&mut *tx)
+                        .await?;
+                    RecipientRemoved::Removed {
+                        new_owner: Some(UserId::from_i64(next)),
+                    }
+                }
+                Some(_) => RecipientRemoved::Removed { new_owner: None },
+            };
+            tx.commit().await?;
+            Ok(outcome)
+        })
     }
 
     /// The recipients of a DM or group DM, by user id.

@@ -163,6 +163,19 @@ impl Store {
         Ok(n == 1)
     }
 
+    /// Gives back one use counted by [`Store::use_invite`] (when the join it was counted for
+    /// failed), never going below zero.
+    pub async fn release_invite_use(&self, code: &str) -> Result<()> {
+        dispatch!(self.db(), |pool| sqlx::query(
+            "UPDATE invites SET uses = uses - 1 WHERE code = $1 AND uses > 0"
+        )
+        .bind(code)
+        .execute(pool)
+        .await
+        .map(|_| ())?);
+        Ok(())
+    }
+
     /// Deletes every expired invite; returns how many went.
     pub async fn delete_expired_invites(&self) -> Result<u64> {
         dispatch!(self.db(), |pool| Ok(sqlx::query(

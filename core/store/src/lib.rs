@@ -15,6 +15,7 @@ use sqlx::{ConnectOptions, PgPool, SqlitePool};
 pub mod applications;
 pub mod attachments;
 pub mod bans;
+pub mod bot_members;
 pub mod channels;
 pub mod dms;
 pub mod emojis;

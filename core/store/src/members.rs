@@ -52,6 +52,19 @@ impl MemberRecord {
     }
 }
 
+/// A member's searchable names (see [`Store::member_names`]).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct MemberNames {
+    /// User.
+    pub user_id: i64,
+    /// Username.
+    pub username: String,
+    /// Display name.
+    pub global_name: Option<String>,
+    /// Guild nickname.
+    pub nick: Option<String>,
+}
+
 /// What adding a member writes.
 #[derive(Debug, Clone)]
 pub struct NewMember {
@@ -258,6 +271,80 @@ impl Store {
             }
         }
         Ok(members)
+    }
+
+    /// The names members are searched by: up to `limit` members of a guild with user ids above
+    /// `after`, by user id, as (user id, username, global name, nickname).
+    pub async fn member_names(
+        &self,
+        guild: GuildId,
+        after: Option<UserId>,
+        limit: u32,
+    ) -> Result<Vec<MemberNames>> {
+        let after = after.map_or(i64::MIN, |u| u.as_i64());
+        dispatch!(self.db(), |pool| Ok(sqlx::query_as(
+            "SELECT m.user_id, u.username, u.global_name, m.nick FROM members m \
+             JOIN users u ON u.id = m.user_id \
+             WHERE m.guild_id = $1 AND m.user_id > $2 ORDER BY m.user_id LIMIT $3"
+        )
+        .bind(guild.as_i64())
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(pool)
+        .await?))
+    }
+
+    /// The members of a guild among `users`, by user id, with their roles (one query per 500
+    /// ids for the members and one for their roles); users who are not members are skipped.
+    pub async fn members_by_ids(
+        &self,
+        guild: GuildId,
+        users: &[UserId],
+    ) -> Result<Vec<MemberRecord>> {
+        let mut out: Vec<MemberRecord> = Vec::with_capacity(users.len());
+        for chunk in users.chunks(500) {
+            let placeholders: Vec<String> =
+                (2..=chunk.len() + 1).map(|i| format!("${i}")).collect();
+            let list = placeholders.join(", ");
+            let members_sql = format!(
+                "SELECT {} FROM members WHERE guild_id = $1 AND user_id IN ({list})",
+                member_columns!()
+            );
+            let roles_sql = format!(
+                "SELECT user_id, role_id FROM member_roles WHERE guild_id = $1 AND user_id IN ({list}) \
+                 ORDER BY user_id, role_id"
+            );
+            let (members, roles): (Vec<MemberRecord>, Vec<(i64, i64)>) =
+                dispatch!(self.db(), |pool| {
+                    let mut q = sqlx::query_as(sqlx::AssertSqlSafe(members_sql.clone()))
+                        .bind(guild.as_i64());
+                    for u in chunk {
+                        q = q.bind(u.as_i64());
+                    }
+                    let members: Vec<MemberRecord> = q.fetch_all(pool).await?;
+                    let mut q =
+                        sqlx::query_as(sqlx::AssertSqlSafe(roles_sql.clone())).bind(guild.as_i64());
+                    for u in chunk {
+                        q = q.bind(u.as_i64());
+                    }
+                    let roles: Vec<(i64, i64)> = q.fetch_all(pool).await?;
+                    (members, roles)
+                });
+            let start = out.len();
+            out.extend(members);
+            let index: HashMap<i64, usize> = out[start..]
+                .iter()
+                .enumerate()
+                .map(|(i, m)| (m.user_id, start + i))
+                .collect();
+            for (user, role) in roles {
+                if let Some(&i) = index.get(&user) {
+                    out[i].roles.push(role);
+                }
+            }
+        }
+        out.sort_by_key(|m| m.user_id);
+        Ok(out)
     }
 
     /// Applies a patch to a member and returns the updated member.

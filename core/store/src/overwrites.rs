@@ -50,6 +50,32 @@ pub struct NewOverwrite {
     pub deny: Permissions,
 }
 
+/// Replaces every overwrite of the channel `$channel` (an `i64`) with `$list` on `$conn` (a
+/// transaction), for the channel routes that set all of a channel's overwrites at once.
+macro_rules! replace_overwrites {
+    ($conn:expr, $channel:expr, $list:expr) => {{
+        let channel: i64 = $channel;
+        let list: &[$crate::overwrites::NewOverwrite] = $list;
+        sqlx::query("DELETE FROM permission_overwrites WHERE channel_id = $1")
+            .bind(channel)
+            .execute(&mut *$conn)
+            .await?;
+        for o in list {
+            sqlx::query(
+                "INSERT INTO permission_overwrites (channel_id, target_id, type, allow, deny) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(channel)
+            .bind(o.target_id.as_i64())
+            .bind(o.kind)
+            .bind(o.allow.bits() as i64)
+            .bind(o.deny.bits() as i64)
+            .execute(&mut *$conn)
+            .await?;
+        }
+    }};
+}
+pub(crate) use replace_overwrites;
+
 impl Store {
     /// Creates or replaces the overwrite of `target` on `channel`.
     pub async fn upsert_overwrite(

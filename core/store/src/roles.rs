@@ -155,6 +155,49 @@ impl Store {
         })
     }
 
+    /// Creates a role at `new.position` in one transaction, first moving every other role of the
+    /// guild at that position or above (never @everyone) one place up. Returns the new role and
+    /// the roles that moved, with their new positions.
+    pub async fn insert_role(&self, new: &NewRole) -> Result<(RoleRecord, Vec<RoleRecord>)> {
+        dispatch!(self.db(), |pool| {
+            let mut tx = pool.begin().await?;
+            let shifted: Vec<RoleRecord> = sqlx::query_as(concat!(
+                "UPDATE roles SET position = position + 1 \
+                 WHERE guild_id = $1 AND id <> $1 AND position >= $2 RETURNING ",
+                role_columns!()
+            ))
+            .bind(new.guild_id.as_i64())
+            .bind(new.position)
+            .fetch_all(&mut *tx)
+            .await?;
+            let role: RoleRecord = sqlx::query_as(concat!(
+                "INSERT INTO roles (id, guild_id, name, color, hoist, icon, unicode_emoji, position, permissions, \
+                 mentionable, managed, bot_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+                 RETURNING ",
+                role_columns!()
+            ))
+            .bind(new.id.as_i64())
+            .bind(new.guild_id.as_i64())
+            .bind(&new.name)
+            .bind(new.color)
+            .bind(new.hoist)
+            .bind(&new.icon)
+            .bind(&new.unicode_emoji)
+            .bind(new.position)
+            .bind(new.permissions.bits() as i64)
+            .bind(new.mentionable)
+            .bind(new.managed)
+            .bind(new.bot_id.map(|u| u.as_i64()))
+            .bind(now())
+            .fetch_one(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            let mut shifted = shifted;
+            shifted.sort_by_key(|r| (r.position, r.id));
+            Ok((role, shifted))
+        })
+    }
+
     /// The roles of a guild, by position then id.
     pub async fn guild_roles(&self, guild: GuildId) -> Result<Vec<RoleRecord>> {
         dispatch!(self.db(), |pool| Ok(sqlx::query_as(concat!(
@@ -162,6 +205,17 @@ impl Store {
             role_columns!(),
             " FROM roles WHERE guild_id = $1 ORDER BY position, id"
         ))
+        .bind(guild.as_i64())
+        .fetch_all(pool)
+        .await?))
+    }
+
+    /// How many members hold each role of a guild that at least one member holds (@everyone
+    /// is never counted), as (role id, members).
+    pub async fn role_member_counts(&self, guild: GuildId) -> Result<Vec<(i64, i64)>> {
+        dispatch!(self.db(), |pool| Ok(sqlx::query_as(
+            "SELECT role_id, COUNT(*) FROM member_roles WHERE guild_id = $1 GROUP BY role_id"
+        )
         .bind(guild.as_i64())
         .fetch_all(pool)
         .await?))

@@ -8,5 +8,7 @@ pub mod channels;
 pub mod guild_payload;
 pub mod ids;
 pub mod members;
+pub mod moderation;
 pub mod permission_cache;
+pub mod roles;
 pub mod validate;

@@ -1,6 +1,7 @@
 //! `/guilds/*`.
 
 pub mod bans;
+pub mod channels;
 pub mod create;
 pub mod guild;
 pub mod members;
