@@ -267,7 +267,7 @@ async fn registration_modes_and_rules(backend: &str) {
         )
         .await;
     assert_eq!(field_code(&body, &["invite"]), Some("INVITE_INVALID"));
-    let (status, _) = s
+    let (status, body) = s
         .call(
             Method::POST,
             "/auth/register",
@@ -276,6 +276,26 @@ async fn registration_modes_and_rules(backend: &str) {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED);
+    // The new account is in the invite's guild, and the invite counted one use.
+    let (_, guilds) = s
+        .call(
+            Method::GET,
+            "/users/@me/guilds",
+            Some(body["token"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(guilds[0]["id"], guild.to_string());
+    assert_eq!(
+        s.state
+            .store
+            .invite("open-door")
+            .await
+            .unwrap()
+            .unwrap()
+            .uses,
+        1
+    );
     s.stop().await;
 
     let s = Server::start_with(backend, |c| {

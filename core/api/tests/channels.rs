@@ -644,7 +644,10 @@ async fn typing(backend: &str) {
     assert_eq!((status, body), (204, Value::Null));
     let got = events.expect(&["TYPING_START"]);
     let (_, audience, d) = &got[0];
-    assert_eq!(*audience, to_guild(&gid));
+    assert_eq!(
+        *audience,
+        accord_bus::Audience::Channel(general.parse().unwrap())
+    );
     assert_eq!(d["channel_id"], general.as_str());
     assert_eq!(
         (d["guild_id"].as_str(), d["user_id"].as_str()),

@@ -283,7 +283,7 @@ pub(crate) fn validate(c: &Config) -> Result<(), ConfigError> {
     }
 
     let l = &c.limits;
-    let limits: [(&str, u64); 15] = [
+    let limits: [(&str, u64); 16] = [
         ("message_length", l.message_length.into()),
         ("guilds_per_user", l.guilds_per_user.into()),
         ("guilds_per_bot", l.guilds_per_bot.into()),
@@ -299,6 +299,7 @@ pub(crate) fn validate(c: &Config) -> Result<(), ConfigError> {
         ("attachments_per_message", l.attachments_per_message.into()),
         ("attachment_size_bytes", l.attachment_size_bytes),
         ("bio_length", l.bio_length.into()),
+        ("invites_per_guild", l.invites_per_guild.into()),
     ];
     for (name, value) in limits {
         k.at_least(&format!("limits.{name}"), value, 1);

@@ -130,3 +130,27 @@ pub async fn user_of(state: &AppState, user: UserId) -> ApiResult<UserRecord> {
         .await?
         .ok_or(ApiError::Unknown(crate::error::Unknown::User))
 }
+
+/// Refuses, before anything is written, what joining `guild` would refuse for `user`: a ban
+/// (40007), the user's guild limit (30001) and a full guild (30019).
+pub async fn check_can_join(state: &AppState, guild: GuildId, user: &UserRecord) -> ApiResult<()> {
+    if state.store.ban(guild, user.user_id()).await?.is_some() {
+        return Err(ApiError::Banned);
+    }
+    let limits = &state.config.limits;
+    let max_guilds = if user.bot {
+        limits.guilds_per_bot
+    } else {
+        limits.guilds_per_user
+    };
+    if state.store.guild_ids_of_user(user.user_id()).await?.len() >= max_guilds as usize {
+        return Err(ApiError::Maximum(Maximum::Guilds, max_guilds));
+    }
+    if state.store.member_count(guild).await? >= i64::from(limits.members_per_guild) {
+        return Err(ApiError::Maximum(
+            Maximum::Members,
+            limits.members_per_guild,
+        ));
+    }
+    Ok(())
+}

@@ -64,7 +64,7 @@ pub async fn trigger(
                 member: Some(views_guild::member(&guild.member, Some(public_user(&user)))),
             };
             state
-                .dispatch("TYPING_START", Audience::Guild(guild.guild_id()), &payload)
+                .dispatch("TYPING_START", Audience::Channel(c.channel_id()), &payload)
                 .await;
         }
         None => {

@@ -21,8 +21,6 @@ use crate::views_invite::invite_create;
 pub const MAX_AGE_LIMIT: i64 = 604_800;
 /// The most uses an invite may allow.
 pub const MAX_USES_LIMIT: i64 = 100;
-/// Discord's limit on a guild's invites (30016).
-pub const INVITES_PER_GUILD: u32 = 1000;
 /// Length of a generated code.
 const CODE_LENGTH: usize = 8;
 /// Attempts at a free code before giving up.
@@ -182,8 +180,9 @@ pub async fn create(
         }
     }
     let in_guild = only_usable(state.store.guild_invites(guild_id).await?).len();
-    if in_guild >= INVITES_PER_GUILD as usize {
-        return Err(ApiError::Maximum(Maximum::Invites, INVITES_PER_GUILD));
+    let limit = state.config.limits.invites_per_guild;
+    if in_guild >= limit as usize {
+        return Err(ApiError::Maximum(Maximum::Invites, limit));
     }
 
     let mut created = None;

@@ -2,13 +2,12 @@
 
 use accord_model::invite::Invite;
 use accord_model::{GuildId, Rights};
-use accord_store::UserRecord;
 use axum::extract::{Path, State};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::common::{render_one, usable_invite};
-use crate::error::{ApiError, ApiResult, Maximum, Unknown};
+use crate::error::{ApiError, ApiResult, Unknown};
 use crate::extract::Auth;
 use crate::services::members;
 use crate::state::AppState;
@@ -22,30 +21,6 @@ pub struct AcceptedInvite {
     pub invite: Invite,
     /// False when the caller already was a member (nothing changed).
     pub new_member: bool,
-}
-
-/// Refuses, before anything is written, what joining `guild` would refuse for `user`: a ban
-/// (40007), the user's guild limit (30001) and a full guild (30019).
-pub async fn check_can_join(state: &AppState, guild: GuildId, user: &UserRecord) -> ApiResult<()> {
-    if state.store.ban(guild, user.user_id()).await?.is_some() {
-        return Err(ApiError::Banned);
-    }
-    let limits = &state.config.limits;
-    let max_guilds = if user.bot {
-        limits.guilds_per_bot
-    } else {
-        limits.guilds_per_user
-    };
-    if state.store.guild_ids_of_user(user.user_id()).await?.len() >= max_guilds as usize {
-        return Err(ApiError::Maximum(Maximum::Guilds, max_guilds));
-    }
-    if state.store.member_count(guild).await? >= i64::from(limits.members_per_guild) {
-        return Err(ApiError::Maximum(
-            Maximum::Members,
-            limits.members_per_guild,
-        ));
-    }
-    Ok(())
 }
 
 /// Accept an invite (user accounts only; instance right JOIN_GUILDS). Counts one use; joining a
@@ -80,7 +55,7 @@ pub async fn accept(
             new_member: false,
         }));
     }
-    check_can_join(&state, guild_id, &user).await?;
+    members::check_can_join(&state, guild_id, &user).await?;
     if !state.store.use_invite(&record.code).await? {
         return Err(ApiError::Unknown(Unknown::Invite));
     }
