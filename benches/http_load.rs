@@ -45,6 +45,7 @@ async fn main() {
     let store = db.store().await;
     let mut config = Config::default();
     config.log.filter = "warn".into();
+    accord_bench::disable_rate_limits(&mut config);
     let state = AppState::new(Arc::new(config), store.clone(), Bus::memory(1024))
         .await
         .expect("state");

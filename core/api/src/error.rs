@@ -73,6 +73,24 @@ pub enum ApiError {
     /// The OAuth2 application has no bot user (50010).
     #[error("OAuth2 application does not have a bot")]
     ApplicationHasNoBot,
+    /// A message with nothing in it (50006).
+    #[error("Cannot send an empty message")]
+    EmptyMessage,
+    /// Messages cannot be sent in this channel type (50008).
+    #[error("Cannot send messages in a non-text channel")]
+    NonTextChannel,
+    /// Only the author may edit this part of a message (50005).
+    #[error("Cannot edit a message authored by another user")]
+    NotAuthor,
+    /// A bulk delete names a message older than two weeks (50034).
+    #[error("A message provided was too old to bulk delete")]
+    TooOldToBulkDelete,
+    /// The action does not apply to a system message (50021).
+    #[error("Cannot execute action on a system message")]
+    SystemMessage,
+    /// A reply without READ_MESSAGE_HISTORY (160002).
+    #[error("Cannot reply without permission to read message history")]
+    ReplyWithoutHistory,
     /// The instance does not accept registrations (403, code 0).
     #[error("Registration is disabled on this instance.")]
     RegistrationClosed,
@@ -247,6 +265,12 @@ impl ApiError {
             ApiError::BulkBanFailed => (StatusCode::BAD_REQUEST, 500000),
             ApiError::CommunityChannel => (StatusCode::BAD_REQUEST, 50074),
             ApiError::OneParentChange => (StatusCode::BAD_REQUEST, 40009),
+            ApiError::EmptyMessage => (StatusCode::BAD_REQUEST, 50006),
+            ApiError::NonTextChannel => (StatusCode::BAD_REQUEST, 50008),
+            ApiError::NotAuthor => (StatusCode::FORBIDDEN, 50005),
+            ApiError::TooOldToBulkDelete => (StatusCode::BAD_REQUEST, 50034),
+            ApiError::ReplyWithoutHistory => (StatusCode::FORBIDDEN, 160002),
+            ApiError::SystemMessage => (StatusCode::BAD_REQUEST, 50021),
             ApiError::RegistrationClosed => (StatusCode::FORBIDDEN, codes::GENERAL),
             ApiError::NotFound => (StatusCode::NOT_FOUND, codes::GENERAL),
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, codes::GENERAL),

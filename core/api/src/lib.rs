@@ -5,12 +5,14 @@
 pub mod error;
 pub mod extract;
 pub mod ops;
+pub mod ratelimit;
 pub mod routes;
 pub mod services;
 pub mod state;
 pub mod views;
 pub mod views_guild;
 pub mod views_invite;
+pub mod views_message;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -47,6 +49,7 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed });
     let limit = state.config.api.max_body_bytes;
     let cors = cors(&state.config.api.cors_origins);
+    let limiter = Arc::new(ratelimit::RateLimiter::new(&state.config));
     Router::new()
         .nest("/api/v10", api.clone())
         .nest("/api/v9", api.clone())
@@ -55,7 +58,11 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .fallback(|| async { ApiError::NotFound })
-        .with_state(state)
+        .with_state(state.clone())
+        .layer(axum::middleware::from_fn_with_state(
+            (state, limiter),
+            ratelimit::middleware,
+        ))
         .layer(axum::middleware::from_fn(ops::track))
         .layer(DefaultBodyLimit::max(limit))
         .layer(cors)
@@ -111,7 +118,8 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     ops::prometheus();
-    axum::serve(listener, router(state))
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
 }

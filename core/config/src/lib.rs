@@ -17,10 +17,12 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 mod lenient;
+mod rate_limits;
 mod sample;
 mod sections;
 mod validate;
 
+pub use rate_limits::*;
 pub use sample::sample;
 pub use sections::*;
 pub use validate::IpNet;
@@ -76,6 +78,8 @@ pub struct Config {
     pub limits: LimitsConfig,
     /// Instance rights: what an account may do on this instance, independent of any guild.
     pub rights: RightsConfig,
+    /// REST rate limits (Discord-style buckets, headers and 429 responses).
+    pub rate_limits: RateLimitsConfig,
     /// Logging, written to standard output.
     pub log: LogConfig,
 }
@@ -96,6 +100,7 @@ impl Default for Config {
             security: SecurityConfig::default(),
             limits: LimitsConfig::default(),
             rights: RightsConfig::default(),
+            rate_limits: RateLimitsConfig::default(),
             log: LogConfig::default(),
         }
     }

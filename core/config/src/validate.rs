@@ -311,6 +311,10 @@ pub(crate) fn validate(c: &Config) -> Result<(), ConfigError> {
         }
     }
 
+    for (key, message) in crate::rate_limits::problems(&c.rate_limits) {
+        k.fail(&key, message);
+    }
+
     k.not_empty("log.filter", &c.log.filter);
 
     if k.0.is_empty() {

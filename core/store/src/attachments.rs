@@ -1,9 +1,9 @@
 //! Attachments: the files of messages, written with their message and read with it.
 
-use accord_model::AttachmentId;
+use accord_model::{AttachmentId, ChannelId, MessageId};
 use chrono::{DateTime, Utc};
 
-use crate::{Result, Store, dispatch};
+use crate::{Result, Store, StoreError, dispatch, now};
 
 /// An attachment row.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -118,5 +118,46 @@ impl Store {
         .bind(id.as_i64())
         .fetch_optional(pool)
         .await?))
+    }
+
+    /// Sets the attachments of a message of `channel` to those of `keep` it has, plus `add`, in
+    /// one transaction (a message edit's `attachments` and new files). Returns the removed
+    /// attachments, whose files the caller deletes.
+    pub async fn replace_attachments(
+        &self,
+        channel: ChannelId,
+        message: MessageId,
+        keep: &[AttachmentId],
+        add: &[NewAttachment],
+    ) -> Result<Vec<AttachmentRecord>> {
+        let created = now();
+        let (m, c) = (message.as_i64(), channel.as_i64());
+        dispatch!(self.db(), |pool| {
+            let mut tx = pool.begin().await?;
+            let current: Vec<AttachmentRecord> = sqlx::query_as(concat!(
+                "SELECT ",
+                attachment_columns!(),
+                " FROM attachments WHERE message_id = $1 AND channel_id = $2 ORDER BY id"
+            ))
+            .bind(m)
+            .bind(c)
+            .fetch_all(&mut *tx)
+            .await?;
+            let removed: Vec<AttachmentRecord> = current
+                .into_iter()
+                .filter(|a| !keep.iter().any(|k| k.as_i64() == a.id))
+                .collect();
+            for a in &removed {
+                sqlx::query("DELETE FROM attachments WHERE id = $1")
+                    .bind(a.id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            for a in add {
+                insert_attachment!(tx, a, m, c, created);
+            }
+            tx.commit().await?;
+            Ok::<Vec<AttachmentRecord>, StoreError>(removed)
+        })
     }
 }

@@ -346,6 +346,36 @@ impl Store {
             .await?))
     }
 
+    /// The newest message `author` posted in `channel` with an id above `since` (a snowflake
+    /// made from a time, so "in the last few seconds"), optionally only one with this `nonce`.
+    /// Slowmode and nonce deduplication use it; the `(channel_id, id)` order bounds the scan.
+    pub async fn recent_message_by(
+        &self,
+        channel: ChannelId,
+        author: UserId,
+        since: MessageId,
+        nonce: Option<&str>,
+    ) -> Result<Option<MessageRecord>> {
+        let row: Option<MessageRecord> = dispatch!(self.db(), |pool| {
+            sqlx::query_as(concat!(
+            "SELECT ",
+            message_columns!(),
+            " FROM messages WHERE channel_id = $1 AND id > $2 AND author_id = $3 \
+              AND webhook_id IS NULL AND (CAST($4 AS TEXT) IS NULL OR nonce = $4) ORDER BY id DESC LIMIT 1"
+        ))
+        .bind(channel.as_i64())
+        .bind(since.as_i64())
+        .bind(author.as_i64())
+        .bind(nonce)
+        .fetch_optional(pool)
+        .await?
+        });
+        let Some(row) = row else { return Ok(None) };
+        let mut rows = vec![row];
+        self.load_message_extras(channel, &mut rows, false).await?;
+        Ok(rows.pop())
+    }
+
     /// Edits a message in one transaction and returns it.
     pub async fn edit_message(
         &self,

@@ -61,6 +61,66 @@ impl Store {
         })
     }
 
+    /// [`Store::pin_message`] unless `channel` already has `max` pins: then `None`, writing
+    /// nothing. The channel row is locked while counting so concurrent pins cannot pass the
+    /// limit. `Some(false)`: it was already pinned; [`StoreError::NotFound`] if the message is not
+    /// in the channel.
+    pub async fn pin_message_limited(
+        &self,
+        channel: ChannelId,
+        message: MessageId,
+        max: u32,
+    ) -> Result<Option<bool>> {
+        let at = now();
+        let (c, m) = (channel.as_i64(), message.as_i64());
+        dispatch!(self.db(), |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "UPDATE channels SET last_pin_timestamp = last_pin_timestamp WHERE id = $1",
+            )
+            .bind(c)
+            .execute(&mut *tx)
+            .await?;
+            let exists: Option<i64> =
+                sqlx::query_scalar("SELECT id FROM messages WHERE id = $1 AND channel_id = $2")
+                    .bind(m)
+                    .bind(c)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if exists.is_none() {
+                return Err(StoreError::NotFound);
+            }
+            let pinned: Option<i64> =
+                sqlx::query_scalar("SELECT message_id FROM pins WHERE message_id = $1")
+                    .bind(m)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if pinned.is_some() {
+                return Ok(Some(false));
+            }
+            let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pins WHERE channel_id = $1")
+                .bind(c)
+                .fetch_one(&mut *tx)
+                .await?;
+            if count >= i64::from(max) {
+                return Ok(None);
+            }
+            sqlx::query("INSERT INTO pins (message_id, channel_id, pinned_at) VALUES ($1, $2, $3)")
+                .bind(m)
+                .bind(c)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("UPDATE channels SET last_pin_timestamp = $2 WHERE id = $1")
+                .bind(c)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(Some(true))
+        })
+    }
+
     /// Unpins a message of `channel` and sets the channel's `last_pin_timestamp` to its newest
     /// remaining pin, in one transaction. Returns false if it was not pinned.
     pub async fn unpin_message(&self, channel: ChannelId, message: MessageId) -> Result<bool> {

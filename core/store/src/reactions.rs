@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use accord_model::{ChannelId, EmojiId, MessageId, UserId};
+use accord_model::{ChannelId, EmojiId, GuildId, MessageId, UserId};
 
 use crate::{Result, Store, dispatch, now};
 
@@ -114,6 +114,18 @@ macro_rules! counts_sql {
 }
 
 impl Store {
+    /// The guild a custom emoji belongs to (reactions may use another guild's emoji), if it
+    /// exists.
+    pub async fn emoji_guild(&self, emoji: EmojiId) -> Result<Option<GuildId>> {
+        let guild: Option<i64> = dispatch!(self.db(), |pool| sqlx::query_scalar(
+            "SELECT guild_id FROM emojis WHERE id = $1"
+        )
+        .bind(emoji.as_i64())
+        .fetch_optional(pool)
+        .await?);
+        Ok(guild.map(GuildId::from_i64))
+    }
+
     /// Adds `user`'s reaction; returns false if it was already there.
     pub async fn add_reaction(
         &self,
@@ -140,6 +152,53 @@ impl Store {
         .rows_affected()
         });
         Ok(n == 1)
+    }
+
+    /// [`Store::add_reaction`] unless the emoji is new on the message and the message already
+    /// has `max` distinct emojis: then `None`, writing nothing. The message row is locked while
+    /// counting so concurrent reactions cannot pass the limit. `Some(false)`: already there.
+    pub async fn add_reaction_limited(
+        &self,
+        message: MessageId,
+        emoji: &ReactionEmoji,
+        user: UserId,
+        burst: bool,
+        max: u32,
+    ) -> Result<Option<bool>> {
+        let m = message.as_i64();
+        dispatch!(self.db(), |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query("UPDATE messages SET flags = flags WHERE id = $1")
+                .bind(m)
+                .execute(&mut *tx)
+                .await?;
+            let keys: Vec<String> = sqlx::query_scalar(
+                "SELECT DISTINCT emoji_key FROM reactions WHERE message_id = $1",
+            )
+            .bind(m)
+            .fetch_all(&mut *tx)
+            .await?;
+            if !keys.contains(&emoji.key) && keys.len() >= max as usize {
+                return Ok(None);
+            }
+            let n = sqlx::query(
+                "INSERT INTO reactions (message_id, emoji_key, emoji_id, emoji_name, animated, user_id, burst, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+            )
+            .bind(m)
+            .bind(&emoji.key)
+            .bind(emoji.id.map(|e| e.as_i64()))
+            .bind(&emoji.name)
+            .bind(emoji.animated)
+            .bind(user.as_i64())
+            .bind(burst)
+            .bind(now())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            tx.commit().await?;
+            Ok(Some(n == 1))
+        })
     }
 
     /// Removes `user`'s reactions (normal and burst) with `emoji_key`; returns false if there

@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod json;
+pub mod multipart;
 
 pub use auth::Auth;
 pub use json::Json;

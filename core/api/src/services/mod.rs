@@ -4,10 +4,12 @@
 pub mod access;
 pub mod accounts;
 pub mod applications;
+pub mod blobs;
 pub mod channels;
 pub mod guild_payload;
 pub mod ids;
 pub mod members;
+pub mod messages;
 pub mod moderation;
 pub mod permission_cache;
 pub mod roles;

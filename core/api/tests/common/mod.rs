@@ -29,6 +29,7 @@ pub fn test_config() -> Config {
     let mut config = Config::default();
     config.security.argon2.memory_kib = 256;
     config.security.argon2.iterations = 1;
+    config.rate_limits.enabled = false;
     config
 }
 

@@ -1,9 +1,12 @@
 //! `/channels/*`, `/guilds/{id}/channels` and `/users/@me/channels`.
 
 pub mod channel;
+pub mod messages;
 pub mod modify;
 pub mod permissions;
+pub mod pins;
 pub mod private;
+pub mod reactions;
 pub mod recipients;
 pub mod typing;
 
@@ -15,6 +18,7 @@ use crate::state::AppState;
 
 /// Registers the channel routes.
 pub fn register(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
+    let router = messages::register(pins::register(reactions::register(router)));
     router
         .routes(routes!(
             guilds::channels::list,
