@@ -67,13 +67,17 @@ async fn grant(s: &Server, gid: &str, token: &str, perms: Permissions) -> String
 async fn role(s: &Server, gid: &str, perms: Permissions) -> String {
     let mut role = NewRole::new(s.state.ids.next(), gid.parse().unwrap(), "role");
     role.permissions = perms;
-    s.state
+    let id = s
+        .state
         .store
         .create_role(&role)
         .await
         .unwrap()
         .id
-        .to_string()
+        .to_string();
+    // Written past the API (no dispatch): drop cached standings as a dispatch would.
+    s.state.permissions.invalidate_all();
+    id
 }
 
 /// Sets the permissions of @everyone.

@@ -92,6 +92,8 @@ impl<'a> G<'a> {
         new.managed = true;
         new.bot_id = Some(bot.parse::<UserId>().unwrap());
         self.s.state.store.insert_role(&new).await.unwrap();
+        // Written past the API (no dispatch): drop cached standings as a dispatch would.
+        self.s.state.permissions.invalidate_all();
         id
     }
 }

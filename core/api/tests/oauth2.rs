@@ -281,6 +281,8 @@ async fn authorize_refusals_change_nothing(backend: &str) {
     let mut managers = accord_store::NewRole::new(role_id, guild, "managers");
     managers.permissions = Permissions::MANAGE_GUILD;
     s.state.store.create_role(&managers).await.unwrap();
+    // Written past the API (no dispatch): drop cached standings as a dispatch would.
+    s.state.permissions.invalidate_all();
     let member_id: UserId = s.user_id(&member).await.parse().unwrap();
     s.state
         .store

@@ -75,6 +75,8 @@ async fn grant(s: &Server, gid: &str, token: &str, perms: Permissions) -> RoleId
     let mut role = NewRole::new(s.state.ids.next(), guild, "role");
     role.permissions = perms;
     let role = RoleId::from_i64(s.state.store.create_role(&role).await.unwrap().id);
+    // Written past the API (no dispatch): drop cached standings as a dispatch would.
+    s.state.permissions.invalidate_all();
     let user: UserId = s.user_id(token).await.parse().unwrap();
     s.state
         .store

@@ -99,6 +99,8 @@ async fn grant(s: &Server, gid: &str, token: &str, perms: Permissions) {
     let mut role = NewRole::new(s.state.ids.next(), guild, "role");
     role.permissions = perms;
     let role = RoleId::from_i64(s.state.store.create_role(&role).await.unwrap().id);
+    // Written past the API (no dispatch): drop cached standings as a dispatch would.
+    s.state.permissions.invalidate_all();
     let user: UserId = s.user_id(token).await.parse().unwrap();
     s.state
         .store
@@ -298,6 +300,8 @@ async fn custom_emojis(backend: &str) {
     // An emoji limited to a role the caller lacks.
     let vip_role = NewRole::new(s.state.ids.next(), w.gid.parse().unwrap(), "vip");
     let vip_role = RoleId::from_i64(s.state.store.create_role(&vip_role).await.unwrap().id);
+    // Written past the API (no dispatch): drop cached standings as a dispatch would.
+    s.state.permissions.invalidate_all();
     let vip = emoji(&s, &w.gid, "vip", false, vec![vip_role]).await;
     let path = format!("{}/vip:{vip}/@me", w.reactions());
     let (status, body) = call(&s, Method::PUT, &path, &w.member).await;

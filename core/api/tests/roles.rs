@@ -271,6 +271,8 @@ async fn permission_and_hierarchy_refusals(backend: &str) {
     new.managed = true;
     new.bot_id = Some(bot_id);
     s.state.store.insert_role(&new).await.unwrap();
+    // Written past the API (no dispatch): drop cached standings as a dispatch would.
+    s.state.permissions.invalidate_all();
     let path = format!("/roles/{bot_role}");
     let (_, fetched) = g.call(GET, &path, &owner, Value::Null).await;
     assert_eq!(fetched["managed"], true);

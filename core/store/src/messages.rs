@@ -263,9 +263,62 @@ impl Store {
             tx.commit().await?;
             Ok::<(), StoreError>(())
         })?;
-        self.message(new.channel_id, new.id)
-            .await?
-            .ok_or(StoreError::NotFound)
+        // The row as a read would return it, built from what was written (no read-back).
+        let mut mentions: Vec<i64> = new.mentions.iter().map(|u| u.as_i64()).collect();
+        mentions.sort_unstable();
+        mentions.dedup();
+        let mut mention_roles: Vec<i64> = new.mention_roles.iter().map(|r| r.as_i64()).collect();
+        mention_roles.sort_unstable();
+        mention_roles.dedup();
+        let mut attachments: Vec<AttachmentRecord> = new
+            .attachments
+            .iter()
+            .map(|a| AttachmentRecord {
+                id: a.id.as_i64(),
+                message_id: Some(id),
+                channel_id: new.channel_id.as_i64(),
+                filename: a.filename.clone(),
+                description: a.description.clone(),
+                content_type: a.content_type.clone(),
+                size: a.size,
+                storage_key: a.storage_key.clone(),
+                height: a.height,
+                width: a.width,
+                ephemeral: a.ephemeral,
+                duration_secs: a.duration_secs,
+                waveform: a.waveform.clone(),
+                flags: a.flags,
+                created_at: created,
+            })
+            .collect();
+        attachments.sort_by_key(|a| a.id);
+        Ok(MessageRecord {
+            id,
+            channel_id: new.channel_id.as_i64(),
+            guild_id: new.guild_id.map(|g| g.as_i64()),
+            author_id: new.author_id.as_i64(),
+            webhook_id: new.webhook_id.map(|w| w.as_i64()),
+            application_id: None,
+            kind: new.kind,
+            content: new.content.clone(),
+            tts: new.tts,
+            mention_everyone: new.mention_everyone,
+            flags: new.flags,
+            nonce: new.nonce.clone(),
+            edited_at: None,
+            reference_message_id: ref_msg,
+            reference_channel_id: ref_chan,
+            reference_guild_id: ref_guild,
+            embeds: Json(new.embeds.clone()),
+            components: Json(new.components.clone()),
+            webhook_name: new.webhook_name.clone(),
+            webhook_avatar: new.webhook_avatar.clone(),
+            created_at: created,
+            pinned: false,
+            mentions,
+            mention_roles,
+            attachments,
+        })
     }
 
     /// A message of a channel, with mentions and attachments.

@@ -61,7 +61,16 @@ pub fn timed_out(member: &MemberRecord) -> bool {
 impl GuildAccess {
     /// Loads the caller's standing; 10004 when the guild does not exist, 50001 when the caller is
     /// not a member.
+    ///
+    /// Standings are cached per (guild, member) and dropped by the same per-guild generation bump
+    /// as computed permissions: every change to the guild, its roles or its members publishes a
+    /// dispatch that invalidates them. A running timeout bounds the entry's life.
     pub async fn load(state: &AppState, guild_id: GuildId, user: UserId) -> ApiResult<Self> {
+        let now = now_ms() as i64;
+        if let Some(cached) = state.permissions.standing(guild_id, user, now) {
+            return Ok((*cached).clone());
+        }
+        let generation = state.permissions.generation(guild_id);
         let guild = state
             .store
             .guild(guild_id)
@@ -73,7 +82,18 @@ impl GuildAccess {
             .await?
             .ok_or(ApiError::MissingAccess)?;
         let roles = state.store.guild_roles(guild_id).await?;
-        Ok(Self::from_parts(user, guild, member, roles))
+        let access = Self::from_parts(user, guild, member, roles);
+        let valid_until = access
+            .member
+            .communication_disabled_until
+            .map(|t| t.timestamp_millis())
+            .filter(|t| *t > now);
+        state.permissions.put_standing(
+            std::sync::Arc::new(access.clone()),
+            generation,
+            valid_until,
+        );
+        Ok(access)
     }
 
     /// Builds the standing from loaded rows.

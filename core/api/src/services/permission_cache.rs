@@ -3,8 +3,12 @@
 //! member roles, timeouts, ownership, channels) bumps the guild's generation, which makes every
 //! cached entry of that guild stale at once, in O(1).
 
+use std::sync::Arc;
+
 use accord_model::{ChannelId, GuildId, Permissions, UserId};
 use dashmap::DashMap;
+
+use super::access::GuildAccess;
 
 /// Most entries kept before the cache starts over (a bound on memory, not a tuning knob).
 const MAX_ENTRIES: usize = 1_000_000;
@@ -17,10 +21,20 @@ struct Entry {
     valid_until_ms: Option<i64>,
 }
 
+/// A member's whole standing in a guild (guild row, member row, roles), cached under the same
+/// generation rule as the computed permissions.
+#[derive(Debug, Clone)]
+struct Standing {
+    access: Arc<GuildAccess>,
+    generation: u64,
+    valid_until_ms: Option<i64>,
+}
+
 /// The cache.
 #[derive(Debug, Default)]
 pub struct PermissionCache {
     entries: DashMap<(GuildId, ChannelId, UserId), Entry>,
+    standings: DashMap<(GuildId, UserId), Standing>,
     generations: DashMap<GuildId, u64>,
 }
 
@@ -76,6 +90,35 @@ impl PermissionCache {
         );
     }
 
+    /// The cached standing of `user` in `guild`, if still valid at `now_ms`.
+    pub fn standing(&self, guild: GuildId, user: UserId, now_ms: i64) -> Option<Arc<GuildAccess>> {
+        let entry = self.standings.get(&(guild, user))?.clone();
+        let fresh = entry.generation == self.generation(guild)
+            && entry.valid_until_ms.is_none_or(|until| now_ms < until);
+        fresh.then_some(entry.access)
+    }
+
+    /// Stores a standing loaded at `generation` (see [`PermissionCache::generation`]).
+    pub fn put_standing(
+        &self,
+        access: Arc<GuildAccess>,
+        generation: u64,
+        valid_until_ms: Option<i64>,
+    ) {
+        if self.standings.len() >= MAX_ENTRIES {
+            self.standings.clear();
+        }
+        let key = (access.guild_id(), access.user_id);
+        self.standings.insert(
+            key,
+            Standing {
+                access,
+                generation,
+                valid_until_ms,
+            },
+        );
+    }
+
     /// Makes every cached entry of `guild` stale.
     pub fn invalidate_guild(&self, guild: GuildId) {
         *self.generations.entry(guild).or_insert(0) += 1;
@@ -84,6 +127,7 @@ impl PermissionCache {
     /// Makes every cached entry stale (after missed events).
     pub fn invalidate_all(&self) {
         self.entries.clear();
+        self.standings.clear();
         for mut g in self.generations.iter_mut() {
             *g += 1;
         }

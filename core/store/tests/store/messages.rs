@@ -77,6 +77,12 @@ async fn message_create_and_read(store: Store) {
     new.kind = 19;
     new.attachments = vec![attachment("b.png"), attachment("a.png")];
     let m = store.create_message(&new).await.unwrap();
+    // What create returns (built from the write, without a read-back) is exactly what a read
+    // returns.
+    assert_eq!(
+        Some(&m),
+        store.message(chan, new.id).await.unwrap().as_ref()
+    );
     assert_eq!(m.message_id(), new.id);
     assert_eq!(m.channel_id, chan.as_i64());
     assert_eq!(m.guild_id, Some(g.as_i64()));
