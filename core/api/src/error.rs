@@ -88,6 +88,9 @@ pub enum ApiError {
     /// The action does not apply to a system message (50021).
     #[error("Cannot execute action on a system message")]
     SystemMessage,
+    /// A webhook addressed with a token that is not its own (50027).
+    #[error("Invalid Webhook Token")]
+    InvalidWebhookToken,
     /// A reply without READ_MESSAGE_HISTORY (160002).
     #[error("Cannot reply without permission to read message history")]
     ReplyWithoutHistory,
@@ -270,6 +273,7 @@ impl ApiError {
             ApiError::NotAuthor => (StatusCode::FORBIDDEN, 50005),
             ApiError::TooOldToBulkDelete => (StatusCode::BAD_REQUEST, 50034),
             ApiError::ReplyWithoutHistory => (StatusCode::FORBIDDEN, 160002),
+            ApiError::InvalidWebhookToken => (StatusCode::UNAUTHORIZED, 50027),
             ApiError::SystemMessage => (StatusCode::BAD_REQUEST, 50021),
             ApiError::RegistrationClosed => (StatusCode::FORBIDDEN, codes::GENERAL),
             ApiError::NotFound => (StatusCode::NOT_FOUND, codes::GENERAL),

@@ -13,6 +13,7 @@ pub mod views;
 pub mod views_guild;
 pub mod views_invite;
 pub mod views_message;
+pub mod views_webhook;
 
 use std::future::Future;
 use std::sync::Arc;

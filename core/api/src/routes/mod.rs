@@ -8,6 +8,7 @@ pub mod invites;
 pub mod oauth2;
 pub mod policies;
 pub mod users;
+pub mod webhooks;
 
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -86,8 +87,10 @@ pub fn api() -> OpenApiRouter<AppState> {
         .pipe(guilds::roles::register)
         .pipe(guilds::members::register)
         .pipe(guilds::bans::register)
+        .pipe(guilds::emojis::register)
         .pipe(invites::register)
         .pipe(oauth2::register)
+        .pipe(webhooks::register)
 }
 
 /// Lets each route group register itself on the router in turn.

@@ -74,7 +74,7 @@ pub async fn guild_create(
         .map(|m| member(m, users.iter().find(|u| u.id == m.user_id).map(public_user)))
         .collect();
     let mut object = guild(&g, &roles);
-    object.emojis = Vec::new();
+    object.emojis = crate::routes::guilds::emojis::guild_emojis(state, guild_id).await?;
     Ok(GuildCreate {
         guild: object,
         joined_at: timestamp(me.joined_at),

@@ -6,6 +6,7 @@ pub mod embeds;
 pub mod events;
 pub mod mentions;
 pub mod uploads;
+pub mod webhook;
 
 use accord_auth::now_ms;
 use accord_model::{

@@ -3,6 +3,7 @@
 pub mod bans;
 pub mod channels;
 pub mod create;
+pub mod emojis;
 pub mod guild;
 pub mod members;
 pub mod preview;

@@ -1,0 +1,58 @@
+//! `POST /webhooks/{webhook.id}/{webhook.token}`: execute a webhook (JSON or multipart with
+//! files); `?wait=true` returns the message, otherwise 204.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use super::load_with_token;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::multipart::JsonOrMultipart;
+use crate::services::messages::webhook::{self, ExecuteWebhook};
+use crate::state::AppState;
+
+/// Discord's boolean query strings: `true`/`True`/`1` and `false`/`False`/`0`.
+fn boolean(raw: Option<&String>, name: &str) -> ApiResult<bool> {
+    match raw.map(String::as_str) {
+        None => Ok(false),
+        Some("true" | "True" | "1") => Ok(true),
+        Some("false" | "False" | "0") => Ok(false),
+        Some(_) => Err(ApiError::field(
+            &[name],
+            "BASE_TYPE_BOOLEAN",
+            "Must be either true or false.",
+        )),
+    }
+}
+
+/// Post a message as the webhook (no authentication).
+#[utoipa::path(post, path = "/webhooks/{webhook_id}/{webhook_token}", tag = "webhooks",
+    params(("webhook_id" = String, Path), ("webhook_token" = String, Path),
+        ("wait" = Option<bool>, Query), ("thread_id" = Option<String>, Query)),
+    responses((status = 200, description = "The message (with wait=true)"), (status = 204, description = "Sent (without wait)"),
+        (status = 400, description = "Invalid form body (50035), empty message (50006)"),
+        (status = 401, description = "Invalid webhook token (50027)"), (status = 404, description = "Unknown webhook (10015)")))]
+pub async fn execute(
+    State(state): State<AppState>,
+    Path((webhook_id, token)): Path<(String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+    body: JsonOrMultipart<ExecuteWebhook>,
+) -> ApiResult<Response> {
+    let hook = load_with_token(&state, &webhook_id, &token).await?;
+    let wait = boolean(query.get("wait"), "wait")?;
+    if query.contains_key("thread_id") {
+        return Err(ApiError::field(
+            &["thread_id"],
+            "THREADS_UNSUPPORTED",
+            "Threads are not supported on this instance yet.",
+        ));
+    }
+    let message = webhook::create(&state, &hook, body.payload, body.files).await?;
+    Ok(if wait {
+        axum::Json(message).into_response()
+    } else {
+        StatusCode::NO_CONTENT.into_response()
+    })
+}

@@ -1,0 +1,225 @@
+//! `GET/PATCH/DELETE /webhooks/{webhook.id}/{webhook.token}/messages/{message.id}`: a message
+//! the webhook sent, read, edited or deleted with the webhook's token.
+
+use std::collections::HashMap;
+
+use accord_bus::Audience;
+use accord_model::{AllowedMentions, Embed, ErrorTree, GuildId, Message, MessageFlags, MessageId};
+use accord_store::{MessageEdit, MessageRecord, WebhookRecord};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+
+use super::load_with_token;
+use crate::error::{ApiError, ApiResult, Unknown};
+use crate::extract::multipart::JsonOrMultipart;
+use crate::routes::channels::messages::delete::MessageDelete;
+use crate::routes::nullable;
+use crate::services::access::ChannelAccess;
+use crate::services::blobs::Blobs;
+use crate::services::ids;
+use crate::services::messages::{embeds, events, mentions, webhook};
+use crate::state::AppState;
+use crate::views_message;
+
+/// The Edit Webhook Message body; every field is optional and nullable.
+#[derive(Debug, Default, Deserialize)]
+pub struct EditWebhookMessage {
+    /// New text (null clears it).
+    #[serde(default, deserialize_with = "nullable")]
+    pub content: Option<Option<String>>,
+    /// New embeds (null clears them).
+    #[serde(default, deserialize_with = "nullable")]
+    pub embeds: Option<Option<Vec<Embed>>>,
+    /// New flags (only SUPPRESS_EMBEDS is applied).
+    #[serde(default, deserialize_with = "nullable")]
+    pub flags: Option<Option<u64>>,
+    /// How the new content's mentions are parsed.
+    #[serde(default, deserialize_with = "nullable")]
+    pub allowed_mentions: Option<Option<AllowedMentions>>,
+    /// New components.
+    #[serde(default, deserialize_with = "nullable")]
+    pub components: Option<Option<Vec<serde_json::Value>>>,
+    /// Attachment changes (not supported yet here).
+    #[serde(default)]
+    pub attachments: Option<serde_json::Value>,
+}
+
+/// The webhook (by token), its standing in its channel, and one message it sent (10008
+/// otherwise). `thread_id` is refused until threads exist.
+async fn load(
+    state: &AppState,
+    webhook_id: &str,
+    token: &str,
+    message_id: &str,
+    query: &HashMap<String, String>,
+) -> ApiResult<(WebhookRecord, ChannelAccess, MessageRecord)> {
+    let hook = load_with_token(state, webhook_id, token).await?;
+    if query.contains_key("thread_id") {
+        return Err(ApiError::field(
+            &["thread_id"],
+            "THREADS_UNSUPPORTED",
+            "Threads are not supported on this instance yet.",
+        ));
+    }
+    let message_id: MessageId = ids::parse(message_id, Unknown::Message)?;
+    let access = webhook::standing(state, &hook).await?;
+    let message = state
+        .store
+        .message(access.channel.channel_id(), message_id)
+        .await?
+        .filter(|m| m.webhook_id == Some(hook.id))
+        .ok_or(ApiError::Unknown(Unknown::Message))?;
+    Ok((hook, access, message))
+}
+
+/// Get a message the webhook sent.
+#[utoipa::path(get, path = "/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}", tag = "webhooks",
+    params(("webhook_id" = String, Path), ("webhook_token" = String, Path), ("message_id" = String, Path)),
+    responses((status = 200, description = "The message"), (status = 401, description = "Invalid webhook token (50027)"),
+        (status = 404, description = "Unknown webhook (10015) or message (10008)")))]
+pub async fn get(
+    State(state): State<AppState>,
+    Path((webhook_id, token, message_id)): Path<(String, String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+) -> ApiResult<axum::Json<Message>> {
+    let (_, _, message) = load(&state, &webhook_id, &token, &message_id, &query).await?;
+    Ok(axum::Json(views_message::message(&state, &message).await?))
+}
+
+/// Edit a message the webhook sent (content, embeds, components, allowed_mentions, flags).
+#[utoipa::path(patch, path = "/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}", tag = "webhooks",
+    params(("webhook_id" = String, Path), ("webhook_token" = String, Path), ("message_id" = String, Path)),
+    responses((status = 200, description = "The edited message"), (status = 400, description = "Invalid form body (50035), empty message (50006)"),
+        (status = 401, description = "Invalid webhook token (50027)"), (status = 404, description = "Unknown webhook (10015) or message (10008)")))]
+pub async fn patch(
+    State(state): State<AppState>,
+    Path((webhook_id, token, message_id)): Path<(String, String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+    body: JsonOrMultipart<EditWebhookMessage>,
+) -> ApiResult<axum::Json<Message>> {
+    let (_, access, current) = load(&state, &webhook_id, &token, &message_id, &query).await?;
+    let JsonOrMultipart {
+        payload: body,
+        files,
+    } = body;
+    let mut tree = ErrorTree::new();
+    if body.attachments.is_some() || !files.is_empty() {
+        tree.add(
+            &["attachments"],
+            "ATTACHMENTS_UNSUPPORTED",
+            "Changing attachments of webhook messages is not supported on this instance yet.",
+        );
+    }
+    let mut edit = MessageEdit::default();
+    if let Some(content) = &body.content {
+        let content = content.clone().unwrap_or_default();
+        let max = state.config.limits.message_length as usize;
+        if content.chars().count() > max {
+            tree.add(
+                &["content"],
+                "BASE_TYPE_MAX_LENGTH",
+                format!("Must be {max} or fewer in length."),
+            );
+        }
+        edit.content = Some(content);
+    }
+    if let Some(list) = &body.embeds {
+        let list = embeds::validate(
+            &mut tree,
+            list.clone().unwrap_or_default(),
+            state.config.limits.embeds_per_message as usize,
+        );
+        edit.embeds =
+            Some(serde_json::to_value(list).map_err(|e| ApiError::Internal(e.to_string()))?);
+    }
+    if let Some(Some(a)) = &body.allowed_mentions {
+        mentions::validate(&mut tree, a);
+    }
+    if let Some(c) = &body.components {
+        edit.components = Some(serde_json::Value::Array(c.clone().unwrap_or_default()));
+    }
+    if let Some(flags) = body.flags {
+        let suppress = MessageFlags::SUPPRESS_EMBEDS.bits();
+        let kept = current.flags as u64 & !suppress;
+        edit.flags = Some((kept | (flags.unwrap_or(0) & suppress)) as i64);
+    }
+    if !tree.is_empty() {
+        return Err(ApiError::InvalidForm(tree));
+    }
+    let content_after = edit.content.as_deref().unwrap_or(&current.content);
+    let embeds_after = edit.embeds.as_ref().unwrap_or(&current.embeds.0);
+    let components_after = edit.components.as_ref().unwrap_or(&current.components.0);
+    let is_empty_array = |v: &serde_json::Value| v.as_array().is_none_or(Vec::is_empty);
+    if content_after.trim().is_empty()
+        && is_empty_array(embeds_after)
+        && is_empty_array(components_after)
+        && current.attachments.is_empty()
+    {
+        return Err(ApiError::EmptyMessage);
+    }
+    if let Some(content) = &edit.content {
+        let resolved = webhook::resolve(
+            &state,
+            &access,
+            content,
+            body.allowed_mentions.clone().flatten().as_ref(),
+        )
+        .await?;
+        edit.mention_everyone = Some(resolved.everyone);
+        edit.mentions = Some(resolved.users);
+        edit.mention_roles = Some(resolved.roles);
+    }
+    let record = match state
+        .store
+        .edit_message(access.channel.channel_id(), current.message_id(), &edit)
+        .await
+    {
+        Ok(r) => r,
+        Err(accord_store::StoreError::NotFound) => {
+            return Err(ApiError::Unknown(Unknown::Message));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let view = views_message::message(&state, &record).await?;
+    events::message_update(&state, &access, &view).await?;
+    Ok(axum::Json(view))
+}
+
+/// Delete a message the webhook sent.
+#[utoipa::path(delete, path = "/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}", tag = "webhooks",
+    params(("webhook_id" = String, Path), ("webhook_token" = String, Path), ("message_id" = String, Path)),
+    responses((status = 204), (status = 401, description = "Invalid webhook token (50027)"),
+        (status = 404, description = "Unknown webhook (10015) or message (10008)")))]
+pub async fn delete(
+    State(state): State<AppState>,
+    Path((webhook_id, token, message_id)): Path<(String, String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+) -> ApiResult<StatusCode> {
+    let (_, access, message) = load(&state, &webhook_id, &token, &message_id, &query).await?;
+    let channel_id = access.channel.channel_id();
+    match state
+        .store
+        .delete_message(channel_id, message.message_id())
+        .await
+    {
+        Ok(()) => {}
+        Err(accord_store::StoreError::NotFound) => {
+            return Err(ApiError::Unknown(Unknown::Message));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let blobs = Blobs::from_config(&state.config);
+    for a in &message.attachments {
+        let _ = blobs.delete(&a.storage_key).await;
+    }
+    let payload = MessageDelete {
+        id: message.message_id(),
+        channel_id,
+        guild_id: access.channel.guild_id.map(GuildId::from_i64),
+    };
+    state
+        .dispatch("MESSAGE_DELETE", Audience::Channel(channel_id), &payload)
+        .await;
+    Ok(StatusCode::NO_CONTENT)
+}
