@@ -171,6 +171,16 @@ async fn users_by_id(
 /// and replied-to messages loaded in a few queries. The `nonce` is left out: only the create
 /// response and MESSAGE_CREATE carry it, as the sender sent it.
 pub async fn messages(state: &AppState, records: &[MessageRecord]) -> ApiResult<Vec<Message>> {
+    messages_with(state, records, &[]).await
+}
+
+/// [`messages`], with some users already loaded (the author of a message being created), so
+/// they are not read again.
+pub async fn messages_with(
+    state: &AppState,
+    records: &[MessageRecord],
+    known: &[&UserRecord],
+) -> ApiResult<Vec<Message>> {
     // The replied-to messages, one level deep.
     let mut referenced: HashMap<i64, Option<MessageRecord>> = HashMap::new();
     for m in records {
@@ -188,11 +198,14 @@ pub async fn messages(state: &AppState, records: &[MessageRecord]) -> ApiResult<
         }
     }
     let all = records.iter().chain(referenced.values().flatten());
-    let users = users_by_id(
-        state,
-        all.flat_map(|m| std::iter::once(m.author_id).chain(m.mentions.iter().copied())),
-    )
-    .await?;
+    let mut users: HashMap<i64, User> = known.iter().map(|u| (u.id, public_user(u))).collect();
+    let missing: Vec<i64> = all
+        .flat_map(|m| std::iter::once(m.author_id).chain(m.mentions.iter().copied()))
+        .filter(|id| !users.contains_key(id))
+        .collect();
+    if !missing.is_empty() {
+        users.extend(users_by_id(state, missing).await?);
+    }
     Ok(records
         .iter()
         .map(|m| {

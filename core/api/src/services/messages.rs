@@ -305,7 +305,10 @@ pub async fn create(
             return Err(e.into());
         }
     };
-    let mut view = views_message::message(state, &record).await?;
+    let mut view = views_message::messages_with(state, std::slice::from_ref(&record), &[user])
+        .await?
+        .pop()
+        .ok_or_else(|| ApiError::Internal("message view missing".into()))?;
     view.nonce = body.nonce.clone();
     if first_in_dm {
         events::open_dm(state, access, author).await?;

@@ -24,13 +24,24 @@ pub async fn gateway_view(
         return Ok(out);
     };
     out.guild_id = Some(guild);
+    // The sender's own member row is already loaded with their guild standing.
+    let own = access
+        .guild
+        .as_ref()
+        .map(|g| &g.member)
+        .filter(|m| view.webhook_id.is_none() && m.user_id == view.author.id.as_i64());
     let mut ids: Vec<UserId> = view.mentions.iter().map(|m| m.user.id).collect();
-    if view.webhook_id.is_none() {
+    if view.webhook_id.is_none() && own.is_none() {
         ids.push(view.author.id);
     }
     ids.sort_unstable();
     ids.dedup();
-    let members = state.store.members_by_ids(guild, &ids).await?;
+    let mut members = if ids.is_empty() {
+        Vec::new()
+    } else {
+        state.store.members_by_ids(guild, &ids).await?
+    };
+    members.extend(own.cloned());
     for m in &members {
         let partial = views_guild::member(m, None);
         let user = UserId::from_i64(m.user_id);
