@@ -22,6 +22,8 @@ pub struct Server {
     pub http: reqwest::Client,
     db: Option<TestDb>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    /// The data directory (uploads), removed with the server.
+    _data: tempfile::TempDir,
 }
 
 /// Test configuration: cheap password hashing so the suite stays fast.
@@ -39,6 +41,8 @@ impl Server {
         let db = TestDb::new(backend).await;
         let store = db.store().await;
         let mut config = test_config();
+        let data = tempfile::tempdir().expect("data directory");
+        config.data_dir = data.path().to_path_buf();
         tweak(&mut config);
         config.validate().expect("test config is valid");
         let config = Arc::new(config);
@@ -63,6 +67,7 @@ impl Server {
             http: reqwest::Client::new(),
             db: Some(db),
             shutdown: Some(tx),
+            _data: data,
         }
     }
 
