@@ -6,7 +6,6 @@
 //! Run: `cargo run --release -p accord-bench --bin accord-http-load -- --connections 32 --seconds 10 --backend sqlite`
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use accord_api::AppState;
 use accord_bus::Bus;
@@ -73,51 +72,17 @@ async fn main() {
         .expect("json");
     let token = reg["token"].as_str().expect("token").to_owned();
 
-    let deadline = Instant::now() + Duration::from_secs(args.seconds);
-    let mut tasks = Vec::new();
-    for _ in 0..args.connections {
-        let http = http.clone();
-        let url = format!("{base}/users/@me");
-        let token = token.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut latencies = Vec::with_capacity(100_000);
-            let mut errors = 0u64;
-            while Instant::now() < deadline {
-                let start = Instant::now();
-                match http.get(&url).header("authorization", &token).send().await {
-                    Ok(r) if r.status().is_success() => {
-                        let _ = r.bytes().await;
-                        latencies.push(start.elapsed().as_micros() as u64);
-                    }
-                    _ => errors += 1,
-                }
-            }
-            (latencies, errors)
-        }));
-    }
-    let mut all = Vec::new();
-    let mut errors = 0;
-    for t in tasks {
-        let (l, e) = t.await.expect("task");
-        all.extend(l);
-        errors += e;
-    }
-    all.sort_unstable();
-    let pct = |p: f64| {
-        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
-            .copied()
-            .unwrap_or(0)
-    };
+    let url = format!("{base}/users/@me");
+    let report = accord_bench::drive(args.connections, args.seconds, move |_, _| {
+        http.get(&url).header("authorization", &token)
+    })
+    .await;
     println!(
-        "GET /users/@me ({} backend, {} connections, {} s): {:.0} req/s, p50 {} µs, p99 {} µs, p99.9 {} µs, errors {}",
+        "GET /users/@me ({} backend, {} connections, {} s): {}",
         args.backend,
         args.connections,
         args.seconds,
-        all.len() as f64 / args.seconds as f64,
-        pct(0.50),
-        pct(0.99),
-        pct(0.999),
-        errors
+        report.summary("req")
     );
     let _ = stop_tx.send(());
     store.close().await;

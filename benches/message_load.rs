@@ -7,7 +7,6 @@
 //! Run: `cargo run --release -p accord-bench --bin accord-message-load -- --connections 32 --seconds 10`
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use accord_api::AppState;
 use accord_bus::Bus;
@@ -110,61 +109,22 @@ async fn main() {
         channels.push(c["id"].as_str().expect("channel id").to_owned());
     }
 
-    let deadline = Instant::now() + Duration::from_secs(args.seconds);
-    let mut tasks = Vec::new();
-    for n in 0..args.connections {
-        let http = http.clone();
-        let url = format!("{base}/channels/{}/messages", channels[n % channels.len()]);
-        let token = token.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut latencies = Vec::with_capacity(100_000);
-            let mut errors = 0u64;
-            let mut i = 0u64;
-            while Instant::now() < deadline {
-                i += 1;
-                let body = json!({"content": format!("message {i} from client {n}: hello, world")});
-                let start = Instant::now();
-                match http
-                    .post(&url)
-                    .header("authorization", &token)
-                    .json(&body)
-                    .send()
-                    .await
-                {
-                    Ok(r) if r.status().is_success() => {
-                        let _ = r.bytes().await;
-                        latencies.push(start.elapsed().as_micros() as u64);
-                    }
-                    _ => errors += 1,
-                }
-            }
-            (latencies, errors)
-        }));
-    }
-    let mut all = Vec::new();
-    let mut errors = 0;
-    for t in tasks {
-        let (l, e) = t.await.expect("task");
-        all.extend(l);
-        errors += e;
-    }
-    all.sort_unstable();
-    let pct = |p: f64| {
-        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
-            .copied()
-            .unwrap_or(0)
-    };
+    let report = accord_bench::drive(args.connections, args.seconds, move |client, n| {
+        let url = format!(
+            "{base}/channels/{}/messages",
+            channels[client % channels.len()]
+        );
+        let body = json!({"content": format!("message {n} from client {client}: hello, world")});
+        http.post(url).header("authorization", &token).json(&body)
+    })
+    .await;
     println!(
-        "POST /channels/{{id}}/messages ({} backend, {} connections, {} channels, {} s): {:.0} messages/s, p50 {} µs, p99 {} µs, p99.9 {} µs, errors {}",
+        "POST /channels/{{id}}/messages ({} backend, {} connections, {} channels, {} s): {}",
         args.backend,
         args.connections,
         args.channels,
         args.seconds,
-        all.len() as f64 / args.seconds as f64,
-        pct(0.50),
-        pct(0.99),
-        pct(0.999),
-        errors
+        report.summary("messages")
     );
     let _ = stop_tx.send(());
     store.close().await;
