@@ -321,4 +321,51 @@ async fn refusals(backend: &str) {
     s.stop().await;
 }
 
-both_backends!(create_read_modify_delete, refusals);
+/// Deleting a channel takes its webhooks with it, and says so with WEBHOOKS_UPDATE.
+async fn channel_delete_takes_webhooks(backend: &str) {
+    let s = Server::start(backend).await;
+    let owner = s.register("owner", "correct horse").await;
+    let gid = id_of(&s.guild(&owner, "Lounge").await);
+    let cid = text_channel(&s, &gid).await;
+    let (status, hook) = s
+        .call(
+            Method::POST,
+            &format!("/channels/{cid}/webhooks"),
+            Some(&owner),
+            Some(json!({"name": "Hook"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{hook}");
+    let mut events = Events::new(&s);
+    let (status, _) = s
+        .call(
+            Method::DELETE,
+            &format!("/channels/{cid}"),
+            Some(&owner),
+            None,
+        )
+        .await;
+    assert!(status.is_success());
+    // `general` is the guild's system channel, so the guild changes too.
+    let got = events.expect(&["CHANNEL_DELETE", "WEBHOOKS_UPDATE", "GUILD_UPDATE"]);
+    assert_eq!(got[1].2, json!({"guild_id": gid, "channel_id": cid}));
+    let (status, body) = s
+        .call(
+            Method::GET,
+            &format!("/webhooks/{}", id_of(&hook)),
+            Some(&owner),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_u64()),
+        (StatusCode::NOT_FOUND, Some(10015))
+    );
+    s.stop().await;
+}
+
+both_backends!(
+    create_read_modify_delete,
+    refusals,
+    channel_delete_takes_webhooks
+);

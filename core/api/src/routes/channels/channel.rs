@@ -93,6 +93,12 @@ async fn delete_guild_channel(state: &AppState, access: &ChannelAccess) -> ApiRe
     }
     let guild_id: GuildId = guild.guild_id();
     let overwrites = state.store.channel_overwrites(c.channel_id()).await?;
+    // The channel's webhooks go with it (database cascade); clients learn it from WEBHOOKS_UPDATE.
+    let had_webhooks = !state
+        .store
+        .channel_webhooks(c.channel_id())
+        .await?
+        .is_empty();
     let deleted = match state
         .store
         .delete_guild_channel(guild_id, c.channel_id())
@@ -109,6 +115,12 @@ async fn delete_guild_channel(state: &AppState, access: &ChannelAccess) -> ApiRe
             &views_guild::channel(c, &overwrites),
         )
         .await;
+    if had_webhooks {
+        let payload = serde_json::json!({"guild_id": guild_id, "channel_id": c.channel_id()});
+        state
+            .dispatch("WEBHOOKS_UPDATE", Audience::Guild(guild_id), &payload)
+            .await;
+    }
     let mut orphans = deleted.orphans;
     orphans.sort_by_key(|o| (o.position, o.id));
     if !orphans.is_empty() {
@@ -127,7 +139,7 @@ async fn delete_guild_channel(state: &AppState, access: &ChannelAccess) -> ApiRe
         && let Some(updated) = state.store.guild(guild_id).await?
     {
         let mut object = views_guild::guild(&updated, &guild.roles);
-        object.emojis = Vec::new();
+        object.emojis = crate::routes::guilds::emojis::guild_emojis(state, guild_id).await?;
         state
             .dispatch("GUILD_UPDATE", Audience::Guild(guild_id), &object)
             .await;
