@@ -4,46 +4,22 @@
 use std::collections::HashMap;
 
 use accord_bus::Audience;
-use accord_model::{AllowedMentions, Embed, ErrorTree, GuildId, Message, MessageFlags, MessageId};
-use accord_store::{MessageEdit, MessageRecord, WebhookRecord};
+use accord_model::{ErrorTree, GuildId, Message, MessageId};
+use accord_store::{MessageRecord, WebhookRecord};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use serde::Deserialize;
 
 use super::load_with_token;
 use crate::error::{ApiError, ApiResult, Unknown};
 use crate::extract::multipart::JsonOrMultipart;
 use crate::routes::channels::messages::delete::MessageDelete;
-use crate::routes::nullable;
+use crate::routes::channels::messages::edit::EditMessage;
 use crate::services::access::ChannelAccess;
 use crate::services::blobs::Blobs;
 use crate::services::ids;
-use crate::services::messages::{embeds, events, mentions, webhook};
+use crate::services::messages::{events, webhook};
 use crate::state::AppState;
 use crate::views_message;
-
-/// The Edit Webhook Message body; every field is optional and nullable.
-#[derive(Debug, Default, Deserialize)]
-pub struct EditWebhookMessage {
-    /// New text (null clears it).
-    #[serde(default, deserialize_with = "nullable")]
-    pub content: Option<Option<String>>,
-    /// New embeds (null clears them).
-    #[serde(default, deserialize_with = "nullable")]
-    pub embeds: Option<Option<Vec<Embed>>>,
-    /// New flags (only SUPPRESS_EMBEDS is applied).
-    #[serde(default, deserialize_with = "nullable")]
-    pub flags: Option<Option<u64>>,
-    /// How the new content's mentions are parsed.
-    #[serde(default, deserialize_with = "nullable")]
-    pub allowed_mentions: Option<Option<AllowedMentions>>,
-    /// New components.
-    #[serde(default, deserialize_with = "nullable")]
-    pub components: Option<Option<Vec<serde_json::Value>>>,
-    /// Attachment changes (not supported yet here).
-    #[serde(default)]
-    pub attachments: Option<serde_json::Value>,
-}
 
 /// The webhook (by token), its standing in its channel, and one message it sent (10008
 /// otherwise). `thread_id` is refused until threads exist.
@@ -96,7 +72,7 @@ pub async fn patch(
     State(state): State<AppState>,
     Path((webhook_id, token, message_id)): Path<(String, String, String)>,
     Query(query): Query<HashMap<String, String>>,
-    body: JsonOrMultipart<EditWebhookMessage>,
+    body: JsonOrMultipart<EditMessage>,
 ) -> ApiResult<axum::Json<Message>> {
     let (_, access, current) = load(&state, &webhook_id, &token, &message_id, &query).await?;
     let JsonOrMultipart {
@@ -104,46 +80,14 @@ pub async fn patch(
         files,
     } = body;
     let mut tree = ErrorTree::new();
-    if body.attachments.is_some() || !files.is_empty() {
+    if matches!(body.attachments, Some(Some(_))) || !files.is_empty() {
         tree.add(
             &["attachments"],
             "ATTACHMENTS_UNSUPPORTED",
             "Changing attachments of webhook messages is not supported on this instance yet.",
         );
     }
-    let mut edit = MessageEdit::default();
-    if let Some(content) = &body.content {
-        let content = content.clone().unwrap_or_default();
-        let max = state.config.limits.message_length as usize;
-        if content.chars().count() > max {
-            tree.add(
-                &["content"],
-                "BASE_TYPE_MAX_LENGTH",
-                format!("Must be {max} or fewer in length."),
-            );
-        }
-        edit.content = Some(content);
-    }
-    if let Some(list) = &body.embeds {
-        let list = embeds::validate(
-            &mut tree,
-            list.clone().unwrap_or_default(),
-            state.config.limits.embeds_per_message as usize,
-        );
-        edit.embeds =
-            Some(serde_json::to_value(list).map_err(|e| ApiError::Internal(e.to_string()))?);
-    }
-    if let Some(Some(a)) = &body.allowed_mentions {
-        mentions::validate(&mut tree, a);
-    }
-    if let Some(c) = &body.components {
-        edit.components = Some(serde_json::Value::Array(c.clone().unwrap_or_default()));
-    }
-    if let Some(flags) = body.flags {
-        let suppress = MessageFlags::SUPPRESS_EMBEDS.bits();
-        let kept = current.flags as u64 & !suppress;
-        edit.flags = Some((kept | (flags.unwrap_or(0) & suppress)) as i64);
-    }
+    let mut edit = body.fields(&state, &current, &mut tree)?;
     if !tree.is_empty() {
         return Err(ApiError::InvalidForm(tree));
     }

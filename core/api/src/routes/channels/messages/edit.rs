@@ -5,7 +5,7 @@ use accord_model::{
     AllowedMentions, AttachmentId, ChannelId, Embed, ErrorTree, Message, MessageFlags, MessageId,
     Permissions, UserId,
 };
-use accord_store::MessageEdit;
+use accord_store::{MessageEdit, MessageRecord};
 use axum::extract::{Path, State};
 use serde::Deserialize;
 
@@ -45,6 +45,52 @@ pub struct EditMessage {
 }
 
 impl EditMessage {
+    /// Validates the fields every message edit shares (content, embeds, allowed mentions,
+    /// components, flags) into `tree` and returns the store change they make to `current`.
+    /// Attachments are the caller's business.
+    pub fn fields(
+        &self,
+        state: &AppState,
+        current: &MessageRecord,
+        tree: &mut ErrorTree,
+    ) -> ApiResult<MessageEdit> {
+        let mut edit = MessageEdit::default();
+        if let Some(content) = &self.content {
+            let content = content.clone().unwrap_or_default();
+            let max = state.config.limits.message_length as usize;
+            if content.chars().count() > max {
+                tree.add(
+                    &["content"],
+                    "BASE_TYPE_MAX_LENGTH",
+                    format!("Must be {max} or fewer in length."),
+                );
+            }
+            edit.content = Some(content);
+        }
+        if let Some(list) = &self.embeds {
+            let list = embeds::validate(
+                tree,
+                list.clone().unwrap_or_default(),
+                state.config.limits.embeds_per_message as usize,
+            );
+            edit.embeds =
+                Some(serde_json::to_value(list).map_err(|e| ApiError::Internal(e.to_string()))?);
+        }
+        if let Some(Some(a)) = &self.allowed_mentions {
+            mentions::validate(tree, a);
+        }
+        if let Some(c) = &self.components {
+            edit.components = Some(serde_json::Value::Array(c.clone().unwrap_or_default()));
+        }
+        if let Some(flags) = self.flags {
+            // Only SUPPRESS_EMBEDS can be changed; other bits are ignored, as Discord does.
+            let suppress = MessageFlags::SUPPRESS_EMBEDS.bits();
+            let kept = current.flags as u64 & !suppress;
+            edit.flags = Some((kept | (flags.unwrap_or(0) & suppress)) as i64);
+        }
+        Ok(edit)
+    }
+
     /// Whether the body changes something only the author may change.
     fn touches_author_fields(&self, has_files: bool) -> bool {
         self.content.is_some()
@@ -91,40 +137,7 @@ pub async fn patch(
     }
 
     let mut tree = ErrorTree::new();
-    let mut edit = MessageEdit::default();
-    if let Some(content) = &body.content {
-        let content = content.clone().unwrap_or_default();
-        let max = state.config.limits.message_length as usize;
-        if content.chars().count() > max {
-            tree.add(
-                &["content"],
-                "BASE_TYPE_MAX_LENGTH",
-                format!("Must be {max} or fewer in length."),
-            );
-        }
-        edit.content = Some(content);
-    }
-    if let Some(list) = &body.embeds {
-        let list = embeds::validate(
-            &mut tree,
-            list.clone().unwrap_or_default(),
-            state.config.limits.embeds_per_message as usize,
-        );
-        edit.embeds =
-            Some(serde_json::to_value(list).map_err(|e| ApiError::Internal(e.to_string()))?);
-    }
-    if let Some(Some(a)) = &body.allowed_mentions {
-        mentions::validate(&mut tree, a);
-    }
-    if let Some(c) = &body.components {
-        edit.components = Some(serde_json::Value::Array(c.clone().unwrap_or_default()));
-    }
-    if let Some(flags) = body.flags {
-        // Only SUPPRESS_EMBEDS can be changed; other bits are ignored, as Discord does.
-        let suppress = MessageFlags::SUPPRESS_EMBEDS.bits();
-        let kept = current.flags as u64 & !suppress;
-        edit.flags = Some((kept | (flags.unwrap_or(0) & suppress)) as i64);
-    }
+    let mut edit = body.fields(&state, &current, &mut tree)?;
     // Attachments: the listed existing ones stay, new files are added.
     let metadata: Vec<AttachmentRequest> = body.attachments.clone().flatten().unwrap_or_default();
     let keep: Vec<AttachmentId> = match &body.attachments {
