@@ -345,11 +345,7 @@ async fn migrate_admin_and_config_commands() {
         .args(["config", "sample"])
         .output()
         .unwrap();
-    let shipped = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/deploy/accord.example.toml"
-    ))
-    .unwrap();
+    let shipped = include_str!("../deploy/accord.example.toml");
     assert_eq!(String::from_utf8_lossy(&out.stdout), shipped);
     let out = Command::new(BIN)
         .args(["config", "check"])

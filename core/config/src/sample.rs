@@ -248,7 +248,6 @@ fn format_value(value: &toml::Value) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
 
     use figment::Figment;
     use figment::providers::{Format, Serialized, Toml};
