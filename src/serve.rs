@@ -37,6 +37,7 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
         max_connections: config.database.max_connections,
         min_connections: config.database.min_connections,
         acquire_timeout: Duration::from_secs(config.database.acquire_timeout_secs),
+        message_writers: config.database.message_writers as usize,
     };
     let url = config.database_url();
     let store = Store::connect(&url, &settings)

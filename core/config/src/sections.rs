@@ -157,6 +157,11 @@ pub struct DatabaseConfig {
     pub min_connections: u32,
     /// Seconds to wait for a free connection before a request fails.
     pub acquire_timeout_secs: u64,
+    /// Tasks per process that write new messages (PostgreSQL). Messages that arrive while a
+    /// writer is committing are written together in its next batch, and each is acknowledged
+    /// only once committed; messages of one channel always go to the same writer. More writers
+    /// suit more cores and a faster database; SQLite always uses one. At least 1.
+    pub message_writers: u32,
     /// Apply pending schema migrations when the server starts. Turn off if you apply
     /// migrations yourself before upgrading.
     pub migrate_on_start: bool,
@@ -169,6 +174,7 @@ impl Default for DatabaseConfig {
             max_connections: 16,
             min_connections: 0,
             acquire_timeout_secs: 10,
+            message_writers: 4,
             migrate_on_start: true,
         }
     }

@@ -206,6 +206,7 @@ pub(crate) fn validate(c: &Config) -> Result<(), ConfigError> {
         );
     }
     k.at_least("database.max_connections", c.database.max_connections, 1);
+    k.at_least("database.message_writers", c.database.message_writers, 1);
     if c.database.min_connections > c.database.max_connections {
         k.fail(
             "database.min_connections",

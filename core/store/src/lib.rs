@@ -23,6 +23,7 @@ pub mod guilds;
 pub mod invites;
 pub mod members;
 pub mod message_parts;
+mod message_writer;
 pub mod messages;
 pub mod overwrites;
 pub mod pins;
@@ -135,6 +136,8 @@ pub struct PoolSettings {
     pub min_connections: u32,
     /// How long a query waits for a free connection.
     pub acquire_timeout: Duration,
+    /// Tasks that write new messages in batches (PostgreSQL; SQLite always uses one).
+    pub message_writers: usize,
 }
 
 impl Default for PoolSettings {
@@ -143,6 +146,7 @@ impl Default for PoolSettings {
             max_connections: 16,
             min_connections: 0,
             acquire_timeout: Duration::from_secs(10),
+            message_writers: 4,
         }
     }
 }
@@ -151,6 +155,7 @@ impl Default for PoolSettings {
 #[derive(Clone, Debug)]
 pub struct Store {
     db: Db,
+    writers: message_writer::MessageWriters,
 }
 
 impl Store {
@@ -193,12 +198,17 @@ impl Store {
         } else {
             return Err(StoreError::BadUrl(url.to_owned()));
         };
-        Ok(Self { db })
+        Ok(Self::with_writers(db, settings.message_writers))
     }
 
     /// Wraps an existing pool.
     pub fn from_db(db: Db) -> Self {
-        Self { db }
+        Self::with_writers(db, PoolSettings::default().message_writers)
+    }
+
+    fn with_writers(db: Db, writers: usize) -> Self {
+        let writers = message_writer::MessageWriters::new(&db, writers);
+        Self { db, writers }
     }
 
     /// The backend pool.

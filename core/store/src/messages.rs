@@ -5,7 +5,7 @@ use accord_model::{ChannelId, GuildId, MessageId, RoleId, UserId, WebhookId};
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 
-use crate::attachments::{AttachmentRecord, NewAttachment, attachment_columns, insert_attachment};
+use crate::attachments::{AttachmentRecord, NewAttachment};
 use crate::message_parts::insert_mentions;
 use crate::{Result, Store, StoreError, dispatch, now};
 
@@ -210,8 +210,9 @@ const PAGE_FROM: &str = concat!(
 );
 
 impl Store {
-    /// Creates a message with its mentions and attachments in one transaction, and makes it
-    /// the channel's `last_message_id` if it is the newest.
+    /// Creates a message with its mentions and attachments atomically, and makes it the
+    /// channel's `last_message_id` if it is the newest. Concurrent creates are committed
+    /// together (see `message_writer`); this returns once this message is committed.
     pub async fn create_message(&self, new: &NewMessage) -> Result<MessageRecord> {
         let created = now();
         let id = new.id.as_i64();
@@ -219,50 +220,7 @@ impl Store {
             Some((m, c, g)) => (Some(m.as_i64()), Some(c.as_i64()), g.map(|g| g.as_i64())),
             None => (None, None, None),
         };
-        dispatch!(self.db(), |pool| {
-            let mut tx = pool.begin().await?;
-            sqlx::query(
-                "INSERT INTO messages (id, channel_id, guild_id, author_id, webhook_id, type, content, tts, \
-                 mention_everyone, flags, nonce, reference_message_id, reference_channel_id, reference_guild_id, \
-                 embeds, components, webhook_name, webhook_avatar, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
-            )
-            .bind(id)
-            .bind(new.channel_id.as_i64())
-            .bind(new.guild_id.map(|g| g.as_i64()))
-            .bind(new.author_id.as_i64())
-            .bind(new.webhook_id.map(|w| w.as_i64()))
-            .bind(new.kind)
-            .bind(&new.content)
-            .bind(new.tts)
-            .bind(new.mention_everyone)
-            .bind(new.flags)
-            .bind(&new.nonce)
-            .bind(ref_msg)
-            .bind(ref_chan)
-            .bind(ref_guild)
-            .bind(Json(&new.embeds))
-            .bind(Json(&new.components))
-            .bind(&new.webhook_name)
-            .bind(&new.webhook_avatar)
-            .bind(created)
-            .execute(&mut *tx)
-            .await?;
-            insert_mentions!(tx, id, &new.mentions, &new.mention_roles);
-            for a in &new.attachments {
-                insert_attachment!(tx, a, id, new.channel_id.as_i64(), created);
-            }
-            sqlx::query(
-                "UPDATE channels SET last_message_id = $2 WHERE id = $1 \
-                 AND (last_message_id IS NULL OR last_message_id < $2)",
-            )
-            .bind(new.channel_id.as_i64())
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            Ok::<(), StoreError>(())
-        })?;
+        self.writers.write(self.db(), new.clone(), created).await?;
         // The row as a read would return it, built from what was written (no read-back).
         let mut mentions: Vec<i64> = new.mentions.iter().map(|u| u.as_i64()).collect();
         mentions.sort_unstable();

@@ -8,6 +8,8 @@ mod support;
 
 #[path = "store/accounts.rs"]
 mod accounts;
+#[path = "store/batching.rs"]
+mod batching;
 #[path = "store/channels.rs"]
 mod channels;
 #[path = "store/guilds.rs"]
