@@ -109,10 +109,11 @@ async fn main() {
         channels.push(c["id"].as_str().expect("channel id").to_owned());
     }
 
+    let targets = channels.clone();
     let report = accord_bench::drive(args.connections, args.seconds, move |client, n| {
         let url = format!(
             "{base}/channels/{}/messages",
-            channels[client % channels.len()]
+            targets[client % targets.len()]
         );
         let body = json!({"content": format!("message {n} from client {client}: hello, world")});
         http.post(url).header("authorization", &token).json(&body)
@@ -125,6 +126,30 @@ async fn main() {
         args.channels,
         args.seconds,
         report.summary("messages")
+    );
+    // Every acknowledged message must be in the database, once.
+    let ids: Vec<i64> = channels.iter().map(|c| c.parse().expect("id")).collect();
+    let stored: i64 = accord_store::dispatch!(store.db(), |pool| {
+        let mut sql = String::from("SELECT count(*) FROM messages WHERE channel_id IN (");
+        for (i, id) in ids.iter().enumerate() {
+            sql.push_str(if i == 0 { "" } else { ", " });
+            sql.push_str(&id.to_string());
+        }
+        sql.push(')');
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .fetch_one(pool)
+            .await
+            .expect("count messages")
+    });
+    println!(
+        "acknowledged {} messages, {} stored",
+        report.latencies.len(),
+        stored
+    );
+    assert_eq!(
+        stored as usize,
+        report.latencies.len(),
+        "acknowledged = stored"
     );
     let _ = stop_tx.send(());
     store.close().await;

@@ -10,6 +10,7 @@ use accord_store::Store;
 use base64::Engine;
 
 use crate::services::permission_cache::PermissionCache;
+use crate::services::user_cache::UserCache;
 
 /// Name of the instance setting that holds the generated token secret.
 const TOKEN_SECRET_KEY: &str = "token_secret";
@@ -34,6 +35,8 @@ pub struct Inner {
     pub ids: SnowflakeGenerator,
     /// Computed channel permissions.
     pub permissions: Arc<PermissionCache>,
+    /// Recently read user rows, for showing authors.
+    pub users: Arc<UserCache>,
 }
 
 impl std::ops::Deref for AppState {
@@ -69,7 +72,13 @@ impl AppState {
             revocations.revoke(user, &token_id);
         }
         let permissions = Arc::new(PermissionCache::new());
-        spawn_bus_listener(&bus, revocations.clone(), permissions.clone());
+        let users = Arc::new(UserCache::new());
+        spawn_bus_listener(
+            &bus,
+            revocations.clone(),
+            permissions.clone(),
+            users.clone(),
+        );
         let ids = SnowflakeGenerator::new(config.snowflake.worker_id, config.snowflake.process_id);
         Ok(Self(Arc::new(Inner {
             config,
@@ -79,6 +88,7 @@ impl AppState {
             revocations,
             ids,
             permissions,
+            users,
         })))
     }
 
@@ -123,6 +133,7 @@ impl AppState {
     /// Publishes an event, logging (not failing the request) if the bus refuses it: the change
     /// it describes is already committed.
     pub async fn publish(&self, event: Event) {
+        forget_updated_users(&self.users, &event);
         if let Err(e) = self.bus.publish(event).await {
             tracing::error!(error = %e, "bus publish failed");
         }
@@ -145,11 +156,20 @@ async fn token_secret(config: &Config, store: &Store) -> Result<String, accord_s
 
 /// Applies revocations and permission invalidations published by any service (here or, with a
 /// shared bus, elsewhere).
-fn spawn_bus_listener(bus: &Bus, revocations: Arc<Revocations>, permissions: Arc<PermissionCache>) {
+fn spawn_bus_listener(
+    bus: &Bus,
+    revocations: Arc<Revocations>,
+    permissions: Arc<PermissionCache>,
+    users: Arc<UserCache>,
+) {
     let mut sub = bus.subscribe();
     tokio::spawn(async move {
         loop {
-            match sub.recv().await {
+            let event = sub.recv().await;
+            if let Ok(e) = &event {
+                forget_updated_users(&users, e);
+            }
+            match event {
                 Ok(Event::TokensCutOff {
                     user,
                     valid_after_ms,
@@ -166,9 +186,20 @@ fn spawn_bus_listener(bus: &Bus, revocations: Arc<Revocations>, permissions: Arc
                     // Missed events may have invalidated anything: start the cache over.
                     tracing::warn!(missed = n, "bus listener lagged behind the bus");
                     permissions.invalidate_all();
+                    users.clear();
                 }
                 Err(accord_bus::RecvError::Closed) => break,
             }
         }
     });
+}
+
+/// Drops the cached rows of users a USER_UPDATE is about.
+fn forget_updated_users(users: &UserCache, event: &Event) {
+    if let Event::Dispatch(d) = event
+        && d.name == "USER_UPDATE"
+        && let Audience::Users(ids) = &d.audience
+    {
+        users.forget(ids);
+    }
 }

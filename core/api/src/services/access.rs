@@ -253,6 +253,39 @@ impl ChannelAccess {
             .channel(channel_id)
             .await?
             .ok_or(ApiError::Unknown(Unknown::Channel))?;
+        Self::of(state, channel, user).await
+    }
+
+    /// [`ChannelAccess::load`] for routes that act in a channel without showing it (sending
+    /// a message): a guild channel's row may come from the cache, kept under its guild's
+    /// generation like the permissions, so its `last_message_id` and `last_pin_timestamp` may
+    /// be behind.
+    pub async fn load_cached(
+        state: &AppState,
+        channel_id: ChannelId,
+        user: UserId,
+    ) -> ApiResult<Self> {
+        let channel = match state.permissions.channel(channel_id) {
+            Some(cached) => (*cached).clone(),
+            None => {
+                let epoch = state.permissions.epoch();
+                let channel = state
+                    .store
+                    .channel(channel_id)
+                    .await?
+                    .ok_or(ApiError::Unknown(Unknown::Channel))?;
+                state
+                    .permissions
+                    .put_channel(std::sync::Arc::new(channel.clone()), epoch);
+                channel
+            }
+        };
+        Self::of(state, channel, user).await
+    }
+
+    /// The caller's standing in a loaded channel.
+    async fn of(state: &AppState, channel: ChannelRecord, user: UserId) -> ApiResult<Self> {
+        let channel_id = channel.channel_id();
         match channel.guild_id {
             None => {
                 let recipients = state.store.recipients(channel_id).await?;

@@ -13,4 +13,5 @@ pub mod messages;
 pub mod moderation;
 pub mod permission_cache;
 pub mod roles;
+pub mod user_cache;
 pub mod validate;

@@ -4,8 +4,10 @@
 //! cached entry of that guild stale at once, in O(1).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use accord_model::{ChannelId, GuildId, Permissions, UserId};
+use accord_store::ChannelRecord;
 use dashmap::DashMap;
 
 use super::access::GuildAccess;
@@ -30,12 +32,23 @@ struct Standing {
     valid_until_ms: Option<i64>,
 }
 
+/// A guild channel's row, cached under its guild's generation.
+#[derive(Debug, Clone)]
+struct CachedChannel {
+    record: Arc<ChannelRecord>,
+    guild: GuildId,
+    generation: u64,
+}
+
 /// The cache.
 #[derive(Debug, Default)]
 pub struct PermissionCache {
     entries: DashMap<(GuildId, ChannelId, UserId), Entry>,
     standings: DashMap<(GuildId, UserId), Standing>,
+    channels: DashMap<ChannelId, CachedChannel>,
     generations: DashMap<GuildId, u64>,
+    /// Bumped by every invalidation of any guild.
+    epoch: AtomicU64,
 }
 
 impl PermissionCache {
@@ -119,15 +132,57 @@ impl PermissionCache {
         );
     }
 
+    /// The count of invalidations so far. Read it before loading a channel row (whose guild is
+    /// not known yet) and pass it to [`PermissionCache::put_channel`].
+    pub fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::Acquire)
+    }
+
+    /// The cached row of a guild channel, if its guild has not changed since it was read.
+    pub fn channel(&self, channel: ChannelId) -> Option<Arc<ChannelRecord>> {
+        let entry = self.channels.get(&channel)?.clone();
+        (entry.generation == self.generation(entry.guild)).then_some(entry.record)
+    }
+
+    /// Caches a guild channel's row read after `epoch` was taken; nothing is cached if any guild
+    /// was invalidated meanwhile (the row may predate a change whose invalidation came before
+    /// the guild's generation could be read). Rows of private channels are not cached.
+    pub fn put_channel(&self, record: Arc<ChannelRecord>, epoch: u64) {
+        let Some(guild) = record.guild_id.map(GuildId::from_i64) else {
+            return;
+        };
+        let generation = self.generation(guild);
+        if self.epoch() != epoch {
+            return;
+        }
+        if self.channels.len() >= MAX_ENTRIES {
+            self.channels.clear();
+        }
+        let id = ChannelId::from_i64(record.id);
+        self.channels.insert(
+            id,
+            CachedChannel {
+                record,
+                guild,
+                generation,
+            },
+        );
+    }
+
     /// Makes every cached entry of `guild` stale.
     pub fn invalidate_guild(&self, guild: GuildId) {
+        // The epoch first: a channel row loaded before this change and cached after the
+        // generation below moved must see the epoch moved too (see `put_channel`).
+        self.epoch.fetch_add(1, Ordering::AcqRel);
         *self.generations.entry(guild).or_insert(0) += 1;
     }
 
     /// Makes every cached entry stale (after missed events).
     pub fn invalidate_all(&self) {
+        self.epoch.fetch_add(1, Ordering::AcqRel);
         self.entries.clear();
         self.standings.clear();
+        self.channels.clear();
         for mut g in self.generations.iter_mut() {
             *g += 1;
         }

@@ -8,7 +8,7 @@ use crate::extract::Auth;
 use crate::extract::multipart::JsonOrMultipart;
 use crate::services::access::ChannelAccess;
 use crate::services::messages::{self, CreateMessage, SendError};
-use crate::services::{ids, members};
+use crate::services::{ids, user_cache};
 use crate::state::AppState;
 
 /// Send a message to a guild text channel or a DM (SEND_MESSAGES; ATTACH_FILES for files).
@@ -23,8 +23,9 @@ pub async fn create(
     body: JsonOrMultipart<CreateMessage>,
 ) -> Result<axum::Json<Message>, SendError> {
     let channel_id = ids::parse(&channel_id, Unknown::Channel)?;
-    let access = ChannelAccess::load(&state, channel_id, auth.user_id).await?;
-    let user = members::user_of(&state, auth.user_id).await?;
+    // The hot path: the channel row and the author's row come from caches when fresh.
+    let access = ChannelAccess::load_cached(&state, channel_id, auth.user_id).await?;
+    let user = user_cache::author(&state, auth.user_id).await?;
     let message = messages::create(&state, &access, &user, body.payload, body.files).await?;
     Ok(axum::Json(message))
 }
