@@ -9,6 +9,7 @@ use accord_model::SnowflakeGenerator;
 use accord_store::Store;
 use base64::Engine;
 
+use crate::services::identify_budget::IdentifyBudget;
 use crate::services::permission_cache::PermissionCache;
 use crate::services::user_cache::UserCache;
 
@@ -37,6 +38,8 @@ pub struct Inner {
     pub permissions: Arc<PermissionCache>,
     /// Recently read user rows, for showing authors.
     pub users: Arc<UserCache>,
+    /// Identifies left per account today (`session_start_limit`).
+    pub identifies: Arc<IdentifyBudget>,
 }
 
 impl std::ops::Deref for AppState {
@@ -79,6 +82,7 @@ impl AppState {
             permissions.clone(),
             users.clone(),
         );
+        let config_identifies = config.gateway.identifies_per_day;
         let ids = SnowflakeGenerator::new(config.snowflake.worker_id, config.snowflake.process_id);
         Ok(Self(Arc::new(Inner {
             config,
@@ -89,6 +93,7 @@ impl AppState {
             ids,
             permissions,
             users,
+            identifies: Arc::new(IdentifyBudget::new(config_identifies)),
         })))
     }
 

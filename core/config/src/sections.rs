@@ -83,6 +83,29 @@ pub struct GatewayConfig {
     #[serde(deserialize_with = "lenient::opt_string")]
     #[schemars(example = &"wss://gateway.chat.example.com")]
     pub public_url: Option<String>,
+    /// Gateway threads, each with its own event loop and its own `SO_REUSEPORT` listener on
+    /// `listen`. 0 means one per CPU core.
+    pub threads: u32,
+    /// The I/O driver: `auto` (io_uring when the kernel offers it, epoll otherwise),
+    /// `io_uring` or `epoll`.
+    pub driver: GatewayDriver,
+    /// Milliseconds between heartbeats that Hello asks clients for.
+    pub heartbeat_interval_ms: u64,
+    /// Extra milliseconds past the heartbeat interval before a silent client is disconnected
+    /// (close 4009; its session stays resumable).
+    pub heartbeat_grace_ms: u64,
+    /// Seconds a session stays resumable after its connection dropped.
+    pub resume_timeout_secs: u64,
+    /// Dispatches kept per session for replay on resume. A session that missed more cannot
+    /// resume (Invalid Session).
+    pub replay_buffer: u32,
+    /// Dispatches queued for a connection that has not written them yet. A client that falls
+    /// further behind is disconnected with 4000 and may resume.
+    pub send_queue: u32,
+    /// Identifies each bot may start per 24 hours (`session_start_limit.total`).
+    pub identifies_per_day: u32,
+    /// Identifies per 5 seconds each bot may start at once (`max_concurrency`).
+    pub max_concurrency: u32,
 }
 
 impl Default for GatewayConfig {
@@ -90,8 +113,30 @@ impl Default for GatewayConfig {
         Self {
             listen: local(3002),
             public_url: None,
+            threads: 0,
+            driver: GatewayDriver::Auto,
+            heartbeat_interval_ms: 41_250,
+            heartbeat_grace_ms: 10_000,
+            resume_timeout_secs: 180,
+            replay_buffer: 2048,
+            send_queue: 1024,
+            identifies_per_day: 1000,
+            max_concurrency: 1,
         }
     }
+}
+
+/// The gateway's I/O driver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum GatewayDriver {
+    /// io_uring when available, epoll otherwise.
+    #[default]
+    Auto,
+    /// io_uring only: start-up fails without it.
+    IoUring,
+    /// epoll only.
+    Epoll,
 }
 
 /// The content server for avatars, icons, emojis and attachments.

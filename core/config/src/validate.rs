@@ -207,6 +207,19 @@ pub(crate) fn validate(c: &Config) -> Result<(), ConfigError> {
     }
     k.at_least("database.max_connections", c.database.max_connections, 1);
     k.at_least("database.message_writers", c.database.message_writers, 1);
+    k.at_least(
+        "gateway.heartbeat_interval_ms",
+        c.gateway.heartbeat_interval_ms,
+        1000,
+    );
+    k.at_least("gateway.replay_buffer", c.gateway.replay_buffer, 1);
+    k.at_least("gateway.send_queue", c.gateway.send_queue, 16);
+    k.at_least(
+        "gateway.identifies_per_day",
+        c.gateway.identifies_per_day,
+        1,
+    );
+    k.at_least("gateway.max_concurrency", c.gateway.max_concurrency, 1);
     if c.database.min_connections > c.database.max_connections {
         k.fail(
             "database.min_connections",

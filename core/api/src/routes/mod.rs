@@ -3,6 +3,7 @@
 pub mod applications;
 pub mod auth;
 pub mod channels;
+pub mod gateway;
 pub mod guilds;
 pub mod invites;
 pub mod oauth2;
@@ -81,6 +82,8 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(users::guilds::list))
         .routes(routes!(users::guilds::member))
         .routes(routes!(users::guilds::leave))
+        .routes(routes!(gateway::gateway))
+        .routes(routes!(gateway::gateway_bot))
         .routes(routes!(policies::instance))
         .routes(routes!(policies::domains))
         .pipe(channels::register)

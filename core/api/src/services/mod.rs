@@ -7,6 +7,7 @@ pub mod applications;
 pub mod blobs;
 pub mod channels;
 pub mod guild_payload;
+pub mod identify_budget;
 pub mod ids;
 pub mod members;
 pub mod messages;
