@@ -28,6 +28,8 @@ struct Cli {
 enum Command {
     /// Run the REST API alone.
     Api,
+    /// Run the WebSocket gateway alone.
+    Gateway,
     /// Apply pending database migrations and exit.
     Migrate,
     /// Configuration helpers.
@@ -86,6 +88,7 @@ fn main() -> ExitCode {
         match cli.command {
             None => serve::run(config, serve::Services::All).await,
             Some(Command::Api) => serve::run(config, serve::Services::Api).await,
+            Some(Command::Gateway) => serve::run(config, serve::Services::Gateway).await,
             Some(Command::Migrate) => serve::migrate_only(config).await,
             Some(Command::Admin(cmd)) => admin::run(config, cmd).await,
             Some(Command::Config(_)) => Ok(()),

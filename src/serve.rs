@@ -16,6 +16,8 @@ pub enum Services {
     All,
     /// The REST API only.
     Api,
+    /// The WebSocket gateway only.
+    Gateway,
 }
 
 /// Sets up `tracing` from the `[log]` section (`RUST_LOG` overrides the filter).
@@ -82,23 +84,53 @@ pub async fn run(config: Config, services: Services) -> anyhow::Result<()> {
         .await
         .context("cannot initialise the API state")?;
 
-    let listener = tokio::net::TcpListener::bind(config.api.listen)
-        .await
-        .with_context(|| format!("cannot listen on {} (api.listen)", config.api.listen))?;
-    let api_url = config.api_public_url();
+    let gateway = if services == Services::Api {
+        None
+    } else {
+        let gw = accord_gateway::Gateway::start(state.clone(), tokio::runtime::Handle::current())
+            .with_context(|| {
+            format!(
+                "cannot start the gateway on {} (gateway.listen)",
+                config.gateway.listen
+            )
+        })?;
+        Some(gw)
+    };
     println!("Accord is running ({} database).", store.backend());
-    println!("  REST API:  {api_url}/api/v10   (also /api/v9 and /api)");
-    println!("  OpenAPI:   {api_url}/api/openapi.json");
-    println!("  Health:    {api_url}/healthz   {api_url}/readyz   {api_url}/metrics");
-    if services == Services::All {
-        println!("  Gateway, CDN and voice are not part of this build yet.");
+    if let Some(gw) = &gateway {
+        println!(
+            "  Gateway:   {}   (listening on {}, {})",
+            config.gateway_public_url(),
+            gw.local_addr(),
+            gw.driver_name()
+        );
     }
-    println!("Press Ctrl-C to stop.");
-
-    accord_api::serve(listener, state, shutdown_signal())
-        .await
-        .context("API server failed")?;
+    if services == Services::Gateway {
+        println!("Press Ctrl-C to stop.");
+        shutdown_signal().await;
+    } else {
+        let listener = tokio::net::TcpListener::bind(config.api.listen)
+            .await
+            .with_context(|| format!("cannot listen on {} (api.listen)", config.api.listen))?;
+        let api_url = config.api_public_url();
+        println!("  REST API:  {api_url}/api/v10   (also /api/v9 and /api)");
+        println!("  OpenAPI:   {api_url}/api/openapi.json");
+        println!("  Health:    {api_url}/healthz   {api_url}/readyz   {api_url}/metrics");
+        if services == Services::All {
+            println!("  CDN and voice are not part of this build yet.");
+        }
+        println!("Press Ctrl-C to stop.");
+        accord_api::serve(listener, state, shutdown_signal())
+            .await
+            .context("API server failed")?;
+    }
     tracing::info!("shutting down");
+    if let Some(gw) = gateway {
+        // Sessions get Reconnect (op 7) and stay resumable until the process ends.
+        tokio::task::spawn_blocking(move || gw.shutdown(Duration::from_secs(5)))
+            .await
+            .context("gateway shutdown failed")?;
+    }
     store.close().await;
     Ok(())
 }

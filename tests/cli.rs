@@ -27,6 +27,10 @@ fn accord(dir: &Path, port: u16, db_url: Option<&str>) -> Command {
     cmd.current_dir(dir)
         .env_remove("ACCORD_CONFIG")
         .env("ACCORD_API__LISTEN", format!("127.0.0.1:{port}"))
+        .env(
+            "ACCORD_GATEWAY__LISTEN",
+            format!("127.0.0.1:{}", free_port()),
+        )
         .env("ACCORD_SECURITY__ARGON2__MEMORY_KIB", "256")
         .env("ACCORD_SECURITY__ARGON2__ITERATIONS", "1")
         .env("ACCORD_LOG__FILTER", "warn");
@@ -123,6 +127,7 @@ async fn readme_flow_on_the_embedded_default() {
         banner.contains(&format!("http://127.0.0.1:{port}/api/v10")),
         "{banner}"
     );
+    assert!(banner.contains("Gateway:   ws://127.0.0.1:"), "{banner}");
     assert!(
         dir.path().join("data/accord.db").exists(),
         "the SQLite file is created under ./data"

@@ -1,2 +1,134 @@
-//! The io_uring WebSocket gateway. Empty until the gateway issue builds it: this crate exposes
-//! nothing, so no part of Accord can mistake it for a working gateway.
+//! The WebSocket gateway that bots and clients hold open: monoio threads (io_uring or epoll)
+//! accept connections and run their sessions; a tokio task takes dispatches off the bus and
+//! hands each to the sessions that may see it; Identify and Resume read the database on tokio.
+
+pub mod conn;
+pub mod core;
+pub mod frames;
+pub mod hub;
+pub mod identify;
+pub mod params;
+pub mod route;
+
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use accord_api::AppState;
+use accord_config::GatewayDriver;
+use accord_gateway_transport::{Driver, Server, TransportConfig};
+use tokio::sync::watch;
+
+use crate::conn::ThreadCtx;
+use crate::hub::Hub;
+use crate::identify::{ConcurrencyGate, SessionSettings};
+
+/// Largest client payload (Discord closes larger ones with 4002).
+pub const MAX_PAYLOAD: usize = 4096;
+
+/// A running gateway.
+pub struct Gateway {
+    server: Server,
+    shutdown: watch::Sender<bool>,
+    hub: Arc<Hub>,
+    hub_task: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for Gateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gateway")
+            .field("addr", &self.server.local_addr())
+            .field("sessions", &self.hub.len())
+            .finish()
+    }
+}
+
+impl Gateway {
+    /// Starts the gateway on `state.config.gateway.listen`; database work and the bus
+    /// fan-out run on the tokio runtime of `tokio`.
+    pub fn start(state: AppState, tokio: tokio::runtime::Handle) -> std::io::Result<Self> {
+        let cfg = state.config.gateway.clone();
+        let hub = Arc::new(Hub::new(state.clone()));
+        let sub = state.bus.subscribe();
+        let hub_task = tokio.spawn(
+            hub.clone()
+                .run(sub, Duration::from_secs(cfg.resume_timeout_secs)),
+        );
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let settings = SessionSettings {
+            replay_buffer: cfg.replay_buffer as usize,
+            send_queue: cfg.send_queue as usize,
+            max_concurrency: cfg.max_concurrency,
+        };
+        let transport = TransportConfig {
+            addr: cfg.listen,
+            threads: cfg.threads as usize,
+            driver: match cfg.driver {
+                GatewayDriver::Auto => Driver::Auto,
+                GatewayDriver::IoUring => Driver::IoUring,
+                GatewayDriver::Epoll => Driver::Epoll,
+            },
+            max_message: MAX_PAYLOAD,
+            handshake_timeout: Duration::from_secs(10),
+        };
+        let gate = Arc::new(ConcurrencyGate::default());
+        let thread_hub = hub.clone();
+        let heartbeat_interval = Duration::from_millis(cfg.heartbeat_interval_ms);
+        let heartbeat_grace = Duration::from_millis(cfg.heartbeat_grace_ms);
+        let server = Server::start(transport, move |_thread| {
+            let ctx = Rc::new(ThreadCtx {
+                hub: thread_hub.clone(),
+                gate: gate.clone(),
+                tokio: tokio.clone(),
+                settings,
+                heartbeat_interval,
+                heartbeat_grace,
+                shutdown: shutdown_rx.clone(),
+            });
+            move |conn| conn::serve(conn, ctx.clone())
+        });
+        let server = match server {
+            Ok(s) => s,
+            Err(e) => {
+                hub_task.abort();
+                return Err(e);
+            }
+        };
+        tracing::info!(
+            addr = %server.local_addr(),
+            driver = server.driver_name(),
+            "gateway listening"
+        );
+        Ok(Self {
+            server,
+            shutdown,
+            hub,
+            hub_task,
+        })
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.server.local_addr()
+    }
+
+    /// Which I/O driver runs.
+    pub fn driver_name(&self) -> &'static str {
+        self.server.driver_name()
+    }
+
+    /// The sessions.
+    pub fn hub(&self) -> &Arc<Hub> {
+        &self.hub
+    }
+
+    /// Sends Reconnect (op 7) to every connection, closes them (their sessions stay
+    /// resumable for the resume window), waits up to `grace`, and stops. Blocks: call it from
+    /// outside async code or in `spawn_blocking`.
+    pub fn shutdown(self, grace: Duration) {
+        let _ = self.shutdown.send(true);
+        self.server.shutdown(grace);
+        self.hub_task.abort();
+    }
+}

@@ -1,10 +1,11 @@
 //! The full guild object that GUILD_CREATE carries (roles, channels, members, counts, the
-//! recipient's `joined_at`), built from the store.
+//! recipient's `joined_at`; only the channels the recipient can view), built from the store.
 
-use accord_model::{GuildId, UserId};
+use accord_model::{GuildId, Permissions, UserId};
 use serde::Serialize;
 
 use crate::error::{ApiError, ApiResult, Unknown};
+use crate::services::access::GuildAccess;
 use crate::state::AppState;
 use crate::views::public_user;
 use crate::views_guild::{channel, guild, member, timestamp};
@@ -73,6 +74,17 @@ pub async fn guild_create(
         .iter()
         .map(|m| member(m, users.iter().find(|u| u.id == m.user_id).map(public_user)))
         .collect();
+    // Only the channels the recipient can see.
+    let standing = GuildAccess::from_parts(recipient, g.clone(), me.clone(), roles.clone());
+    let visible: Vec<accord_model::Channel> = channels
+        .iter()
+        .filter(|c| {
+            standing
+                .channel_permissions(c, &overwrites)
+                .contains(Permissions::VIEW_CHANNEL)
+        })
+        .map(|c| channel(c, &overwrites))
+        .collect();
     let mut object = guild(&g, &roles);
     object.emojis = crate::routes::guilds::emojis::guild_emojis(state, guild_id).await?;
     Ok(GuildCreate {
@@ -82,7 +94,7 @@ pub async fn guild_create(
         unavailable: false,
         member_count,
         members,
-        channels: channels.iter().map(|c| channel(c, &overwrites)).collect(),
+        channels: visible,
         threads: Vec::new(),
         voice_states: Vec::new(),
         presences: Vec::new(),

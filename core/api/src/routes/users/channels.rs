@@ -39,13 +39,19 @@ pub async fn list(
     State(state): State<AppState>,
     auth: Auth,
 ) -> ApiResult<axum::Json<Vec<Channel>>> {
-    let channels = state.store.private_channels(auth.user_id).await?;
+    Ok(axum::Json(private_channels(&state, auth.user_id).await?))
+}
+
+/// The DMs and group DMs of `user`, each with its other recipients (also READY's
+/// `private_channels`).
+pub async fn private_channels(state: &AppState, user: UserId) -> ApiResult<Vec<Channel>> {
+    let channels = state.store.private_channels(user).await?;
     let mut out = Vec::with_capacity(channels.len());
     for c in &channels {
-        let users = recipient_users(&state, c.channel_id()).await?;
-        out.push(view_for(c, &users, auth.user_id));
+        let users = recipient_users(state, c.channel_id()).await?;
+        out.push(view_for(c, &users, user));
     }
-    Ok(axum::Json(out))
+    Ok(out)
 }
 
 /// Open a DM with a user (an existing one is returned) or create a group DM.

@@ -1,0 +1,11 @@
+//! The gateway's encodings: transport compression (`zlib-stream`, `zstd-stream`) and Erlang
+//! External Term Format (`encoding=etf`).
+//!
+//! [`Compressor`] holds one connection's compression context: every payload the gateway sends
+//! goes through it and comes out as one WebSocket message body. [`etf`] turns JSON values into
+//! ETF for `encoding=etf` connections and decodes what such clients send.
+
+mod compress;
+pub mod etf;
+
+pub use compress::{CompressKind, CompressSettings, Compressor, ZLIB_SUFFIX};

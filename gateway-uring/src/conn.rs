@@ -1,0 +1,309 @@
+//! One client connection, on the gateway thread that accepted it: Hello, heartbeats and their
+//! deadline, the client event limit, Identify/Resume (run on the tokio side, which reads the
+//! database), and writing the session's dispatches through the connection's compressor.
+
+use std::collections::VecDeque;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use accord_gateway_encoding::{CompressKind, Compressor};
+use accord_gateway_transport::{Conn, Incoming, WsError, WsWriter};
+use accord_model::{CloseCode, OpCode};
+use bytes::Bytes;
+use monoio::time::Instant;
+use serde_json::{Value, json};
+use tokio::sync::{mpsc, watch};
+
+use crate::frames::Framer;
+use crate::hub::{Hub, lock};
+use crate::identify::{self, ConcurrencyGate, IdentifyData, Refusal, ResumeData, SessionSettings};
+use crate::params::{Encoding, Params};
+
+/// Client events allowed per window (then 4008).
+const EVENT_LIMIT: usize = 120;
+/// The client event window.
+const EVENT_WINDOW: Duration = Duration::from_secs(60);
+
+/// What every connection of a thread shares.
+pub struct ThreadCtx {
+    /// The process's sessions.
+    pub hub: Arc<Hub>,
+    /// Identify concurrency.
+    pub gate: Arc<ConcurrencyGate>,
+    /// The tokio runtime that runs database work.
+    pub tokio: tokio::runtime::Handle,
+    /// Session settings.
+    pub settings: SessionSettings,
+    /// Hello's heartbeat interval.
+    pub heartbeat_interval: Duration,
+    /// Slack past the interval before a silent client is dropped.
+    pub heartbeat_grace: Duration,
+    /// Becomes true when the gateway shuts down.
+    pub shutdown: watch::Receiver<bool>,
+}
+
+/// How the connection ended, for the session.
+enum End {
+    /// The client closed with 1000/1001 (or we invalidated it): the session ends.
+    Final,
+    /// Anything else: the session stays resumable.
+    Resumable,
+}
+
+struct Out {
+    writer: WsWriter,
+    compressor: Compressor,
+    framer: Framer,
+    buf: Vec<u8>,
+}
+
+impl Out {
+    async fn send(&mut self, payload: &[u8]) -> std::io::Result<()> {
+        match self.compressor.kind() {
+            CompressKind::None if self.framer.encoding == Encoding::Json => {
+                self.writer.send_text(payload).await
+            }
+            CompressKind::None => self.writer.send_binary(payload).await,
+            _ => {
+                self.buf.clear();
+                self.compressor.compress(payload, &mut self.buf)?;
+                self.writer.send_binary(&self.buf).await
+            }
+        }
+    }
+
+    async fn op(&mut self, op: OpCode, d: &Value) -> std::io::Result<()> {
+        let frame = self.framer.op(op, d);
+        self.send(&frame).await
+    }
+
+    async fn close(&self, code: CloseCode) {
+        let _ = self.writer.close(code.code(), code.reason()).await;
+    }
+}
+
+async fn next_event(rx: &mut Option<mpsc::Receiver<Bytes>>) -> Option<Bytes> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Serves one upgraded connection until it ends.
+pub async fn serve(conn: Conn, ctx: Rc<ThreadCtx>) {
+    let Conn {
+        mut reader, writer, ..
+    } = conn;
+    let params = match Params::parse(&conn.query) {
+        Ok(p) => p,
+        Err(code) => {
+            let _ = writer.close(code.code(), code.reason()).await;
+            return;
+        }
+    };
+    let framer = Framer {
+        encoding: params.encoding,
+    };
+    let mut out = Out {
+        writer,
+        compressor: Compressor::new(params.compress),
+        framer,
+        buf: Vec::new(),
+    };
+
+    // The reader runs beside the session loop and hands over whole messages.
+    let (in_tx, mut in_rx) = mpsc::channel::<Result<Incoming, WsError>>(8);
+    monoio::spawn(async move {
+        loop {
+            let msg = reader.next().await;
+            let last = !matches!(msg, Ok(Incoming::Text(_) | Incoming::Binary(_)));
+            if in_tx.send(msg).await.is_err() || last {
+                break;
+            }
+        }
+    });
+
+    let interval = ctx.heartbeat_interval;
+    if out
+        .op(
+            OpCode::Hello,
+            &json!({"heartbeat_interval": interval.as_millis() as u64}),
+        )
+        .await
+        .is_err()
+    {
+        return;
+    }
+    let mut deadline = Instant::now() + interval + ctx.heartbeat_grace;
+    let mut recent: VecDeque<std::time::Instant> = VecDeque::new();
+    let mut session: Option<(Arc<str>, u64)> = None;
+    let mut events: Option<mpsc::Receiver<Bytes>> = None;
+    let mut shutdown = ctx.shutdown.clone();
+
+    let end = loop {
+        if *shutdown.borrow() {
+            // Op 7: the client reconnects and resumes elsewhere.
+            let _ = out.op(OpCode::Reconnect, &Value::Null).await;
+            out.close(CloseCode::UnknownError).await;
+            break End::Resumable;
+        }
+        monoio::select! {
+            msg = in_rx.recv() => {
+                let payload = match msg {
+                    Some(Ok(Incoming::Text(b) | Incoming::Binary(b))) => b,
+                    Some(Ok(Incoming::Close(code))) => {
+                        break if matches!(code, Some(1000 | 1001)) { End::Final } else { End::Resumable };
+                    }
+                    Some(Err(WsError::TooLarge)) => {
+                        out.close(CloseCode::DecodeError).await;
+                        break End::Resumable;
+                    }
+                    Some(Err(WsError::Protocol(_))) => {
+                        let _ = out.writer.close(1002, "protocol error").await;
+                        break End::Resumable;
+                    }
+                    Some(Err(WsError::Io(_))) | None => break End::Resumable,
+                };
+                // The client event limit.
+                let now = std::time::Instant::now();
+                while recent.front().is_some_and(|t| now.duration_since(*t) >= EVENT_WINDOW) {
+                    recent.pop_front();
+                }
+                recent.push_back(now);
+                if recent.len() > EVENT_LIMIT {
+                    out.close(CloseCode::RateLimited).await;
+                    break End::Resumable;
+                }
+                let Some(value) = framer.decode(&payload) else {
+                    out.close(CloseCode::DecodeError).await;
+                    break End::Resumable;
+                };
+                let op = value.get("op").and_then(Value::as_u64);
+                let d = value.get("d").cloned().unwrap_or(Value::Null);
+                match op {
+                    Some(1) => {
+                        deadline = Instant::now() + interval + ctx.heartbeat_grace;
+                        if out.op(OpCode::HeartbeatAck, &Value::Null).await.is_err() {
+                            break End::Resumable;
+                        }
+                    }
+                    Some(2) => {
+                        if session.is_some() {
+                            out.close(CloseCode::AlreadyAuthenticated).await;
+                            break End::Resumable;
+                        }
+                        let Ok(data) = serde_json::from_value::<IdentifyData>(d) else {
+                            out.close(CloseCode::DecodeError).await;
+                            break End::Final;
+                        };
+                        let job = ctx.tokio.spawn(identify::identify(
+                            ctx.hub.clone(), ctx.gate.clone(), ctx.settings, framer, data,
+                        ));
+                        match job.await {
+                            Ok(Ok((id, rx))) => {
+                                session = Some((id, 1));
+                                events = Some(rx);
+                            }
+                            Ok(Err(Refusal::Close(code))) => {
+                                out.close(code).await;
+                                break End::Final;
+                            }
+                            Ok(Err(Refusal::InvalidSession(resumable))) => {
+                                if out.op(OpCode::InvalidSession, &json!(resumable)).await.is_err() {
+                                    break End::Final;
+                                }
+                            }
+                            Err(_) => {
+                                out.close(CloseCode::UnknownError).await;
+                                break End::Final;
+                            }
+                        }
+                    }
+                    Some(6) => {
+                        if session.is_some() {
+                            out.close(CloseCode::AlreadyAuthenticated).await;
+                            break End::Resumable;
+                        }
+                        let Ok(data) = serde_json::from_value::<ResumeData>(d) else {
+                            out.close(CloseCode::DecodeError).await;
+                            break End::Final;
+                        };
+                        match identify::resume(&ctx.hub, ctx.settings, framer, data) {
+                            Ok(identify::Resumed { id, generation, events: rx, missed }) => {
+                                session = Some((id, generation));
+                                events = Some(rx);
+                                let mut failed = false;
+                                for frame in missed {
+                                    if out.send(&frame).await.is_err() {
+                                        failed = true;
+                                        break;
+                                    }
+                                }
+                                if failed {
+                                    break End::Resumable;
+                                }
+                            }
+                            Err(Refusal::Close(code)) => {
+                                out.close(code).await;
+                                break End::Final;
+                            }
+                            Err(Refusal::InvalidSession(resumable)) => {
+                                if out.op(OpCode::InvalidSession, &json!(resumable)).await.is_err() {
+                                    break End::Final;
+                                }
+                            }
+                        }
+                    }
+                    Some(3 | 4 | 8 | 31 | 43) if session.is_none() => {
+                        out.close(CloseCode::NotAuthenticated).await;
+                        break End::Final;
+                    }
+                    Some(3 | 4 | 8 | 31 | 43) => {
+                        // Presence, voice state and member requests arrive with the gateway
+                        // work that follows; until then they are accepted without effect.
+                        tracing::debug!(op, "gateway op not handled yet");
+                    }
+                    _ => {
+                        out.close(CloseCode::UnknownOpcode).await;
+                        break End::Resumable;
+                    }
+                }
+            }
+            frame = next_event(&mut events) => {
+                match frame {
+                    Some(frame) => {
+                        if out.send(&frame).await.is_err() {
+                            break End::Resumable;
+                        }
+                    }
+                    None => {
+                        // The session dropped this connection (it fell too far behind).
+                        out.close(CloseCode::UnknownError).await;
+                        break End::Resumable;
+                    }
+                }
+            }
+            _ = monoio::time::sleep_until(deadline) => {
+                out.close(CloseCode::SessionTimedOut).await;
+                break End::Resumable;
+            }
+            _ = shutdown.changed() => {}
+        }
+    };
+
+    if let Some((id, generation)) = session
+        && let Some(s) = ctx.hub.get(&id)
+    {
+        let mut core = lock(&s);
+        if core.generation() == generation {
+            match end {
+                End::Final => {
+                    drop(core);
+                    ctx.hub.remove(&id);
+                }
+                End::Resumable => core.detach_from(generation),
+            }
+        }
+    }
+}

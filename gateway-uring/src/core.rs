@@ -1,0 +1,254 @@
+//! One session's state, kept by the hub whether or not a connection is attached: who it is,
+//! what it receives (intents, shard, guilds), its sequence counter and the replay buffer that
+//! makes Resume exact.
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::Arc;
+use std::time::Instant;
+
+use accord_model::{GuildId, Intents, UserId};
+use bytes::Bytes;
+use tokio::sync::mpsc;
+
+use crate::frames::Framer;
+
+/// A session.
+#[derive(Debug)]
+pub struct SessionCore {
+    /// Its id (READY's `session_id`).
+    pub id: Arc<str>,
+    /// The account.
+    pub user: UserId,
+    /// Whether the account is a bot (intents and MESSAGE_CONTENT apply).
+    pub bot: bool,
+    /// Intents (all for user accounts).
+    pub intents: Intents,
+    /// `[shard_id, num_shards]`.
+    pub shard: [u32; 2],
+    /// Encoding of its frames (a resume must use the same).
+    pub framer: Framer,
+    /// Guilds it receives events of (its guilds on its shard).
+    pub guilds: HashSet<GuildId>,
+    seq: u64,
+    replay: VecDeque<(u64, Bytes)>,
+    replay_cap: usize,
+    /// Highest sequence dropped from the replay buffer.
+    floor: u64,
+    out: Option<mpsc::Sender<Bytes>>,
+    ready: bool,
+    pending: Vec<(String, Arc<str>)>,
+    /// When the connection went away (None while attached).
+    pub detached_at: Option<Instant>,
+    /// Counts attachments: a connection detaches the session only if it is still the latest.
+    generation: u64,
+}
+
+/// Why a resume cannot happen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResumeRefusal {
+    /// The sequence is ahead of the session's (close 4007).
+    InvalidSeq,
+    /// Events after the sequence were dropped from the buffer (Invalid Session).
+    TooOld,
+}
+
+impl SessionCore {
+    /// A session that queues its events until [`SessionCore::start`].
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        id: Arc<str>,
+        user: UserId,
+        bot: bool,
+        intents: Intents,
+        shard: [u32; 2],
+        framer: Framer,
+        replay_cap: usize,
+        out: mpsc::Sender<Bytes>,
+    ) -> Self {
+        Self {
+            id,
+            user,
+            bot,
+            intents,
+            shard,
+            framer,
+            guilds: HashSet::new(),
+            seq: 0,
+            replay: VecDeque::new(),
+            replay_cap: replay_cap.max(1),
+            floor: 0,
+            out: Some(out),
+            ready: false,
+            pending: Vec::new(),
+            detached_at: None,
+            generation: 1,
+        }
+    }
+
+    /// The current attachment's number (1 for the identifying connection).
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Detaches the connection of attachment `generation`, unless a resume replaced it.
+    pub fn detach_from(&mut self, generation: u64) {
+        if self.generation == generation {
+            self.detach();
+        }
+    }
+
+    /// The last sequence number sent.
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    /// Whether a connection is attached.
+    pub fn attached(&self) -> bool {
+        self.out.is_some()
+    }
+
+    /// Sends READY and the initial dispatches, then whatever arrived meanwhile.
+    pub fn start(&mut self, initial: Vec<(String, Arc<str>)>) {
+        self.ready = true;
+        for (name, d) in initial {
+            self.push(&name, &d);
+        }
+        for (name, d) in std::mem::take(&mut self.pending) {
+            self.push(&name, &d);
+        }
+    }
+
+    /// Sequences a dispatch, keeps it for replay and hands it to the connection. A connection
+    /// whose queue is full is detached (its reader sees the queue close and ends with 4000);
+    /// the session stays resumable.
+    pub fn push(&mut self, name: &str, d: &str) {
+        if !self.ready {
+            self.pending.push((name.to_owned(), d.into()));
+            return;
+        }
+        self.seq += 1;
+        let frame = self.framer.dispatch(self.seq, name, d);
+        if self.replay.len() == self.replay_cap
+            && let Some((dropped, _)) = self.replay.pop_front()
+        {
+            self.floor = dropped;
+        }
+        self.replay.push_back((self.seq, frame.clone()));
+        if let Some(out) = &self.out
+            && out.try_send(frame).is_err()
+        {
+            self.detach();
+        }
+    }
+
+    /// Forgets the connection; the session waits for a resume.
+    pub fn detach(&mut self) {
+        self.out = None;
+        self.detached_at = Some(Instant::now());
+    }
+
+    /// Attaches a new connection after a resume from `seq`: returns the dispatches it missed,
+    /// in order, followed by RESUMED.
+    pub fn resume(
+        &mut self,
+        seq: u64,
+        out: mpsc::Sender<Bytes>,
+    ) -> Result<Vec<Bytes>, ResumeRefusal> {
+        if seq > self.seq {
+            return Err(ResumeRefusal::InvalidSeq);
+        }
+        if seq < self.floor {
+            return Err(ResumeRefusal::TooOld);
+        }
+        let mut frames: Vec<Bytes> = self
+            .replay
+            .iter()
+            .filter(|(s, _)| *s > seq)
+            .map(|(_, f)| f.clone())
+            .collect();
+        self.seq += 1;
+        let resumed = self.framer.dispatch(self.seq, "RESUMED", "{}");
+        self.replay.push_back((self.seq, resumed.clone()));
+        frames.push(resumed);
+        self.out = Some(out);
+        self.detached_at = None;
+        self.generation += 1;
+        Ok(frames)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::params::Encoding;
+
+    fn core(cap: usize) -> (SessionCore, mpsc::Receiver<Bytes>) {
+        let (tx, rx) = mpsc::channel(4);
+        let framer = Framer {
+            encoding: Encoding::Json,
+        };
+        let c = SessionCore::new(
+            "s".into(),
+            UserId::new(1),
+            true,
+            Intents::all(),
+            [0, 1],
+            framer,
+            cap,
+            tx,
+        );
+        (c, rx)
+    }
+
+    fn seq_of(frame: &Bytes) -> u64 {
+        let v: serde_json::Value = serde_json::from_slice(frame).unwrap();
+        v["s"].as_u64().unwrap()
+    }
+
+    #[test]
+    fn events_wait_for_ready_then_follow_it() {
+        let (mut c, mut rx) = core(10);
+        c.push("EARLY", "{}");
+        assert!(rx.try_recv().is_err());
+        c.start(vec![("READY".into(), "{}".into())]);
+        let ready: serde_json::Value = serde_json::from_slice(&rx.try_recv().unwrap()).unwrap();
+        assert_eq!(
+            (ready["t"].as_str(), ready["s"].as_u64()),
+            (Some("READY"), Some(1))
+        );
+        let early: serde_json::Value = serde_json::from_slice(&rx.try_recv().unwrap()).unwrap();
+        assert_eq!(
+            (early["t"].as_str(), early["s"].as_u64()),
+            (Some("EARLY"), Some(2))
+        );
+    }
+
+    #[test]
+    fn a_full_queue_detaches_and_resume_replays_in_order() {
+        let (mut c, _rx) = core(100);
+        c.start(Vec::new());
+        for _ in 0..10 {
+            c.push("E", "{}");
+        }
+        assert!(!c.attached(), "queue of 4 overflowed");
+        let (tx, _rx2) = mpsc::channel(4);
+        let frames = c.resume(3, tx).unwrap();
+        let seqs: Vec<u64> = frames.iter().map(seq_of).collect();
+        assert_eq!(seqs, (4..=11).collect::<Vec<_>>());
+        assert!(c.attached());
+    }
+
+    #[test]
+    fn resume_refusals() {
+        let (mut c, _rx) = core(3);
+        c.start(Vec::new());
+        for _ in 0..3 {
+            c.push("E", "{}");
+        }
+        let (tx, _r) = mpsc::channel(4);
+        assert_eq!(c.resume(9, tx.clone()), Err(ResumeRefusal::InvalidSeq));
+        c.push("E", "{}"); // drops seq 1
+        assert_eq!(c.resume(0, tx.clone()), Err(ResumeRefusal::TooOld));
+        assert!(c.resume(1, tx).is_ok());
+    }
+}

@@ -1,0 +1,292 @@
+//! The process's sessions and the fan-out: every dispatch from the bus goes to the sessions of
+//! its audience that may see it — guild membership on the right shard, VIEW_CHANNEL for channel
+//! events, the intent the event needs — with MESSAGE_CONTENT masking for bots without it.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use accord_api::AppState;
+use accord_api::services::access::ChannelAccess;
+use accord_bus::{Audience, Dispatch, Event, RecvError, Subscription};
+use accord_model::{ChannelId, GuildId, Intents, UserId};
+use dashmap::DashMap;
+use serde_json::Value;
+
+use crate::core::SessionCore;
+use crate::route;
+
+/// A shared session.
+pub type Session = Arc<Mutex<SessionCore>>;
+
+/// Locks a session (a poisoned lock still holds consistent data: every update is one push).
+pub fn lock(s: &Session) -> MutexGuard<'_, SessionCore> {
+    s.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The registry of sessions and their indexes.
+#[derive(Debug)]
+pub struct Hub {
+    /// The API state (store, caches, config).
+    pub state: AppState,
+    sessions: DashMap<Arc<str>, Session>,
+    by_user: DashMap<UserId, HashSet<Arc<str>>>,
+    by_guild: DashMap<GuildId, HashSet<Arc<str>>>,
+}
+
+impl Hub {
+    /// An empty hub.
+    pub fn new(state: AppState) -> Self {
+        Self {
+            state,
+            sessions: DashMap::new(),
+            by_user: DashMap::new(),
+            by_guild: DashMap::new(),
+        }
+    }
+
+    /// Number of sessions (attached or waiting for a resume).
+    pub fn len(&self) -> usize {
+        self.sessions.len()
+    }
+
+    /// Whether there are no sessions.
+    pub fn is_empty(&self) -> bool {
+        self.sessions.is_empty()
+    }
+
+    /// A session by id.
+    pub fn get(&self, id: &str) -> Option<Session> {
+        self.sessions.get(id).map(|s| s.clone())
+    }
+
+    /// Registers a session (it receives events from now on; they queue until it starts).
+    pub fn insert(&self, session: Session, guilds: &[GuildId]) {
+        let (id, user) = {
+            let mut core = lock(&session);
+            core.guilds.extend(guilds.iter().copied());
+            (core.id.clone(), core.user)
+        };
+        self.by_user.entry(user).or_default().insert(id.clone());
+        for g in guilds {
+            self.by_guild.entry(*g).or_default().insert(id.clone());
+        }
+        self.sessions.insert(id, session);
+    }
+
+    /// Ends a session for good.
+    pub fn remove(&self, id: &str) {
+        let Some((id, session)) = self.sessions.remove(id) else {
+            return;
+        };
+        let core = lock(&session);
+        if let Some(mut set) = self.by_user.get_mut(&core.user) {
+            set.remove(&id);
+        }
+        self.by_user.remove_if(&core.user, |_, s| s.is_empty());
+        for g in &core.guilds {
+            if let Some(mut set) = self.by_guild.get_mut(g) {
+                set.remove(&id);
+            }
+            self.by_guild.remove_if(g, |_, s| s.is_empty());
+        }
+    }
+
+    fn add_guild(&self, session: &Session, guild: GuildId) {
+        let mut core = lock(session);
+        if route::shard_of(Some(guild), core.shard[1]) == core.shard[0] && core.guilds.insert(guild)
+        {
+            self.by_guild
+                .entry(guild)
+                .or_default()
+                .insert(core.id.clone());
+        }
+    }
+
+    fn drop_guild(&self, session: &Session, guild: GuildId) {
+        let mut core = lock(session);
+        if core.guilds.remove(&guild) {
+            if let Some(mut set) = self.by_guild.get_mut(&guild) {
+                set.remove(&core.id);
+            }
+            self.by_guild.remove_if(&guild, |_, s| s.is_empty());
+        }
+    }
+
+    fn of_users(&self, users: &[UserId]) -> Vec<Session> {
+        users
+            .iter()
+            .filter_map(|u| self.by_user.get(u).map(|s| s.clone()))
+            .flatten()
+            .filter_map(|id| self.get(&id))
+            .collect()
+    }
+
+    fn of_guild(&self, guild: GuildId) -> Vec<Session> {
+        self.by_guild
+            .get(&guild)
+            .map(|s| s.clone())
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|id| self.get(&id))
+            .collect()
+    }
+
+    /// Keeps only sessions whose user can view `channel`.
+    async fn viewers(&self, sessions: Vec<Session>, channel: ChannelId) -> Vec<Session> {
+        let mut out = Vec::with_capacity(sessions.len());
+        for s in sessions {
+            let user = lock(&s).user;
+            if ChannelAccess::load_cached(&self.state, channel, user)
+                .await
+                .is_ok()
+            {
+                out.push(s);
+            }
+        }
+        out
+    }
+
+    /// Delivers one dispatch.
+    pub async fn deliver(&self, d: &Dispatch) {
+        let Ok(data) = serde_json::from_str::<Value>(&d.data) else {
+            tracing::error!(event = %d.name, "dispatch payload is not JSON");
+            return;
+        };
+        let name = d.name.as_str();
+        let guild = route::guild_of(name, &data);
+        let recipients = match &d.audience {
+            Audience::Guild(g) => {
+                let all = self.of_guild(*g);
+                match (name, channel_id(&data, "id")) {
+                    ("CHANNEL_CREATE" | "CHANNEL_UPDATE", Some(c)) => self.viewers(all, c).await,
+                    _ => all,
+                }
+            }
+            Audience::Channel(c) => match guild {
+                Some(g) => self.viewers(self.of_guild(g), *c).await,
+                None => match self.state.store.recipients(*c).await {
+                    Ok(users) => self.of_users(&users),
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot load DM recipients");
+                        Vec::new()
+                    }
+                },
+            },
+            Audience::Users(users) => self.of_users(users),
+        };
+        if recipients.is_empty() {
+            return;
+        }
+        let masked: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        for s in &recipients {
+            let mut core = lock(s);
+            if route::shard_of(guild, core.shard[1]) != core.shard[0] {
+                continue;
+            }
+            if let Some(needed) = route::required_intent(name, guild.is_some())
+                && !core.intents.contains(needed)
+            {
+                continue;
+            }
+            if core.bot
+                && !core.intents.contains(Intents::MESSAGE_CONTENT)
+                && route::must_mask(name, &data, core.user)
+            {
+                let text = masked.get_or_init(|| route::masked(&data).to_string());
+                core.push(name, text);
+            } else {
+                core.push(name, &d.data);
+            }
+        }
+        // Membership changes move sessions in and out of the guild's index.
+        match (name, guild, &d.audience) {
+            ("GUILD_CREATE", Some(g), Audience::Users(_)) => {
+                for s in &recipients {
+                    self.add_guild(s, g);
+                }
+            }
+            ("GUILD_DELETE", Some(g), _) => {
+                for s in &recipients {
+                    self.drop_guild(s, g);
+                }
+            }
+            ("GUILD_MEMBER_REMOVE", Some(g), _) => {
+                if let Some(user) = data
+                    .get("user")
+                    .and_then(|u| u.get("id"))
+                    .and_then(Value::as_str)
+                    .and_then(|s| s.parse::<u64>().ok())
+                {
+                    for s in self.of_users(&[UserId::new(user)]) {
+                        self.drop_guild(&s, g);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Consumes the bus until it closes, and drops sessions that stayed detached longer than
+    /// `resume_timeout`.
+    pub async fn run(self: Arc<Self>, mut sub: Subscription, resume_timeout: Duration) {
+        let reaper = {
+            let hub = self.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_secs(5).min(resume_timeout));
+                loop {
+                    tick.tick().await;
+                    hub.reap(resume_timeout);
+                }
+            })
+        };
+        loop {
+            match sub.recv().await {
+                Ok(Event::Dispatch(d)) => self.deliver(&d).await,
+                Ok(_) => {}
+                Err(RecvError::Lagged(n)) => {
+                    // Sessions missed events: none of them can be trusted to be complete.
+                    tracing::error!(
+                        missed = n,
+                        "gateway fell behind the bus; invalidating sessions"
+                    );
+                    let ids: Vec<Arc<str>> =
+                        self.sessions.iter().map(|e| e.key().clone()).collect();
+                    for id in ids {
+                        if let Some(s) = self.get(&id) {
+                            lock(&s).detach();
+                        }
+                        self.remove(&id);
+                    }
+                }
+                Err(RecvError::Closed) => break,
+            }
+        }
+        reaper.abort();
+    }
+
+    /// Removes sessions detached for longer than `timeout`.
+    pub fn reap(&self, timeout: Duration) {
+        let expired: Vec<Arc<str>> = self
+            .sessions
+            .iter()
+            .filter(|e| {
+                lock(e.value())
+                    .detached_at
+                    .is_some_and(|t| t.elapsed() > timeout)
+            })
+            .map(|e| e.key().clone())
+            .collect();
+        for id in expired {
+            self.remove(&id);
+        }
+    }
+}
+
+fn channel_id(d: &Value, key: &str) -> Option<ChannelId> {
+    d.get(key)?
+        .as_str()?
+        .parse::<u64>()
+        .ok()
+        .map(ChannelId::new)
+}
