@@ -18,6 +18,7 @@ use tokio::sync::{mpsc, watch};
 use crate::frames::Framer;
 use crate::hub::{Hub, lock};
 use crate::identify::{self, ConcurrencyGate, IdentifyData, Refusal, ResumeData, SessionSettings};
+use crate::members;
 use crate::params::{Encoding, Params};
 
 /// Client events allowed per window (then 4008).
@@ -259,9 +260,14 @@ pub async fn serve(conn: Conn, ctx: Rc<ThreadCtx>) {
                         out.close(CloseCode::NotAuthenticated).await;
                         break End::Final;
                     }
-                    Some(3 | 4 | 8 | 31 | 43) => {
-                        // Presence, voice state and member requests arrive with the gateway
-                        // work that follows; until then they are accepted without effect.
+                    Some(8) => {
+                        if let Some((id, _)) = &session {
+                            ctx.tokio.spawn(members::request(ctx.hub.clone(), id.clone(), d));
+                        }
+                    }
+                    Some(3 | 4 | 31 | 43) => {
+                        // Presence and voice state updates arrive with the gateway work that
+                        // follows; until then they are accepted without effect.
                         tracing::debug!(op, "gateway op not handled yet");
                     }
                     _ => {

@@ -7,6 +7,7 @@ pub mod core;
 pub mod frames;
 pub mod hub;
 pub mod identify;
+pub mod members;
 pub mod params;
 pub mod route;
 

@@ -358,7 +358,65 @@ async fn shards_get_their_guilds(backend: &str) {
     env.stop().await;
 }
 
+async fn member_chunks(backend: &str) {
+    let env = Env::start(backend, |_| {}).await;
+    let (owner, owner_id) = env.user("owner").await;
+    let (member, member_id) = env.user("member").await;
+    let (guild, general) = env.guild(&owner, "Lounge").await;
+    let invite = env
+        .ok(
+            Method::POST,
+            &format!("/channels/{general}/invites"),
+            &owner,
+            Some(json!({})),
+        )
+        .await;
+    env.ok(
+        Method::POST,
+        &format!("/invites/{}", invite["code"].as_str().unwrap()),
+        &member,
+        None,
+    )
+    .await;
+    let (mut c, _) = Client::connect(&env, Q).await;
+    c.identify(&owner, json!({})).await;
+    c.until("GUILD_CREATE").await;
+    c.send(json!({"op": 8, "d": {"guild_id": guild, "query": "", "limit": 0, "nonce": "all"}}))
+        .await;
+    let all = c.until("GUILD_MEMBERS_CHUNK").await["d"].clone();
+    assert_eq!(
+        (all["chunk_index"].as_u64(), all["chunk_count"].as_u64()),
+        (Some(0), Some(1))
+    );
+    assert_eq!(all["nonce"], "all");
+    let mut got: Vec<&str> = all["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["user"]["id"].as_str().unwrap())
+        .collect();
+    got.sort();
+    let mut want = vec![owner_id.as_str(), member_id.as_str()];
+    want.sort();
+    assert_eq!(got, want);
+    c.send(
+        json!({"op": 8, "d": {"guild_id": guild, "user_ids": [member_id, "12345"], "limit": 0}}),
+    )
+    .await;
+    let by_id = c.until("GUILD_MEMBERS_CHUNK").await["d"].clone();
+    assert_eq!(by_id["members"].as_array().unwrap().len(), 1);
+    assert_eq!(by_id["members"][0]["user"]["id"], member_id.as_str());
+    assert_eq!(by_id["not_found"], json!(["12345"]));
+    c.send(json!({"op": 8, "d": {"guild_id": guild, "query": "MEM", "limit": 10}}))
+        .await;
+    let prefix = c.until("GUILD_MEMBERS_CHUNK").await["d"].clone();
+    assert_eq!(prefix["members"].as_array().unwrap().len(), 1);
+    assert_eq!(prefix["members"][0]["user"]["id"], member_id.as_str());
+    env.stop().await;
+}
+
 both_backends!(
+    member_chunks,
     ready_and_messages,
     close_codes,
     resume_replays_exactly,
