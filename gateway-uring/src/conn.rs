@@ -10,11 +10,11 @@ use std::time::Duration;
 use accord_gateway_encoding::{CompressKind, Compressor};
 use accord_gateway_transport::{Conn, Incoming, WsError, WsWriter};
 use accord_model::{CloseCode, OpCode};
-use bytes::Bytes;
 use monoio::time::Instant;
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, watch};
 
+use crate::core::Out as SessionOut;
 use crate::frames::Framer;
 use crate::hub::{Hub, lock};
 use crate::identify::{self, ConcurrencyGate, IdentifyData, Refusal, ResumeData, SessionSettings};
@@ -84,7 +84,28 @@ impl Out {
     }
 }
 
-async fn next_event(rx: &mut Option<mpsc::Receiver<Bytes>>) -> Option<Bytes> {
+/// How a connection ends whose write failed: if the failure is the client's close (already
+/// answered by the transport, and on its way from the reader), that close decides; otherwise
+/// the session stays resumable.
+async fn after_write_failure(in_rx: &mut mpsc::Receiver<Result<Incoming, WsError>>) -> End {
+    let wait = Duration::from_millis(200);
+    while let Ok(Some(msg)) = monoio::time::timeout(wait, in_rx.recv()).await {
+        match msg {
+            Ok(Incoming::Close(code)) => {
+                return if matches!(code, Some(1000 | 1001)) {
+                    End::Final
+                } else {
+                    End::Resumable
+                };
+            }
+            Ok(_) => continue,
+            Err(_) => break,
+        }
+    }
+    End::Resumable
+}
+
+async fn next_event(rx: &mut Option<mpsc::Receiver<SessionOut>>) -> Option<SessionOut> {
     match rx {
         Some(rx) => rx.recv().await,
         None => std::future::pending().await,
@@ -139,7 +160,7 @@ pub async fn serve(conn: Conn, ctx: Rc<ThreadCtx>) {
     let mut deadline = Instant::now() + interval + ctx.heartbeat_grace;
     let mut recent: VecDeque<std::time::Instant> = VecDeque::new();
     let mut session: Option<(Arc<str>, u64)> = None;
-    let mut events: Option<mpsc::Receiver<Bytes>> = None;
+    let mut events: Option<mpsc::Receiver<SessionOut>> = None;
     let mut shutdown = ctx.shutdown.clone();
 
     let end = loop {
@@ -186,7 +207,7 @@ pub async fn serve(conn: Conn, ctx: Rc<ThreadCtx>) {
                     Some(1) => {
                         deadline = Instant::now() + interval + ctx.heartbeat_grace;
                         if out.op(OpCode::HeartbeatAck, &Value::Null).await.is_err() {
-                            break End::Resumable;
+                            break after_write_failure(&mut in_rx).await;
                         }
                     }
                     Some(2) => {
@@ -265,7 +286,21 @@ pub async fn serve(conn: Conn, ctx: Rc<ThreadCtx>) {
                             ctx.tokio.spawn(members::request(ctx.hub.clone(), id.clone(), d));
                         }
                     }
-                    Some(3 | 4 | 31 | 43) => {
+                    Some(3) => {
+                        let (Some((id, _)), Some(p)) = (&session, crate::presence::Presence::parse(&d)) else {
+                            out.close(CloseCode::UnknownOpcode).await;
+                            break End::Resumable;
+                        };
+                        if let Some(s) = ctx.hub.get(id) {
+                            let user = {
+                                let mut core = lock(&s);
+                                core.presence = p;
+                                core.user
+                            };
+                            ctx.hub.presence_changed(user);
+                        }
+                    }
+                    Some(4 | 31 | 43) => {
                         // Presence and voice state updates arrive with the gateway work that
                         // follows; until then they are accepted without effect.
                         tracing::debug!(op, "gateway op not handled yet");
@@ -278,10 +313,15 @@ pub async fn serve(conn: Conn, ctx: Rc<ThreadCtx>) {
             }
             frame = next_event(&mut events) => {
                 match frame {
-                    Some(frame) => {
+                    Some(SessionOut::Frame(frame)) => {
                         if out.send(&frame).await.is_err() {
-                            break End::Resumable;
+                            break after_write_failure(&mut in_rx).await;
                         }
+                    }
+                    Some(SessionOut::Close(code)) => {
+                        let reason = CloseCode::from_code(code).map_or("", CloseCode::reason);
+                        let _ = out.writer.close(code, reason).await;
+                        break End::Final;
                     }
                     None => {
                         // The session dropped this connection (it fell too far behind).

@@ -12,6 +12,15 @@ use tokio::sync::mpsc;
 
 use crate::frames::Framer;
 
+/// What the session hands its connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Out {
+    /// A dispatch to write.
+    Frame(Bytes),
+    /// Close the connection with this code; the session is over.
+    Close(u16),
+}
+
 /// A session.
 #[derive(Debug)]
 pub struct SessionCore {
@@ -29,12 +38,16 @@ pub struct SessionCore {
     pub framer: Framer,
     /// Guilds it receives events of (its guilds on its shard).
     pub guilds: HashSet<GuildId>,
+    /// The identifying token's issue time and id (for revocations).
+    pub token: (u64, String),
+    /// Its presence.
+    pub presence: crate::presence::Presence,
     seq: u64,
     replay: VecDeque<(u64, Bytes)>,
     replay_cap: usize,
     /// Highest sequence dropped from the replay buffer.
     floor: u64,
-    out: Option<mpsc::Sender<Bytes>>,
+    out: Option<mpsc::Sender<Out>>,
     ready: bool,
     pending: Vec<(String, Arc<str>)>,
     /// When the connection went away (None while attached).
@@ -63,7 +76,7 @@ impl SessionCore {
         shard: [u32; 2],
         framer: Framer,
         replay_cap: usize,
-        out: mpsc::Sender<Bytes>,
+        out: mpsc::Sender<Out>,
     ) -> Self {
         Self {
             id,
@@ -73,6 +86,8 @@ impl SessionCore {
             shard,
             framer,
             guilds: HashSet::new(),
+            token: (0, String::new()),
+            presence: crate::presence::Presence::default(),
             seq: 0,
             replay: VecDeque::new(),
             replay_cap: replay_cap.max(1),
@@ -135,10 +150,19 @@ impl SessionCore {
         }
         self.replay.push_back((self.seq, frame.clone()));
         if let Some(out) = &self.out
-            && out.try_send(frame).is_err()
+            && out.try_send(Out::Frame(frame)).is_err()
         {
             self.detach();
         }
+    }
+
+    /// Tells the attached connection to close with `code` (the session is being ended).
+    pub fn close(&mut self, code: u16) {
+        if let Some(out) = self.out.take() {
+            // A full queue closes the connection anyway when the sender drops.
+            let _ = out.try_send(Out::Close(code));
+        }
+        self.detached_at = Some(Instant::now());
     }
 
     /// Forgets the connection; the session waits for a resume.
@@ -152,7 +176,7 @@ impl SessionCore {
     pub fn resume(
         &mut self,
         seq: u64,
-        out: mpsc::Sender<Bytes>,
+        out: mpsc::Sender<Out>,
     ) -> Result<Vec<Bytes>, ResumeRefusal> {
         if seq > self.seq {
             return Err(ResumeRefusal::InvalidSeq);
@@ -182,7 +206,7 @@ mod tests {
     use super::*;
     use crate::params::Encoding;
 
-    fn core(cap: usize) -> (SessionCore, mpsc::Receiver<Bytes>) {
+    fn core(cap: usize) -> (SessionCore, mpsc::Receiver<Out>) {
         let (tx, rx) = mpsc::channel(4);
         let framer = Framer {
             encoding: Encoding::Json,
@@ -200,6 +224,13 @@ mod tests {
         (c, rx)
     }
 
+    fn frame(o: Out) -> Bytes {
+        match o {
+            Out::Frame(b) => b,
+            Out::Close(c) => panic!("close {c}"),
+        }
+    }
+
     fn seq_of(frame: &Bytes) -> u64 {
         let v: serde_json::Value = serde_json::from_slice(frame).unwrap();
         v["s"].as_u64().unwrap()
@@ -211,12 +242,14 @@ mod tests {
         c.push("EARLY", "{}");
         assert!(rx.try_recv().is_err());
         c.start(vec![("READY".into(), "{}".into())]);
-        let ready: serde_json::Value = serde_json::from_slice(&rx.try_recv().unwrap()).unwrap();
+        let ready: serde_json::Value =
+            serde_json::from_slice(&frame(rx.try_recv().unwrap())).unwrap();
         assert_eq!(
             (ready["t"].as_str(), ready["s"].as_u64()),
             (Some("READY"), Some(1))
         );
-        let early: serde_json::Value = serde_json::from_slice(&rx.try_recv().unwrap()).unwrap();
+        let early: serde_json::Value =
+            serde_json::from_slice(&frame(rx.try_recv().unwrap())).unwrap();
         assert_eq!(
             (early["t"].as_str(), early["s"].as_u64()),
             (Some("EARLY"), Some(2))

@@ -32,6 +32,8 @@ pub struct Hub {
     sessions: DashMap<Arc<str>, Session>,
     by_user: DashMap<UserId, HashSet<Arc<str>>>,
     by_guild: DashMap<GuildId, HashSet<Arc<str>>>,
+    /// Users whose presence may have changed (see `presence::spawn_publisher`).
+    presence_changes: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<UserId>>,
 }
 
 impl Hub {
@@ -42,7 +44,26 @@ impl Hub {
             sessions: DashMap::new(),
             by_user: DashMap::new(),
             by_guild: DashMap::new(),
+            presence_changes: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Starts publishing presence changes (needs the tokio runtime).
+    pub fn start_presences(self: &Arc<Self>) {
+        let tx = crate::presence::spawn_publisher(self.clone());
+        let _ = self.presence_changes.set(tx);
+    }
+
+    /// Notes that `user`'s presence may have changed.
+    pub fn presence_changed(&self, user: UserId) {
+        if let Some(tx) = self.presence_changes.get() {
+            let _ = tx.send(user);
+        }
+    }
+
+    /// The sessions of `user`.
+    pub fn sessions_of(&self, user: UserId) -> Vec<Session> {
+        self.of_users(&[user])
     }
 
     /// Number of sessions (attached or waiting for a resume).
@@ -90,6 +111,9 @@ impl Hub {
             }
             self.by_guild.remove_if(g, |_, s| s.is_empty());
         }
+        let user = core.user;
+        drop(core);
+        self.presence_changed(user);
     }
 
     fn add_guild(&self, session: &Session, guild: GuildId) {
@@ -179,8 +203,21 @@ impl Hub {
             return;
         }
         let masked: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        // A user's own presence is not sent back to them.
+        let presence_of = (name == "PRESENCE_UPDATE")
+            .then(|| {
+                data.get("user")
+                    .and_then(|u| u.get("id"))
+                    .and_then(Value::as_str)
+            })
+            .flatten()
+            .and_then(|id| id.parse::<u64>().ok())
+            .map(UserId::new);
         for s in &recipients {
             let mut core = lock(s);
+            if presence_of == Some(core.user) {
+                continue;
+            }
             if route::shard_of(guild, core.shard[1]) != core.shard[0] {
                 continue;
             }
@@ -243,7 +280,13 @@ impl Hub {
         loop {
             match sub.recv().await {
                 Ok(Event::Dispatch(d)) => self.deliver(&d).await,
-                Ok(_) => {}
+                Ok(Event::TokensCutOff {
+                    user,
+                    valid_after_ms,
+                }) => self.end_sessions(user, |(issued, _)| *issued < valid_after_ms),
+                Ok(Event::TokenRevoked { user, token_id }) => {
+                    self.end_sessions(user, |(_, id)| *id == token_id)
+                }
                 Err(RecvError::Lagged(n)) => {
                     // Sessions missed events: none of them can be trusted to be complete.
                     tracing::error!(
@@ -263,6 +306,22 @@ impl Hub {
             }
         }
         reaper.abort();
+    }
+
+    /// Ends the sessions of `user` whose identifying token matches `revoked`: their
+    /// connections close with 4004 and they cannot be resumed.
+    pub fn end_sessions(&self, user: UserId, revoked: impl Fn(&(u64, String)) -> bool) {
+        for s in self.of_users(&[user]) {
+            let id = {
+                let mut core = lock(&s);
+                if !revoked(&core.token) {
+                    continue;
+                }
+                core.close(accord_model::CloseCode::AuthenticationFailed.code());
+                core.id.clone()
+            };
+            self.remove(&id);
+        }
     }
 
     /// Removes sessions detached for longer than `timeout`.

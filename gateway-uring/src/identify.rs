@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use crate::core::{ResumeRefusal, SessionCore};
+use crate::core::{Out, ResumeRefusal, SessionCore};
 use crate::frames::Framer;
 use crate::hub::{Hub, lock};
 use crate::route;
@@ -33,6 +33,8 @@ pub struct IdentifyData {
     shard: Option<[u32; 2]>,
     #[serde(default)]
     intents: Option<u64>,
+    #[serde(default)]
+    presence: Option<Value>,
 }
 
 /// Resume's data.
@@ -105,7 +107,7 @@ pub async fn identify(
     settings: SessionSettings,
     framer: Framer,
     data: IdentifyData,
-) -> Result<(Arc<str>, mpsc::Receiver<Bytes>), Refusal> {
+) -> Result<(Arc<str>, mpsc::Receiver<Out>), Refusal> {
     let claims = authenticate(&hub, &data.token)?;
     let state = &hub.state;
     let internal = |e: &dyn std::fmt::Display| {
@@ -199,7 +201,7 @@ pub async fn identify(
     // Register first so nothing published from now on is missed; it queues until READY.
     let id: Arc<str> = new_session_id().into();
     let (tx, rx) = mpsc::channel(settings.send_queue);
-    let core = SessionCore::new(
+    let mut core = SessionCore::new(
         id.clone(),
         claims.user_id,
         user.bot,
@@ -209,6 +211,15 @@ pub async fn identify(
         settings.replay_buffer,
         tx,
     );
+    core.token = (claims.issued_ms, claims.token_id.clone());
+    if let Some(p) = data
+        .presence
+        .as_ref()
+        .and_then(crate::presence::Presence::parse)
+    {
+        core.presence = p;
+    }
+    let sees_presences = intents.contains(Intents::GUILD_PRESENCES);
     let session = Arc::new(Mutex::new(core));
     hub.insert(session.clone(), &guilds);
 
@@ -240,7 +251,21 @@ pub async fn identify(
         }
         initial.push(("READY".into(), ready.to_string().into()));
         for g in &guilds {
-            let payload = guild_create(state, *g, claims.user_id).await?;
+            let mut payload = guild_create(state, *g, claims.user_id).await?;
+            if sees_presences {
+                let gid = g.to_string();
+                payload.presences = payload
+                    .members
+                    .iter()
+                    .filter_map(|m| {
+                        let user = m.user.as_ref()?.id;
+                        let (status, activities) = crate::presence::seen(&hub, user);
+                        (status != "offline").then(|| {
+                            crate::presence::object(user, Some(&gid), &status, &activities)
+                        })
+                    })
+                    .collect();
+            }
             let text = serde_json::to_string(&payload)
                 .map_err(|e| accord_api::ApiError::Internal(e.to_string()))?;
             initial.push(("GUILD_CREATE".into(), text.into()));
@@ -251,6 +276,7 @@ pub async fn identify(
     match built {
         Ok(initial) => {
             lock(&session).start(initial);
+            hub.presence_changed(claims.user_id);
             Ok((id, rx))
         }
         Err(e) => {
@@ -273,7 +299,7 @@ pub struct Resumed {
     /// The attachment's number.
     pub generation: u64,
     /// Its dispatches from now on.
-    pub events: mpsc::Receiver<Bytes>,
+    pub events: mpsc::Receiver<Out>,
     /// What it missed, then RESUMED.
     pub missed: Vec<Bytes>,
 }

@@ -9,6 +9,7 @@ pub mod hub;
 pub mod identify;
 pub mod members;
 pub mod params;
+pub mod presence;
 pub mod route;
 
 use std::net::SocketAddr;
@@ -51,6 +52,10 @@ impl Gateway {
     pub fn start(state: AppState, tokio: tokio::runtime::Handle) -> std::io::Result<Self> {
         let cfg = state.config.gateway.clone();
         let hub = Arc::new(Hub::new(state.clone()));
+        {
+            let _guard = tokio.enter();
+            hub.start_presences();
+        }
         let sub = state.bus.subscribe();
         let hub_task = tokio.spawn(
             hub.clone()

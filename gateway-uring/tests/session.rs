@@ -415,7 +415,92 @@ async fn member_chunks(backend: &str) {
     env.stop().await;
 }
 
+async fn presences_and_revocation(backend: &str) {
+    let env = Env::start(backend, |_| {}).await;
+    let (owner, _) = env.user("owner").await;
+    let (member, member_id) = env.user("member").await;
+    let (guild, general) = env.guild(&owner, "Lounge").await;
+    let invite = env
+        .ok(
+            Method::POST,
+            &format!("/channels/{general}/invites"),
+            &owner,
+            Some(json!({})),
+        )
+        .await;
+    env.ok(
+        Method::POST,
+        &format!("/invites/{}", invite["code"].as_str().unwrap()),
+        &member,
+        None,
+    )
+    .await;
+    let (mut a, _) = Client::connect(&env, Q).await;
+    a.identify(&owner, json!({})).await;
+    a.until("GUILD_CREATE").await;
+
+    let (mut b, _) = Client::connect(&env, Q).await;
+    b.identify(
+        &member,
+        json!({"presence": {"status": "idle", "activities": [], "since": null, "afk": false}}),
+    )
+    .await;
+    let p = a.until("PRESENCE_UPDATE").await["d"].clone();
+    assert_eq!(p["user"]["id"], member_id.as_str());
+    assert_eq!(p["guild_id"], guild.as_str());
+    assert_eq!(p["status"], "idle");
+    b.send(json!({"op": 3, "d": {"status": "dnd", "activities": [{"name": "chess", "type": 0}], "since": null, "afk": false}}))
+        .await;
+    let p = a.until("PRESENCE_UPDATE").await["d"].clone();
+    assert_eq!(
+        (p["status"].as_str(), p["activities"][0]["name"].as_str()),
+        (Some("dnd"), Some("chess"))
+    );
+    b.send(json!({"op": 3, "d": {"status": "invisible", "activities": [], "since": null, "afk": false}}))
+        .await;
+    assert_eq!(a.until("PRESENCE_UPDATE").await["d"]["status"], "offline");
+    b.send(
+        json!({"op": 3, "d": {"status": "online", "activities": [], "since": null, "afk": false}}),
+    )
+    .await;
+    assert_eq!(a.until("PRESENCE_UPDATE").await["d"]["status"], "online");
+
+    // A session starting now sees the member online in GUILD_CREATE.
+    let (mut c, _) = Client::connect(&env, Q).await;
+    c.identify(&owner, json!({})).await;
+    let gc = c.until("GUILD_CREATE").await;
+    let presences = gc["d"]["presences"].as_array().unwrap();
+    assert!(
+        presences
+            .iter()
+            .any(|p| p["user"]["id"] == member_id.as_str() && p["status"] == "online"),
+        "{presences:?}"
+    );
+    // The member's last session ends: offline.
+    b.close(1000).await;
+    assert_eq!(a.until("PRESENCE_UPDATE").await["d"]["status"], "offline");
+
+    // Logging out ends every session identified with that token (4004), for good.
+    let (st, _) = env
+        .call(
+            Method::POST,
+            "/auth/logout",
+            Some(&owner),
+            Some(json!({"provider": null})),
+        )
+        .await;
+    assert!(st.is_success());
+    assert_eq!(a.closed().await, Some(4004));
+    assert_eq!(c.closed().await, Some(4004));
+    let (mut d, _) = Client::connect(&env, Q).await;
+    d.send(json!({"op": 6, "d": {"token": owner, "session_id": a.session_id, "seq": 1}}))
+        .await;
+    assert_eq!(d.closed().await, Some(4004));
+    env.stop().await;
+}
+
 both_backends!(
+    presences_and_revocation,
     member_chunks,
     ready_and_messages,
     close_codes,
