@@ -42,6 +42,8 @@ pub struct SessionCore {
     pub token: (u64, String),
     /// Its presence.
     pub presence: crate::presence::Presence,
+    /// The channels it can view, per guild.
+    pub visible: std::collections::HashMap<GuildId, HashSet<accord_model::ChannelId>>,
     seq: u64,
     replay: VecDeque<(u64, Bytes)>,
     replay_cap: usize,
@@ -88,6 +90,7 @@ impl SessionCore {
             guilds: HashSet::new(),
             token: (0, String::new()),
             presence: crate::presence::Presence::default(),
+            visible: std::collections::HashMap::new(),
             seq: 0,
             replay: VecDeque::new(),
             replay_cap: replay_cap.max(1),

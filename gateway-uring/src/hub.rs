@@ -14,7 +14,7 @@ use dashmap::DashMap;
 use serde_json::Value;
 
 use crate::core::SessionCore;
-use crate::route;
+use crate::{route, visibility};
 
 /// A shared session.
 pub type Session = Arc<Mutex<SessionCore>>;
@@ -129,6 +129,7 @@ impl Hub {
 
     fn drop_guild(&self, session: &Session, guild: GuildId) {
         let mut core = lock(session);
+        core.visible.remove(&guild);
         if core.guilds.remove(&guild) {
             if let Some(mut set) = self.by_guild.get_mut(&guild) {
                 set.remove(&core.id);
@@ -179,11 +180,39 @@ impl Hub {
         };
         let name = d.name.as_str();
         let guild = route::guild_of(name, &data);
+        // Visibility moves first (the database already holds the change): who gains or
+        // loses which channel.
+        let mut moved = None;
+        if let Audience::Guild(g) = &d.audience
+            && visibility::may_change(name)
+        {
+            let all = self.of_guild(*g);
+            let (changes, objects) = visibility::recompute(self, *g, &all).await;
+            moved = Some((*g, all, changes, objects));
+        }
         let recipients = match &d.audience {
             Audience::Guild(g) => {
                 let all = self.of_guild(*g);
                 match (name, channel_id(&data, "id")) {
-                    ("CHANNEL_CREATE" | "CHANNEL_UPDATE", Some(c)) => self.viewers(all, c).await,
+                    ("CHANNEL_CREATE", Some(c)) => self.viewers(all, c).await,
+                    ("CHANNEL_UPDATE", Some(c)) => {
+                        // Sessions that just gained the channel get CHANNEL_CREATE instead.
+                        let gained: HashSet<Arc<str>> = moved
+                            .as_ref()
+                            .map(|(_, sessions, changes, _)| {
+                                changes
+                                    .iter()
+                                    .filter(|(_, ch)| ch.gained.contains(&c))
+                                    .map(|(i, _)| lock(&sessions[*i]).id.clone())
+                                    .collect()
+                            })
+                            .unwrap_or_default();
+                        self.viewers(all, c)
+                            .await
+                            .into_iter()
+                            .filter(|s| !gained.contains(&lock(s).id))
+                            .collect()
+                    }
                     _ => all,
                 }
             }
@@ -236,11 +265,30 @@ impl Hub {
                 core.push(name, &d.data);
             }
         }
+        if let Some((g, sessions, changes, objects)) = &moved {
+            let created = (name == "CHANNEL_CREATE")
+                .then(|| channel_id(&data, "id"))
+                .flatten();
+            for (i, change) in changes {
+                visibility::announce(&sessions[*i], *g, change, objects, created);
+            }
+        }
         // Membership changes move sessions in and out of the guild's index.
         match (name, guild, &d.audience) {
             ("GUILD_CREATE", Some(g), Audience::Users(_)) => {
+                let visible = visibility::channels_of(&data);
                 for s in &recipients {
                     self.add_guild(s, g);
+                    lock(s).visible.insert(g, visible.clone());
+                }
+            }
+            ("CHANNEL_DELETE", Some(g), _) => {
+                if let Some(c) = channel_id(&data, "id") {
+                    for s in self.of_guild(g) {
+                        if let Some(v) = lock(&s).visible.get_mut(&g) {
+                            v.remove(&c);
+                        }
+                    }
                 }
             }
             ("GUILD_DELETE", Some(g), _) => {

@@ -225,6 +225,7 @@ pub async fn identify(
 
     let built = async {
         let mut initial: Vec<(String, Arc<str>)> = Vec::with_capacity(guilds.len() + 1);
+        let mut visible = std::collections::HashMap::new();
         let mut ready = json!({
             "v": framer_version(),
             "user": private_user(&user),
@@ -266,16 +267,20 @@ pub async fn identify(
                     })
                     .collect();
             }
+            visible.insert(*g, payload.channels.iter().map(|c| c.id).collect());
             let text = serde_json::to_string(&payload)
                 .map_err(|e| accord_api::ApiError::Internal(e.to_string()))?;
             initial.push(("GUILD_CREATE".into(), text.into()));
         }
-        Ok::<_, accord_api::ApiError>(initial)
+        Ok::<_, accord_api::ApiError>((initial, visible))
     }
     .await;
     match built {
-        Ok(initial) => {
-            lock(&session).start(initial);
+        Ok((initial, visible)) => {
+            let mut core = lock(&session);
+            core.visible = visible;
+            core.start(initial);
+            drop(core);
             hub.presence_changed(claims.user_id);
             Ok((id, rx))
         }

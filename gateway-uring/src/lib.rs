@@ -11,6 +11,7 @@ pub mod members;
 pub mod params;
 pub mod presence;
 pub mod route;
+pub mod visibility;
 
 use std::net::SocketAddr;
 use std::rc::Rc;

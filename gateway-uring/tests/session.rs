@@ -499,7 +499,73 @@ async fn presences_and_revocation(backend: &str) {
     env.stop().await;
 }
 
+async fn visibility_changes(backend: &str) {
+    let env = Env::start(backend, |_| {}).await;
+    let (owner, _) = env.user("owner").await;
+    let (member, member_id) = env.user("member").await;
+    let (_, general) = env.guild(&owner, "Lounge").await;
+    let invite = env
+        .ok(
+            Method::POST,
+            &format!("/channels/{general}/invites"),
+            &owner,
+            Some(json!({})),
+        )
+        .await;
+    env.ok(
+        Method::POST,
+        &format!("/invites/{}", invite["code"].as_str().unwrap()),
+        &member,
+        None,
+    )
+    .await;
+    let (mut m, _) = Client::connect(&env, Q).await;
+    m.identify(&member, json!({})).await;
+    m.until("GUILD_CREATE").await;
+    let (mut o, _) = Client::connect(&env, Q).await;
+    o.identify(&owner, json!({})).await;
+    o.until("GUILD_CREATE").await;
+
+    // Hidden from the member: CHANNEL_DELETE for them, CHANNEL_UPDATE for the owner.
+    let path = format!("/channels/{general}/permissions/{member_id}");
+    let (st, body) = env
+        .call(
+            Method::PUT,
+            &path,
+            Some(&owner),
+            Some(json!({"type": 1, "allow": "0", "deny": "1024"})),
+        )
+        .await;
+    assert!(st.is_success(), "{st} {body}");
+    let gone = m.event().await;
+    assert_eq!(gone["t"], "CHANNEL_DELETE", "{gone}");
+    assert_eq!(gone["d"]["id"], general.as_str());
+    let upd = o.until("CHANNEL_UPDATE").await;
+    assert_eq!(upd["d"]["id"], general.as_str());
+    env.say(&owner, &general, "while hidden").await;
+    assert_eq!(
+        o.until("MESSAGE_CREATE").await["d"]["content"],
+        "while hidden"
+    );
+
+    // Shown again: CHANNEL_CREATE for the member, and its messages flow again.
+    let (st, body) = env.call(Method::DELETE, &path, Some(&owner), None).await;
+    assert!(st.is_success(), "{st} {body}");
+    let back = m.event().await;
+    assert_eq!(back["t"], "CHANNEL_CREATE", "{back}");
+    assert_eq!(back["d"]["id"], general.as_str());
+    env.say(&owner, &general, "visible again").await;
+    let msg = m.event().await;
+    assert_eq!(msg["t"], "MESSAGE_CREATE", "{msg}");
+    assert_eq!(
+        msg["d"]["content"], "visible again",
+        "the hidden message never came"
+    );
+    env.stop().await;
+}
+
 both_backends!(
+    visibility_changes,
     presences_and_revocation,
     member_chunks,
     ready_and_messages,

@@ -303,6 +303,16 @@ impl Client {
         }
     }
 
+    /// The next dispatch that is not a PRESENCE_UPDATE.
+    pub async fn event(&mut self) -> Value {
+        loop {
+            let v = self.dispatch().await;
+            if v["t"] != "PRESENCE_UPDATE" {
+                return v;
+            }
+        }
+    }
+
     /// Skips dispatches until one named `name`.
     pub async fn until(&mut self, name: &str) -> Value {
         loop {
