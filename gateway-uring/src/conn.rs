@@ -157,7 +157,10 @@ pub async fn serve(conn: Conn, ctx: Rc<ThreadCtx>) {
     {
         return;
     }
-    let mut deadline = Instant::now() + interval + ctx.heartbeat_grace;
+    let grace = ctx.heartbeat_grace;
+    let mut deadline = Instant::now() + interval + grace;
+    // Halfway through the grace the server asks for a heartbeat (op 1) once.
+    let mut probed = false;
     let mut recent: VecDeque<std::time::Instant> = VecDeque::new();
     let mut session: Option<(Arc<str>, u64)> = None;
     let mut events: Option<mpsc::Receiver<SessionOut>> = None;
@@ -205,7 +208,8 @@ pub async fn serve(conn: Conn, ctx: Rc<ThreadCtx>) {
                 let d = value.get("d").cloned().unwrap_or(Value::Null);
                 match op {
                     Some(1) => {
-                        deadline = Instant::now() + interval + ctx.heartbeat_grace;
+                        deadline = Instant::now() + interval + grace;
+                        probed = false;
                         if out.op(OpCode::HeartbeatAck, &Value::Null).await.is_err() {
                             break after_write_failure(&mut in_rx).await;
                         }
@@ -330,9 +334,15 @@ pub async fn serve(conn: Conn, ctx: Rc<ThreadCtx>) {
                     }
                 }
             }
-            _ = monoio::time::sleep_until(deadline) => {
-                out.close(CloseCode::SessionTimedOut).await;
-                break End::Resumable;
+            _ = monoio::time::sleep_until(if probed { deadline } else { deadline - grace / 2 }) => {
+                if probed {
+                    out.close(CloseCode::SessionTimedOut).await;
+                    break End::Resumable;
+                }
+                probed = true;
+                if out.op(OpCode::Heartbeat, &Value::Null).await.is_err() {
+                    break after_write_failure(&mut in_rx).await;
+                }
             }
             _ = shutdown.changed() => {}
         }

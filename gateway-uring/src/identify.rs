@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use accord_api::routes::users::channels::private_channels;
-use accord_api::services::guild_payload::guild_create;
+use accord_api::services::guild_payload::guild_create_with;
 use accord_api::views::private_user;
 use accord_model::{ApplicationFlags, CloseCode, GuildId, Intents, UserId};
 use bytes::Bytes;
@@ -35,6 +35,8 @@ pub struct IdentifyData {
     intents: Option<u64>,
     #[serde(default)]
     presence: Option<Value>,
+    #[serde(default)]
+    large_threshold: Option<u32>,
 }
 
 /// Resume's data.
@@ -220,6 +222,8 @@ pub async fn identify(
         core.presence = p;
     }
     let sees_presences = intents.contains(Intents::GUILD_PRESENCES);
+    // Discord's range and default.
+    let large_threshold = data.large_threshold.unwrap_or(50).clamp(50, 250);
     let session = Arc::new(Mutex::new(core));
     hub.insert(session.clone(), &guilds);
 
@@ -252,7 +256,8 @@ pub async fn identify(
         }
         initial.push(("READY".into(), ready.to_string().into()));
         for g in &guilds {
-            let mut payload = guild_create(state, *g, claims.user_id).await?;
+            let mut payload =
+                guild_create_with(state, *g, claims.user_id, large_threshold).await?;
             if sees_presences {
                 let gid = g.to_string();
                 payload.presences = payload

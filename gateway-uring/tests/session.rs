@@ -564,7 +564,45 @@ async fn visibility_changes(backend: &str) {
     env.stop().await;
 }
 
+async fn heartbeat_deadline(backend: &str) {
+    let env = Env::start(backend, |c| {
+        c.gateway.heartbeat_interval_ms = 1000;
+        c.gateway.heartbeat_grace_ms = 1000;
+    })
+    .await;
+    let (owner, _) = env.user("owner").await;
+    let (mut c, hello) = Client::connect(&env, Q).await;
+    assert_eq!(hello["d"]["heartbeat_interval"], 1000);
+    c.identify(&owner, json!({})).await;
+    // Silent past the interval: the server asks for a heartbeat (op 1)...
+    let started = std::time::Instant::now();
+    let asked = loop {
+        let p = c.payload().await;
+        if p["op"] == 1 {
+            break p;
+        }
+    };
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(1000),
+        "{asked}"
+    );
+    c.send(json!({"op": 1, "d": c.seq})).await;
+    assert_eq!(c.payload().await["op"], 11);
+    // ...and a client that stays silent is dropped with 4009 (its session stays resumable).
+    let started = std::time::Instant::now();
+    assert_eq!(c.closed().await, Some(4009));
+    assert!(started.elapsed() >= std::time::Duration::from_millis(1500));
+    let session = c.session_id.clone();
+    let (mut r, _) = Client::connect(&env, Q).await;
+    r.send(json!({"op": 6, "d": {"token": owner, "session_id": session, "seq": 1}}))
+        .await;
+    let first = r.dispatch().await;
+    assert_eq!(first["t"], "RESUMED", "{first}");
+    env.stop().await;
+}
+
 both_backends!(
+    heartbeat_deadline,
     visibility_changes,
     presences_and_revocation,
     member_chunks,

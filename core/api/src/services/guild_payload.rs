@@ -45,11 +45,22 @@ pub struct GuildCreate {
 /// Members sent with GUILD_CREATE (Discord's default large threshold).
 pub const LARGE_THRESHOLD: u32 = 250;
 
-/// Builds GUILD_CREATE for `recipient`.
+/// Builds GUILD_CREATE for `recipient` with Discord's default large threshold.
 pub async fn guild_create(
     state: &AppState,
     guild_id: GuildId,
     recipient: UserId,
+) -> ApiResult<GuildCreate> {
+    guild_create_with(state, guild_id, recipient, LARGE_THRESHOLD).await
+}
+
+/// Builds GUILD_CREATE for `recipient`: members up to `large_threshold` (the recipient's own
+/// member always among them), `large` when the guild has more.
+pub async fn guild_create_with(
+    state: &AppState,
+    guild_id: GuildId,
+    recipient: UserId,
+    large_threshold: u32,
 ) -> ApiResult<GuildCreate> {
     let store = &state.store;
     let g = store
@@ -60,11 +71,15 @@ pub async fn guild_create(
     let channels = store.guild_channels(guild_id).await?;
     let overwrites = store.guild_overwrites(guild_id).await?;
     let member_count = store.member_count(guild_id).await?;
-    let members = store.members(guild_id, None, LARGE_THRESHOLD).await?;
+    let mut members = store.members(guild_id, None, large_threshold).await?;
     let me = store
         .member(guild_id, recipient)
         .await?
         .ok_or(ApiError::MissingAccess)?;
+    if !members.iter().any(|m| m.user_id == me.user_id) {
+        members.pop();
+        members.push(me.clone());
+    }
     let user_ids: Vec<UserId> = members
         .iter()
         .map(|m| UserId::from_i64(m.user_id))
@@ -90,7 +105,7 @@ pub async fn guild_create(
     Ok(GuildCreate {
         guild: object,
         joined_at: timestamp(me.joined_at),
-        large: member_count > i64::from(LARGE_THRESHOLD),
+        large: member_count > i64::from(large_threshold),
         unavailable: false,
         member_count,
         members,
