@@ -304,10 +304,37 @@ pub async fn serve(conn: Conn, ctx: Rc<ThreadCtx>) {
                             ctx.hub.presence_changed(user);
                         }
                     }
-                    Some(4 | 31 | 43) => {
-                        // Presence and voice state updates arrive with the gateway work that
-                        // follows; until then they are accepted without effect.
-                        tracing::debug!(op, "gateway op not handled yet");
+                    Some(4) => {
+                        if let Some((id, _)) = &session {
+                            ctx.tokio.spawn(crate::voice::update(ctx.hub.clone(), id.clone(), d));
+                        }
+                    }
+                    Some(31 | 43) => {
+                        // This server has no soundboard sounds and no voice channel statuses:
+                        // the answer for each of the session's guilds is an empty list.
+                        if let Some((id, _)) = &session
+                            && let Some(s) = ctx.hub.get(id)
+                        {
+                            let mut core = lock(&s);
+                            let key = if op == Some(31) { "guild_ids" } else { "guild_id" };
+                            let asked: Vec<String> = match d.get(key) {
+                                Some(Value::Array(a)) => a.iter().filter_map(|g| g.as_str().map(str::to_owned)).collect(),
+                                Some(Value::String(g)) => vec![g.clone()],
+                                _ => Vec::new(),
+                            };
+                            for g in asked {
+                                let known = g.parse::<u64>().ok().is_some_and(|g| core.guilds.contains(&accord_model::GuildId::new(g)));
+                                if !known {
+                                    continue;
+                                }
+                                let (name, payload) = if op == Some(31) {
+                                    ("SOUNDBOARD_SOUNDS", json!({"guild_id": g, "soundboard_sounds": []}))
+                                } else {
+                                    ("CHANNEL_INFO", json!({"guild_id": g, "channels": []}))
+                                };
+                                core.push(name, &payload.to_string());
+                            }
+                        }
                     }
                     _ => {
                         out.close(CloseCode::UnknownOpcode).await;

@@ -32,6 +32,10 @@ pub struct Hub {
     sessions: DashMap<Arc<str>, Session>,
     by_user: DashMap<UserId, HashSet<Arc<str>>>,
     by_guild: DashMap<GuildId, HashSet<Arc<str>>>,
+    /// The tokio runtime and a handle on this hub, for work started from sync code.
+    tokio: std::sync::OnceLock<(tokio::runtime::Handle, std::sync::Weak<Hub>)>,
+    /// Voice states by (guild, user).
+    pub voice: DashMap<(GuildId, UserId), crate::voice::VoiceState>,
     /// Users whose presence may have changed (see `presence::spawn_publisher`).
     presence_changes: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<UserId>>,
 }
@@ -45,6 +49,8 @@ impl Hub {
             by_user: DashMap::new(),
             by_guild: DashMap::new(),
             presence_changes: std::sync::OnceLock::new(),
+            voice: DashMap::new(),
+            tokio: std::sync::OnceLock::new(),
         }
     }
 
@@ -52,6 +58,9 @@ impl Hub {
     pub fn start_presences(self: &Arc<Self>) {
         let tx = crate::presence::spawn_publisher(self.clone());
         let _ = self.presence_changes.set(tx);
+        let _ = self
+            .tokio
+            .set((tokio::runtime::Handle::current(), Arc::downgrade(self)));
     }
 
     /// Notes that `user`'s presence may have changed.
@@ -114,6 +123,15 @@ impl Hub {
         let user = core.user;
         drop(core);
         self.presence_changed(user);
+        if self
+            .voice
+            .iter()
+            .any(|e| e.key().1 == user && e.value().session == id)
+            && let Some((rt, hub)) = self.tokio.get()
+            && let Some(hub) = hub.upgrade()
+        {
+            rt.spawn(crate::voice::session_ended(hub, user, id));
+        }
     }
 
     fn add_guild(&self, session: &Session, guild: GuildId) {

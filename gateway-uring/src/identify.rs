@@ -272,6 +272,7 @@ pub async fn identify(
                     })
                     .collect();
             }
+            payload.voice_states = crate::voice::of_guild(&hub, *g).await;
             visible.insert(*g, payload.channels.iter().map(|c| c.id).collect());
             let text = serde_json::to_string(&payload)
                 .map_err(|e| accord_api::ApiError::Internal(e.to_string()))?;

@@ -12,6 +12,7 @@ pub mod params;
 pub mod presence;
 pub mod route;
 pub mod visibility;
+pub mod voice;
 
 use std::net::SocketAddr;
 use std::rc::Rc;

@@ -601,7 +601,70 @@ async fn heartbeat_deadline(backend: &str) {
     env.stop().await;
 }
 
+async fn voice_states(backend: &str) {
+    let env = Env::start(backend, |_| {}).await;
+    let (owner, owner_id) = env.user("owner").await;
+    let (guild, _) = env.guild(&owner, "Lounge").await;
+    let channels = env
+        .ok(
+            Method::GET,
+            &format!("/guilds/{guild}/channels"),
+            &owner,
+            None,
+        )
+        .await;
+    let voice = channels
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == 2)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (mut watcher, _) = Client::connect(&env, Q).await;
+    watcher.identify(&owner, json!({})).await;
+    watcher.until("GUILD_CREATE").await;
+    let (mut v, _) = Client::connect(&env, Q).await;
+    v.identify(&owner, json!({})).await;
+    v.until("GUILD_CREATE").await;
+    v.send(json!({"op": 4, "d": {"guild_id": guild, "channel_id": voice, "self_mute": true, "self_deaf": false}}))
+        .await;
+    let joined = watcher.until("VOICE_STATE_UPDATE").await["d"].clone();
+    assert_eq!(joined["channel_id"], voice.as_str());
+    assert_eq!(joined["user_id"], owner_id.as_str());
+    assert_eq!(joined["session_id"], v.session_id.as_str());
+    assert_eq!(joined["self_mute"], true);
+    assert_eq!(joined["member"]["user"]["id"], owner_id.as_str());
+    // A new session sees it in GUILD_CREATE.
+    let (mut late, _) = Client::connect(&env, Q).await;
+    late.identify(&owner, json!({})).await;
+    let gc = late.until("GUILD_CREATE").await;
+    assert_eq!(gc["d"]["voice_states"][0]["channel_id"], voice.as_str());
+    // Asking for soundboard sounds answers with the (empty) list.
+    late.send(json!({"op": 31, "d": {"guild_ids": [guild]}}))
+        .await;
+    let sounds = late.until("SOUNDBOARD_SOUNDS").await["d"].clone();
+    assert_eq!(sounds, json!({"guild_id": guild, "soundboard_sounds": []}));
+    // Leaving, and a session that ends while in a channel, both publish channel_id null.
+    v.send(json!({"op": 4, "d": {"guild_id": guild, "channel_id": null, "self_mute": false, "self_deaf": false}}))
+        .await;
+    let left = watcher.until("VOICE_STATE_UPDATE").await["d"].clone();
+    assert_eq!(left["channel_id"], serde_json::Value::Null);
+    v.send(json!({"op": 4, "d": {"guild_id": guild, "channel_id": voice, "self_mute": false, "self_deaf": true}}))
+        .await;
+    assert_eq!(
+        watcher.until("VOICE_STATE_UPDATE").await["d"]["self_deaf"],
+        true
+    );
+    v.close(1000).await;
+    let gone = watcher.until("VOICE_STATE_UPDATE").await["d"].clone();
+    assert_eq!(gone["channel_id"], serde_json::Value::Null);
+    env.stop().await;
+}
+
 both_backends!(
+    voice_states,
     heartbeat_deadline,
     visibility_changes,
     presences_and_revocation,
