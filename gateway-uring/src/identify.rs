@@ -253,6 +253,22 @@ pub async fn identify(
         if !user.bot {
             let dms = private_channels(state, claims.user_id).await?;
             ready["private_channels"] = serde_json::to_value(dms).unwrap_or(Value::Null);
+            // What the user has read, per channel (user clients badge unread channels from it).
+            let entries: Vec<Value> = state
+                .store
+                .read_states(claims.user_id)
+                .await?
+                .iter()
+                .map(|r| {
+                    json!({
+                        "id": r.channel_id.to_string(),
+                        "last_message_id": r.last_message_id.map(|m| m.to_string()),
+                        "mention_count": r.mention_count,
+                        "last_pin_timestamp": r.last_pin_timestamp.map(accord_api::views_guild::timestamp),
+                    })
+                })
+                .collect();
+            ready["read_state"] = json!({"version": 1, "partial": false, "entries": entries});
         }
         initial.push(("READY".into(), ready.to_string().into()));
         for g in &guilds {

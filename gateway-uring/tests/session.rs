@@ -118,6 +118,25 @@ async fn ready_and_messages(backend: &str) {
         next["t"], "GUILD_UPDATE",
         "MESSAGE_CREATE was filtered: {next}"
     );
+
+    // A user account's READY carries its read states.
+    let read = sent["id"].as_str().unwrap();
+    env.ok(
+        Method::POST,
+        &format!("/channels/{general}/messages/{read}/ack"),
+        &owner,
+        Some(json!({"token": null})),
+    )
+    .await;
+    let (mut again, _) = Client::connect(&env, Q).await;
+    let ready = again.identify(&owner, json!({})).await;
+    let entries = ready["d"]["read_state"]["entries"].as_array().unwrap();
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["id"] == general.as_str() && e["last_message_id"] == read),
+        "{entries:?}"
+    );
     env.stop().await;
 }
 

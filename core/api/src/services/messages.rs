@@ -305,6 +305,16 @@ pub async fn create(
             return Err(e.into());
         }
     };
+    // Unread mentions for the read states of those mentioned (not the author).
+    let mentioned: Vec<UserId> = resolved
+        .users
+        .iter()
+        .copied()
+        .filter(|u| *u != author)
+        .collect();
+    if !mentioned.is_empty() {
+        state.store.add_mentions(channel_id, &mentioned).await?;
+    }
     let mut view = views_message::messages_with(state, std::slice::from_ref(&record), &[user])
         .await?
         .pop()

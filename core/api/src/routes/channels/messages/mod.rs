@@ -1,5 +1,6 @@
 //! `/channels/{channel.id}/messages*`: sending, reading, editing and deleting messages.
 
+pub mod ack;
 pub mod create;
 pub mod delete;
 pub mod edit;
@@ -16,4 +17,5 @@ pub fn register(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(read::list, create::create))
         .routes(routes!(read::get, edit::patch, delete::delete))
         .routes(routes!(delete::bulk))
+        .routes(routes!(ack::ack))
 }
