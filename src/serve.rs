@@ -54,10 +54,19 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     Ok(store)
 }
 
-/// Builds the configured event bus.
-pub fn open_bus(config: &Config) -> Bus {
-    match config.bus.kind {
-        BusKind::Memory => Bus::memory(config.bus.capacity),
+/// Builds the configured event bus; the Redis bus needs Redis reachable now.
+pub async fn open_bus(config: &Config) -> anyhow::Result<Bus> {
+    let bus = &config.bus;
+    match bus.kind {
+        BusKind::Memory => Ok(Bus::memory(bus.capacity)),
+        BusKind::Redis => Bus::redis(&bus.redis_url, &bus.channel_prefix, bus.capacity)
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot open the Redis event bus ({}; bus.redis_url)",
+                    redact(&bus.redis_url)
+                )
+            }),
     }
 }
 
@@ -79,7 +88,7 @@ pub async fn migrate_only(config: Config) -> anyhow::Result<()> {
 pub async fn run(config: Config, services: Services) -> anyhow::Result<()> {
     let config = Arc::new(config);
     let store = open_store(&config).await?;
-    let bus = open_bus(&config);
+    let bus = open_bus(&config).await?;
     let state = AppState::new(config.clone(), store.clone(), bus)
         .await
         .context("cannot initialise the API state")?;

@@ -74,6 +74,13 @@ impl Out {
         }
     }
 
+    /// Gives back what a quiet connection does not need: the compressor's state (zlib-stream
+    /// restarts as raw deflate on the next message) and the compression buffer.
+    fn idle(&mut self) {
+        self.compressor.idle();
+        self.buf = Vec::new();
+    }
+
     async fn op(&mut self, op: OpCode, d: &Value) -> std::io::Result<()> {
         let frame = self.framer.op(op, d);
         self.send(&frame).await
@@ -161,6 +168,9 @@ pub async fn serve(conn: Conn, ctx: Rc<ThreadCtx>) {
     let mut deadline = Instant::now() + interval + grace;
     // Halfway through the grace the server asks for a heartbeat (op 1) once.
     let mut probed = false;
+    // Whether a dispatch went out since the last heartbeat: a whole interval without one lets
+    // the connection drop its compression state.
+    let mut busy = false;
     let mut recent: VecDeque<std::time::Instant> = VecDeque::new();
     let mut session: Option<(Arc<str>, u64)> = None;
     let mut events: Option<mpsc::Receiver<SessionOut>> = None;
@@ -209,10 +219,19 @@ pub async fn serve(conn: Conn, ctx: Rc<ThreadCtx>) {
                 match op {
                     Some(1) => {
                         deadline = Instant::now() + interval + grace;
+                        if let (Some((id, _)), Some(seq)) = (&session, d.as_u64())
+                            && let Some(s) = ctx.hub.get(id)
+                        {
+                            lock(&s).acknowledge(seq);
+                        }
                         probed = false;
                         if out.op(OpCode::HeartbeatAck, &Value::Null).await.is_err() {
                             break after_write_failure(&mut in_rx).await;
                         }
+                        if !busy {
+                            out.idle();
+                        }
+                        busy = false;
                     }
                     Some(2) => {
                         if session.is_some() {
@@ -345,6 +364,7 @@ pub async fn serve(conn: Conn, ctx: Rc<ThreadCtx>) {
             frame = next_event(&mut events) => {
                 match frame {
                     Some(SessionOut::Frame(frame)) => {
+                        busy = true;
                         if out.send(&frame).await.is_err() {
                             break after_write_failure(&mut in_rx).await;
                         }

@@ -168,6 +168,20 @@ impl SessionCore {
         self.detached_at = Some(Instant::now());
     }
 
+    /// The client reported (in a heartbeat) that it received everything up to `seq`: those
+    /// dispatches leave the replay buffer, since a resume never asks for them again.
+    pub fn acknowledge(&mut self, seq: u64) {
+        let seq = seq.min(self.seq);
+        while self.replay.front().is_some_and(|(s, _)| *s <= seq) {
+            if let Some((dropped, _)) = self.replay.pop_front() {
+                self.floor = self.floor.max(dropped);
+            }
+        }
+        if self.replay.is_empty() {
+            self.replay.shrink_to_fit();
+        }
+    }
+
     /// Forgets the connection; the session waits for a resume.
     pub fn detach(&mut self) {
         self.out = None;
@@ -272,6 +286,21 @@ mod tests {
         let seqs: Vec<u64> = frames.iter().map(seq_of).collect();
         assert_eq!(seqs, (4..=11).collect::<Vec<_>>());
         assert!(c.attached());
+    }
+
+    #[test]
+    fn heartbeats_prune_what_the_client_has() {
+        let (mut c, _rx) = core(100);
+        c.start(Vec::new());
+        for _ in 0..5 {
+            c.push("E", "{}");
+        }
+        c.acknowledge(3);
+        c.acknowledge(99); // never past what was sent
+        let (tx, _r) = mpsc::channel(4);
+        assert_eq!(c.resume(2, tx.clone()), Err(ResumeRefusal::TooOld));
+        let frames = c.resume(5, tx).unwrap();
+        assert_eq!(frames.iter().map(seq_of).collect::<Vec<_>>(), vec![6]);
     }
 
     #[test]

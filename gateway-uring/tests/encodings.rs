@@ -69,7 +69,7 @@ async fn next(ws: &mut Ws, inflate: &mut Inflate) -> Value {
     }
 }
 
-async fn session_over(env: &Env, token: &str, query: &str, mut inflate: Inflate) {
+async fn session_over(env: &Env, token: &str, channel: &str, query: &str, mut inflate: Inflate) {
     let (mut ws, _) = tokio_tungstenite::connect_async(format!("{}/?{query}", env.ws))
         .await
         .unwrap();
@@ -91,16 +91,37 @@ async fn session_over(env: &Env, token: &str, query: &str, mut inflate: Inflate)
             .as_array()
             .is_some_and(|c| !c.is_empty())
     );
+    // Two heartbeats with nothing between them: the connection goes idle and drops its
+    // compression state; what follows must still decode with the same client context.
+    for _ in 0..2 {
+        let beat = json!({"op": 1, "d": null});
+        let frame = if query.contains("etf") {
+            Message::binary(accord_gateway_encoding::etf::encode(&beat))
+        } else {
+            Message::text(beat.to_string())
+        };
+        ws.send(frame).await.unwrap();
+        assert_eq!(next(&mut ws, &mut inflate).await["op"], 11);
+    }
+    env.say(token, channel, "after a quiet spell").await;
+    let m = loop {
+        let v = next(&mut ws, &mut inflate).await;
+        if v["t"] == "MESSAGE_CREATE" {
+            break v;
+        }
+    };
+    assert_eq!(m["d"]["content"], "after a quiet spell");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn compressed_and_etf_sessions() {
     let env = Env::start("sqlite", |_| {}).await;
     let (owner, _) = env.user("owner").await;
-    env.guild(&owner, "Lounge").await;
+    let (_, channel) = env.guild(&owner, "Lounge").await;
     session_over(
         &env,
         &owner,
+        &channel,
         "v=10&encoding=json&compress=zlib-stream",
         Inflate::Zlib(flate2::Decompress::new(true)),
     )
@@ -108,10 +129,11 @@ async fn compressed_and_etf_sessions() {
     session_over(
         &env,
         &owner,
+        &channel,
         "v=10&encoding=json&compress=zstd-stream",
         Inflate::Zstd(zstd::stream::raw::Decoder::new().unwrap()),
     )
     .await;
-    session_over(&env, &owner, "v=10&encoding=etf", Inflate::Etf).await;
+    session_over(&env, &owner, &channel, "v=10&encoding=etf", Inflate::Etf).await;
     env.stop().await;
 }

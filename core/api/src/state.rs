@@ -68,16 +68,12 @@ impl AppState {
     ) -> Result<Self, accord_store::StoreError> {
         let signer = TokenSigner::new(token_secret(&config, &store).await?.as_bytes());
         let revocations = Arc::new(Revocations::new());
-        for (user, ms) in store.token_cutoffs().await? {
-            revocations.set_cutoff(user, ms.max(0) as u64);
-        }
-        for (user, token_id) in store.revoked_tokens().await? {
-            revocations.revoke(user, &token_id);
-        }
+        load_revocations(&store, &revocations).await?;
         let permissions = Arc::new(PermissionCache::new());
         let users = Arc::new(UserCache::new());
         spawn_bus_listener(
             &bus,
+            store.clone(),
             revocations.clone(),
             permissions.clone(),
             users.clone(),
@@ -163,6 +159,7 @@ async fn token_secret(config: &Config, store: &Store) -> Result<String, accord_s
 /// shared bus, elsewhere).
 fn spawn_bus_listener(
     bus: &Bus,
+    store: Store,
     revocations: Arc<Revocations>,
     permissions: Arc<PermissionCache>,
     users: Arc<UserCache>,
@@ -192,6 +189,10 @@ fn spawn_bus_listener(
                     tracing::warn!(missed = n, "bus listener lagged behind the bus");
                     permissions.invalidate_all();
                     users.clear();
+                    // Revocations published meanwhile are lost with the events: reload them.
+                    if let Err(e) = load_revocations(&store, &revocations).await {
+                        tracing::error!(error = %e, "cannot reload token revocations");
+                    }
                 }
                 Err(accord_bus::RecvError::Closed) => break,
             }
@@ -207,4 +208,18 @@ fn forget_updated_users(users: &UserCache, event: &Event) {
     {
         users.forget(ids);
     }
+}
+
+/// Applies every revocation the database holds (at start, and after missed bus events).
+async fn load_revocations(
+    store: &Store,
+    revocations: &Revocations,
+) -> Result<(), accord_store::StoreError> {
+    for (user, ms) in store.token_cutoffs().await? {
+        revocations.set_cutoff(user, ms.max(0) as u64);
+    }
+    for (user, token_id) in store.revoked_tokens().await? {
+        revocations.revoke(user, &token_id);
+    }
+    Ok(())
 }

@@ -1,13 +1,17 @@
 //! Accord's event bus: what the REST API publishes after a commit and the gateway (and other
-//! processes) consume. This crate holds the event type and the in-process implementation, the
-//! embedded default; Redis and RabbitMQ implementations arrive with the event-bus work and will
-//! be further variants of [`Bus`].
+//! processes) consume. This crate holds the event type, the in-process implementation (the
+//! embedded default) and the Redis implementation (several processes); RabbitMQ will be a
+//! further variant of [`Bus`].
 
 use std::sync::Arc;
 
 use accord_model::{ChannelId, GuildId, UserId};
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
+
+mod redis_bus;
+
+pub use crate::redis_bus::{RedisBus, channel_for, valid_prefix};
 
 /// Who a dispatch is for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -83,6 +87,8 @@ pub enum BusError {
 pub enum Bus {
     /// In-process broadcast (the embedded default: one process, nothing to install).
     Memory(MemoryBus),
+    /// Redis pub/sub (several processes; see [`RedisBus`] for the channel names).
+    Redis(RedisBus),
 }
 
 impl Bus {
@@ -91,30 +97,61 @@ impl Bus {
         Bus::Memory(MemoryBus::new(capacity))
     }
 
-    /// Publishes one event to every subscriber.
+    /// A Redis bus on `url` (`redis://host:port/db`) using channels named `{prefix}:...`,
+    /// holding up to `capacity` events per slow subscriber. Fails with
+    /// [`BusError::Transport`] if Redis cannot be reached now or `prefix` is invalid (see
+    /// [`valid_prefix`]); afterwards the bus reconnects by itself.
+    pub async fn redis(url: &str, prefix: &str, capacity: usize) -> Result<Self, BusError> {
+        RedisBus::connect(url, prefix, capacity)
+            .await
+            .map(Bus::Redis)
+    }
+
+    /// Publishes one event to every subscriber. The in-process bus never fails; the Redis bus
+    /// returns [`BusError::Transport`] when Redis did not accept the event.
     pub async fn publish(&self, event: Event) -> Result<(), BusError> {
         match self {
             Bus::Memory(bus) => {
                 bus.publish(event);
                 Ok(())
             }
+            Bus::Redis(bus) => bus.publish(&event).await,
         }
     }
 
     /// A new subscription that sees every event published after this call.
+    ///
+    /// With Redis, this holds exactly for events published through this same [`Bus`] (or a
+    /// clone); an event another process published just before the call may still arrive, since
+    /// "before" across processes is only defined by when Redis delivers it. Events lost while
+    /// the connection to Redis was down are reported as [`RecvError::Lagged`]`(0)`.
     pub fn subscribe(&self) -> Subscription {
         match self {
             Bus::Memory(bus) => Subscription {
                 rx: bus.tx.subscribe(),
+                own_floor: 0,
             },
+            Bus::Redis(bus) => {
+                let (rx, own_floor) = bus.attach();
+                Subscription { rx, own_floor }
+            }
         }
     }
+}
+
+/// What the broadcast channel behind a [`Subscription`] carries.
+#[derive(Debug, Clone)]
+enum Item {
+    /// An event; `own_seq` is its sequence number if this process's bus published it.
+    Event { event: Event, own_seq: Option<u64> },
+    /// Events were lost (the transport reconnected or could not decode a message).
+    Gap,
 }
 
 /// The in-process bus: a tokio broadcast channel.
 #[derive(Clone, Debug)]
 pub struct MemoryBus {
-    tx: broadcast::Sender<Event>,
+    tx: broadcast::Sender<Item>,
 }
 
 impl MemoryBus {
@@ -126,7 +163,10 @@ impl MemoryBus {
 
     fn publish(&self, event: Event) {
         // No subscriber is not an error: nobody is listening yet (no gateway in this process).
-        let _ = self.tx.send(event);
+        let _ = self.tx.send(Item::Event {
+            event,
+            own_seq: None,
+        });
     }
 }
 
@@ -134,7 +174,9 @@ impl MemoryBus {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RecvError {
     /// The subscriber fell behind and `n` events were dropped for it; it must resynchronise
-    /// (a gateway invalidates the affected sessions).
+    /// (a gateway invalidates the affected sessions). `n` is 0 when the number is unknown:
+    /// the Redis bus lost its connection (or could not read a message) and events published
+    /// meanwhile are gone.
     #[error("lagged by {0} events")]
     Lagged(u64),
     /// The bus is gone.
@@ -145,25 +187,51 @@ pub enum RecvError {
 /// A stream of events.
 #[derive(Debug)]
 pub struct Subscription {
-    rx: broadcast::Receiver<Event>,
+    rx: broadcast::Receiver<Item>,
+    /// Events this process's own bus published with a lower sequence number predate the
+    /// subscription and are skipped.
+    own_floor: u64,
 }
 
 impl Subscription {
     /// The next event.
     pub async fn recv(&mut self) -> Result<Event, RecvError> {
-        self.rx.recv().await.map_err(|e| match e {
-            broadcast::error::RecvError::Lagged(n) => RecvError::Lagged(n),
-            broadcast::error::RecvError::Closed => RecvError::Closed,
-        })
+        loop {
+            let item = self.rx.recv().await.map_err(|e| match e {
+                broadcast::error::RecvError::Lagged(n) => RecvError::Lagged(n),
+                broadcast::error::RecvError::Closed => RecvError::Closed,
+            })?;
+            if let Some(result) = self.admit(item) {
+                return result;
+            }
+        }
     }
 
     /// The next event if one is waiting.
     pub fn try_recv(&mut self) -> Option<Result<Event, RecvError>> {
-        match self.rx.try_recv() {
-            Ok(e) => Some(Ok(e)),
-            Err(broadcast::error::TryRecvError::Empty) => None,
-            Err(broadcast::error::TryRecvError::Lagged(n)) => Some(Err(RecvError::Lagged(n))),
-            Err(broadcast::error::TryRecvError::Closed) => Some(Err(RecvError::Closed)),
+        loop {
+            let item = match self.rx.try_recv() {
+                Ok(item) => item,
+                Err(broadcast::error::TryRecvError::Empty) => return None,
+                Err(broadcast::error::TryRecvError::Lagged(n)) => {
+                    return Some(Err(RecvError::Lagged(n)));
+                }
+                Err(broadcast::error::TryRecvError::Closed) => return Some(Err(RecvError::Closed)),
+            };
+            if let Some(result) = self.admit(item) {
+                return Some(result);
+            }
+        }
+    }
+
+    /// What `item` means for this subscription, or `None` if it predates it.
+    fn admit(&self, item: Item) -> Option<Result<Event, RecvError>> {
+        match item {
+            Item::Event {
+                own_seq: Some(seq), ..
+            } if seq < self.own_floor => None,
+            Item::Event { event, .. } => Some(Ok(event)),
+            Item::Gap => Some(Err(RecvError::Lagged(0))),
         }
     }
 }
@@ -202,6 +270,35 @@ mod tests {
             .unwrap();
         }
         assert_eq!(sub.recv().await, Err(RecvError::Lagged(2)));
+    }
+
+    #[tokio::test]
+    async fn own_events_before_the_floor_are_skipped_and_gaps_are_lag() {
+        let (tx, rx) = broadcast::channel(8);
+        let mut sub = Subscription { rx, own_floor: 5 };
+        let event = |n: u64| Event::TokensCutOff {
+            user: UserId::new(n),
+            valid_after_ms: n,
+        };
+        for (n, own_seq) in [(1, Some(4)), (2, Some(5)), (3, None)] {
+            tx.send(Item::Event {
+                event: event(n),
+                own_seq,
+            })
+            .unwrap();
+        }
+        tx.send(Item::Gap).unwrap();
+        tx.send(Item::Event {
+            event: event(4),
+            own_seq: Some(0),
+        })
+        .unwrap();
+        assert_eq!(sub.recv().await, Ok(event(2)));
+        assert_eq!(sub.try_recv(), Some(Ok(event(3))));
+        assert_eq!(sub.recv().await, Err(RecvError::Lagged(0)));
+        assert_eq!(sub.try_recv(), None);
+        drop(tx);
+        assert_eq!(sub.recv().await, Err(RecvError::Closed));
     }
 
     #[test]

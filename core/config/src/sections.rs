@@ -232,18 +232,30 @@ pub enum BusKind {
     /// In-process bus: everything (API, gateway, ...) must run in one process.
     #[default]
     Memory,
+    /// Redis pub/sub: API and gateway processes on any number of machines share one Redis.
+    Redis,
 }
 
 /// The event bus that carries events from the API to the gateways.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct BusConfig {
-    /// Bus implementation. Only the in-process bus exists for now; Redis and RabbitMQ
-    /// arrive with the event-bus work.
+    /// Bus implementation. Use "redis" as soon as the API and the gateway run in more than
+    /// one process.
     pub kind: BusKind,
     /// Events buffered per subscriber; a subscriber that falls further behind misses events
     /// and must resynchronise. At least 16.
     pub capacity: usize,
+    /// Redis server for `kind = "redis"`, as `redis://[user:password@]host:port[/db]`.
+    /// It must be reachable when Accord starts; if the connection drops later, Accord
+    /// reconnects by itself and sessions resynchronise. Ignored by the in-process bus.
+    #[serde(deserialize_with = "lenient::string")]
+    pub redis_url: String,
+    /// Start of every Redis channel name Accord uses (`<prefix>:guild:<id>`, ...). Give
+    /// each Accord deployment that shares a Redis server its own prefix. Letters, digits,
+    /// `-`, `_` and `.` only. Ignored by the in-process bus.
+    #[serde(deserialize_with = "lenient::string")]
+    pub channel_prefix: String,
 }
 
 impl Default for BusConfig {
@@ -251,6 +263,8 @@ impl Default for BusConfig {
         Self {
             kind: BusKind::Memory,
             capacity: 4096,
+            redis_url: "redis://127.0.0.1:6379".into(),
+            channel_prefix: "accord".into(),
         }
     }
 }

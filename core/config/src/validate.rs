@@ -4,7 +4,7 @@ use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
 
-use crate::{Config, ConfigError, Problem};
+use crate::{BusKind, Config, ConfigError, Problem};
 
 /// An IP address range in CIDR notation (`10.0.0.0/8`, `::1/128`); a plain address is a range of
 /// one (`/32` or `/128`).
@@ -236,6 +236,31 @@ pub(crate) fn validate(c: &Config) -> Result<(), ConfigError> {
     );
 
     k.at_least("bus.capacity", c.bus.capacity, 16);
+    if c.bus.kind == BusKind::Redis {
+        match url::Url::parse(&c.bus.redis_url) {
+            Ok(u) if u.scheme() == "redis" && u.host_str().is_some_and(|h| !h.is_empty()) => {}
+            _ => k.fail(
+                "bus.redis_url",
+                format!(
+                    "must be a redis://host:port URL, got `{}`",
+                    redact(&c.bus.redis_url)
+                ),
+            ),
+        }
+        let prefix = &c.bus.channel_prefix;
+        if prefix.is_empty()
+            || !prefix
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        {
+            k.fail(
+                "bus.channel_prefix",
+                format!(
+                    "must be non-empty and hold only letters, digits, '-', '_' and '.', got `{prefix}`"
+                ),
+            );
+        }
+    }
 
     k.range("snowflake.worker_id", c.snowflake.worker_id, 0, 31);
     k.range("snowflake.process_id", c.snowflake.process_id, 0, 31);
@@ -376,6 +401,27 @@ mod tests {
         ] {
             assert!(bad.parse::<IpNet>().is_err(), "{bad} parsed");
         }
+    }
+
+    #[test]
+    fn redis_bus_settings_are_checked_only_for_the_redis_bus() {
+        let keys = |c: &Config| match validate(c) {
+            Ok(()) => Vec::new(),
+            Err(ConfigError::Invalid(problems)) => problems.into_iter().map(|p| p.key).collect(),
+            Err(e) => panic!("unexpected error {e}"),
+        };
+        let mut c = Config::default();
+        c.bus.redis_url = "http://x".into();
+        c.bus.channel_prefix = "a:b".into();
+        assert!(keys(&c).is_empty(), "ignored by the in-process bus");
+        c.bus.kind = BusKind::Redis;
+        assert_eq!(keys(&c), ["bus.redis_url", "bus.channel_prefix"]);
+        c.bus.redis_url = "redis://:pw@10.0.0.5:6380/2".into();
+        c.bus.channel_prefix = "accord-prod_1.eu".into();
+        assert!(keys(&c).is_empty());
+        c.bus.redis_url = "redis://".into();
+        c.bus.channel_prefix = String::new();
+        assert_eq!(keys(&c), ["bus.redis_url", "bus.channel_prefix"]);
     }
 
     #[test]

@@ -47,19 +47,25 @@ impl CompressKind {
 /// Memory per connection at the defaults (the context's own buffers; the output `Vec` is the
 /// caller's):
 ///
-/// * `zlib-stream` (zlib-rs backend, memLevel 8, `zlib_window_bits` 15): a 2 × 32 KiB sliding
-///   window, a 32 Ki-entry `prev` chain of `u16` (64 KiB), a fixed 64 Ki-entry hash head of
-///   `u16` (128 KiB), a 64 KiB pending buffer and a 48 KiB symbol buffer: about **368 KiB**.
-///   Window and chain take 4 × 2^bits bytes (bits 12: 16 KiB, 256 KiB in all); the hash head,
-///   pending and symbol buffers do not shrink with the window.
-/// * `zstd-stream` (level 6, windowLog 18, hashLog 16, chainLog 16): `ZSTD_sizeof_CCtx`
-///   measures **1 337 KiB** once the first message was compressed (zstd 1.5.7): the 256 KiB
-///   window plus a 128 KiB block in the input buffer, a 128 KiB output buffer, 256 KiB each of
-///   hash and chain tables, and the sequence and literal stores.
-///   [`Compressor::context_bytes`] reports it.
+/// * `zlib-stream` (zlib-rs backend, memLevel 8, level 6, `zlib_window_bits` 15): nothing until
+///   the first message and nothing after [`Compressor::idle`]; while messages flow, a 2 × 32 KiB
+///   sliding window, a 32 Ki-entry `prev` chain of `u16` (64 KiB), a fixed 64 Ki-entry hash
+///   head of `u16` (128 KiB), a 64 KiB pending buffer and a 48 KiB symbol buffer: **368 KiB**.
+///   The window is kept at Discord's 15 bits because smaller ones cost compression (10 bits
+///   quadruples a typical MESSAGE_CREATE) while saving little: zlib-rs's hash head, pending and
+///   symbol buffers do not shrink with it (12 bits: 256 KiB) and flate2 does not expose
+///   memLevel. Idle connections get their memory back from [`Compressor::idle`] instead.
+/// * `zstd-stream` (level 6, windowLog 12, hashLog 10, chainLog 10): `ZSTD_sizeof_CCtx`
+///   measures **60 KiB** (61 543 bytes, zstd 1.5.7) once the first message was compressed, for
+///   an idle or a busy connection alike: a 4 KiB window caps the block size at 4 KiB, so the
+///   input and output buffers and the sequence and literal stores shrink with it, and the hash
+///   and chain tables take 4 KiB each. Discord's tuning (windowLog 18, hashLog 16, chainLog 16)
+///   measures 1 337 KiB.
 ///
-/// Measured in `tests/stream_decoders.rs`: a ~950-byte MESSAGE_CREATE as the 21st of similar
-/// ones compresses to 105 bytes with `zlib-stream` and 111 with `zstd-stream` at the defaults.
+/// A ~950-byte MESSAGE_CREATE as the 21st of similar ones (after READY and a large
+/// GUILD_CREATE) compresses to 106 bytes with `zlib-stream` (Discord's level 6, windowBits 15:
+/// the same) and 113 bytes with `zstd-stream` (Discord's level 6, windowLog 18: 110 bytes);
+/// `tests/stream_decoders.rs` measures both against those baselines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CompressSettings {
     /// zlib compression level, 0..=9.
@@ -76,17 +82,30 @@ pub struct CompressSettings {
     pub zstd_chain_log: u32,
 }
 
+impl CompressSettings {
+    /// Discord's tuning (zlib level 6, windowBits 15; zstd level 6, windowLog 18, hashLog 16,
+    /// chainLog 16): the baseline the defaults are measured against.
+    pub fn discord() -> Self {
+        Self {
+            zstd_window_log: 18,
+            zstd_hash_log: 16,
+            zstd_chain_log: 16,
+            ..Self::default()
+        }
+    }
+}
+
 impl Default for CompressSettings {
-    /// Level 6 for both; a 32 KiB zlib window; Discord's zstd tuning (windowLog 18, hashLog 16,
-    /// chainLog 16).
+    /// Level 6 for both; a 32 KiB zlib window; a small zstd context (windowLog 12, hashLog 10,
+    /// chainLog 10).
     fn default() -> Self {
         Self {
             zlib_level: 6,
             zlib_window_bits: 15,
             zstd_level: 6,
-            zstd_window_log: 18,
-            zstd_hash_log: 16,
-            zstd_chain_log: 16,
+            zstd_window_log: 12,
+            zstd_hash_log: 10,
+            zstd_chain_log: 10,
         }
     }
 }
@@ -95,8 +114,12 @@ impl Default for CompressSettings {
 enum Inner {
     None,
     Zlib {
-        deflate: Box<Compress>,
+        /// The deflate state; `None` until the first message and after [`Compressor::idle`].
+        deflate: Option<Box<Compress>>,
+        level: Compression,
         window_bits: u8,
+        /// Whether the zlib header went out: every later deflate state is raw deflate.
+        header_sent: bool,
     },
     Zstd(Box<CCtx<'static>>),
 }
@@ -136,10 +159,11 @@ impl Compressor {
                     let level = settings.zlib_level;
                     return Err(invalid(format!("zlib level {level} is not in 0..=9")));
                 }
-                let level = Compression::new(settings.zlib_level);
                 Inner::Zlib {
-                    deflate: Box::new(Compress::new_with_window_bits(level, true, bits)),
+                    deflate: None,
+                    level: Compression::new(settings.zlib_level),
                     window_bits: bits,
+                    header_sent: false,
                 }
             }
             CompressKind::ZstdStream => {
@@ -165,12 +189,13 @@ impl Compressor {
         self.kind
     }
 
-    /// Heap memory the compression context holds: measured by zstd for `zstd-stream` (it grows
-    /// to its full size with the first message), computed from zlib-rs's buffer layout for
-    /// `zlib-stream`, 0 without compression.
+    /// Heap memory the compression context holds now: measured by zstd for `zstd-stream` (it
+    /// grows to its full size with the first message), computed from zlib-rs's buffer layout
+    /// for `zlib-stream` (0 before the first message and after [`Compressor::idle`]), 0
+    /// without compression.
     pub fn context_bytes(&self) -> usize {
         match &self.inner {
-            Inner::None => 0,
+            Inner::None | Inner::Zlib { deflate: None, .. } => 0,
             Inner::Zlib { window_bits, .. } => {
                 let window = 1usize << window_bits;
                 // Sliding window (2 windows), prev chain (u16 per window byte), hash head
@@ -192,8 +217,42 @@ impl Compressor {
                 out.extend_from_slice(payload);
                 Ok(())
             }
-            Inner::Zlib { deflate, .. } => deflate_sync(deflate, payload, out),
+            Inner::Zlib {
+                deflate,
+                level,
+                window_bits,
+                header_sent,
+            } => {
+                // The first state writes the zlib header; one started after `idle` continues
+                // the same stream as raw deflate.
+                let deflate = deflate.get_or_insert_with(|| {
+                    Box::new(Compress::new_with_window_bits(
+                        *level,
+                        !*header_sent,
+                        *window_bits,
+                    ))
+                });
+                *header_sent = true;
+                deflate_sync(deflate, payload, out)
+            }
             Inner::Zstd(cctx) => zstd_flush(cctx, payload, out),
+        }
+    }
+
+    /// Tells the compressor the connection is quiet, so it may give back memory: call it when
+    /// nothing was sent for a while (e.g. a whole heartbeat interval), between messages.
+    ///
+    /// `zlib-stream` drops its deflate state (`context_bytes` becomes 0). Every message ends in
+    /// a sync flush, which leaves the stream on a byte boundary after a complete block, so the
+    /// next message can come from a fresh raw-deflate state (no second zlib header) and the
+    /// client's one inflate context reads on unchanged: the new blocks simply never refer back
+    /// past the restart. The cost is that the first message after the restart cannot reuse
+    /// what came before it. `zstd-stream` keeps its context: a single zstd frame cannot be
+    /// restarted without breaking clients that decode one frame per connection, so its memory
+    /// is bounded by [`CompressSettings`] instead. Without compression this does nothing.
+    pub fn idle(&mut self) {
+        if let Inner::Zlib { deflate, .. } = &mut self.inner {
+            *deflate = None;
         }
     }
 }
@@ -334,9 +393,18 @@ mod tests {
             }
             assert_eq!(plain, payload);
         }
+        let bytes = c.context_bytes();
         assert!(
-            c.context_bytes() > 256 * 1024,
-            "holds at least the 256 KiB window"
+            (4 * 1024..64 * 1024).contains(&bytes),
+            "holds the 4 KiB window and stays under 64 KiB: {bytes}"
+        );
+        let mut discord =
+            Compressor::with_settings(CompressKind::ZstdStream, CompressSettings::discord())
+                .unwrap();
+        discord.compress(b"{\"op\":11}", &mut Vec::new()).unwrap();
+        assert!(
+            discord.context_bytes() > 1024 * 1024,
+            "windowLog 18 holds over 1 MiB"
         );
     }
 
@@ -364,9 +432,57 @@ mod tests {
             zlib_window_bits: 12,
             ..CompressSettings::default()
         };
-        let small = Compressor::with_settings(CompressKind::ZlibStream, small).unwrap();
-        let big = Compressor::new(CompressKind::ZlibStream);
+        let mut small = Compressor::with_settings(CompressKind::ZlibStream, small).unwrap();
+        let mut big = Compressor::new(CompressKind::ZlibStream);
+        // Nothing is allocated before the first message.
+        assert_eq!((big.context_bytes(), small.context_bytes()), (0, 0));
+        let mut out = Vec::new();
+        big.compress(b"{\"op\":10}", &mut out).unwrap();
+        small.compress(b"{\"op\":10}", &mut out).unwrap();
         assert_eq!(big.context_bytes(), 368 * 1024);
         assert_eq!(small.context_bytes(), 256 * 1024);
+    }
+
+    #[test]
+    fn zlib_idle_drops_the_state_and_the_stream_goes_on_as_raw_deflate() {
+        let mut c = Compressor::new(CompressKind::ZlibStream);
+        let mut inflate = flate2::Decompress::new(true);
+        let payloads: [&[u8]; 5] = [
+            b"{\"op\":10}",
+            b"{\"op\":11}",
+            b"",
+            b"{\"op\":11}",
+            b"{\"op\":0}",
+        ];
+        for (i, payload) in payloads.iter().enumerate() {
+            let mut out = Vec::new();
+            c.compress(payload, &mut out).unwrap();
+            assert!(c.context_bytes() > 0);
+            assert!(out.ends_with(&ZLIB_SUFFIX), "message {i}");
+            if i > 0 {
+                // No second zlib header: a fresh raw block (BFINAL 0) starts the message.
+                assert_eq!(out[0] & 1, 0, "message {i} starts a non-final block");
+            }
+            let mut plain = Vec::with_capacity(1024);
+            inflate
+                .decompress_vec(&out, &mut plain, flate2::FlushDecompress::Sync)
+                .unwrap();
+            assert_eq!(plain, *payload, "message {i}");
+            c.idle();
+            assert_eq!(c.context_bytes(), 0, "idle after message {i}");
+        }
+    }
+
+    #[test]
+    fn idle_keeps_zstd_context_and_none_unchanged() {
+        let mut c = Compressor::new(CompressKind::ZstdStream);
+        let mut out = Vec::new();
+        c.compress(b"{\"op\":10}", &mut out).unwrap();
+        let before = c.context_bytes();
+        c.idle();
+        assert_eq!(c.context_bytes(), before);
+        let mut none = Compressor::new(CompressKind::None);
+        none.idle();
+        assert_eq!(none.context_bytes(), 0);
     }
 }

@@ -1,7 +1,8 @@
 //! `zlib-stream` and `zstd-stream` checked against independent decoders: Python's `zlib` and
 //! the `zstandard` package, each keeping one decompression context for a whole connection's
 //! worth of messages, as Discord clients do. Also prints the compressed size of a typical
-//! MESSAGE_CREATE deep into a stream.
+//! MESSAGE_CREATE deep into a stream against Discord's tuning, and the `zlib-stream` restart
+//! after [`Compressor::idle`] through the same client-side inflate context.
 //!
 //! These tests need `python3` with the `zstandard` module (scripts/test installs it); without
 //! them they fail.
@@ -9,7 +10,7 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use accord_gateway_encoding::{CompressKind, Compressor};
+use accord_gateway_encoding::{CompressKind, CompressSettings, Compressor};
 use serde_json::{Value, json};
 
 /// Reads records `[u32 BE len][payload][u32 BE len][message]` from stdin, feeds every message
@@ -191,13 +192,22 @@ fn connection_payloads() -> Vec<Vec<u8>> {
     payloads
 }
 
-/// Compresses `payloads` through one compressor and checks Python decodes every message.
-fn check_with_python(kind: CompressKind, mode: &str, payloads: &[Vec<u8>]) {
+/// Compresses `payloads` through one compressor and checks Python decodes every message; the
+/// connection is reported idle after every message whose index `idle_after` accepts.
+fn check_with_python(
+    kind: CompressKind,
+    mode: &str,
+    payloads: &[Vec<u8>],
+    idle_after: impl Fn(usize) -> bool,
+) {
     let mut compressor = Compressor::new(kind);
     let mut records = Vec::new();
-    for payload in payloads {
+    for (i, payload) in payloads.iter().enumerate() {
         let mut message = Vec::new();
         compressor.compress(payload, &mut message).unwrap();
+        if idle_after(i) {
+            compressor.idle();
+        }
         for part in [payload, &message] {
             records.extend_from_slice(&u32::try_from(part.len()).unwrap().to_be_bytes());
             records.extend_from_slice(part);
@@ -235,54 +245,118 @@ fn payloads_cover_the_required_variety() {
 
 #[test]
 fn python_zlib_decompressobj_reads_zlib_stream() {
-    check_with_python(CompressKind::ZlibStream, "zlib", &connection_payloads());
+    check_with_python(
+        CompressKind::ZlibStream,
+        "zlib",
+        &connection_payloads(),
+        |_| false,
+    );
+}
+
+/// The deflate state dropped while idle (after the large GUILD_CREATE, every seventh message,
+/// and twice in a row around the empty payload): Python's one `decompressobj` reads the raw
+/// deflate that follows each restart as the continuation of the zlib stream.
+#[test]
+fn python_zlib_decompressobj_reads_zlib_stream_across_idle_restarts() {
+    check_with_python(
+        CompressKind::ZlibStream,
+        "zlib",
+        &connection_payloads(),
+        |i| i == 2 || i % 7 == 0 || (39..=41).contains(&i),
+    );
+}
+
+#[test]
+fn python_zstandard_decompressobj_reads_zstd_stream_with_idle_calls() {
+    check_with_python(
+        CompressKind::ZstdStream,
+        "zstd",
+        &connection_payloads(),
+        |i| i % 5 == 0,
+    );
 }
 
 #[test]
 fn python_zstandard_decompressobj_reads_zstd_stream() {
-    check_with_python(CompressKind::ZstdStream, "zstd", &connection_payloads());
+    check_with_python(
+        CompressKind::ZstdStream,
+        "zstd",
+        &connection_payloads(),
+        |_| false,
+    );
 }
 
-/// The size of a typical MESSAGE_CREATE as the 21st of a stream of similar ones.
+/// Compresses `payloads` with `settings` and returns the last message's size, the first
+/// MESSAGE_CREATE's size and the context size at the end.
+fn last_message_size(
+    kind: CompressKind,
+    settings: CompressSettings,
+    payloads: &[Vec<u8>],
+) -> (usize, usize, usize) {
+    let mut compressor = Compressor::with_settings(kind, settings).unwrap();
+    let mut first = 0;
+    let mut message = Vec::new();
+    for (i, payload) in payloads.iter().enumerate() {
+        message.clear();
+        compressor.compress(payload, &mut message).unwrap();
+        if i == 3 {
+            first = message.len();
+        }
+    }
+    (message.len(), first, compressor.context_bytes())
+}
+
+/// The size of a typical MESSAGE_CREATE as the 21st of a stream of similar ones (after Hello,
+/// READY and a large GUILD_CREATE), at the defaults and at Discord's tuning: the defaults must
+/// stay within 10% of Discord's size, with a context under 16 KiB (zlib, idle) / 64 KiB (zstd).
 #[test]
 fn message_create_size_deep_in_a_stream() {
     let mut rng = Lcg(42);
-    let payloads: Vec<Vec<u8>> = (1..=21u64)
-        .map(|seq| serde_json::to_vec(&message_create(seq, &mut rng)).unwrap())
-        .collect();
+    let mut payloads = connection_payloads()[..3].to_vec();
+    payloads
+        .extend((1..=21u64).map(|seq| serde_json::to_vec(&message_create(seq, &mut rng)).unwrap()));
     let last = payloads.last().unwrap();
+    assert!(
+        (900..1500).contains(&last.len()),
+        "a ~1 KB payload, got {}",
+        last.len()
+    );
     for (kind, name) in [
         (CompressKind::ZlibStream, "zlib-stream"),
         (CompressKind::ZstdStream, "zstd-stream"),
     ] {
-        let mut compressor = Compressor::new(kind);
-        let mut first = 0;
-        let mut message = Vec::new();
-        for (i, payload) in payloads.iter().enumerate() {
-            message.clear();
-            compressor.compress(payload, &mut message).unwrap();
-            if i == 0 {
-                first = message.len();
-            }
-        }
+        let (size, first, context) =
+            last_message_size(kind, CompressSettings::default(), &payloads);
+        let (discord, _, discord_context) =
+            last_message_size(kind, CompressSettings::discord(), &payloads);
         println!(
-            "{name}: MESSAGE_CREATE #21 {} bytes JSON -> {} bytes (the first one alone: {first}); context {} KiB",
+            "{name}: MESSAGE_CREATE #21 {} bytes JSON -> {size} bytes (the first one: {first}), context {context} bytes; Discord's tuning: {discord} bytes, context {discord_context} bytes",
             last.len(),
-            message.len(),
-            compressor.context_bytes() / 1024
         );
         assert!(
-            (900..1500).contains(&last.len()),
-            "a ~1 KB payload, got {}",
-            last.len()
-        );
-        assert!(
-            message.len() * 3 < last.len(),
+            size * 3 < last.len(),
             "{name} should gain from the earlier messages"
         );
         assert!(
-            message.len() < first,
+            size < first,
             "{name}: later message not smaller than the first"
+        );
+        assert!(
+            size * 10 <= discord * 11,
+            "{name}: {size} bytes is more than 10% over Discord's {discord}"
+        );
+        let mut idle = Compressor::new(kind);
+        idle.compress(&payloads[0], &mut Vec::new()).unwrap();
+        idle.idle();
+        let limit = if kind == CompressKind::ZlibStream {
+            16
+        } else {
+            64
+        } * 1024;
+        assert!(
+            idle.context_bytes() < limit,
+            "{name}: {} bytes held while idle",
+            idle.context_bytes()
         );
     }
 }

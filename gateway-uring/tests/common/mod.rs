@@ -43,9 +43,8 @@ impl Env {
         config.gateway.threads = 2;
         config.gateway.max_concurrency = 16;
         tweak(&mut config);
-        let state = AppState::new(Arc::new(config), store, Bus::memory(4096))
-            .await
-            .unwrap();
+        let bus = bus_for(&config).await;
+        let state = AppState::new(Arc::new(config), store, bus).await.unwrap();
         let gateway = Gateway::start(state.clone(), tokio::runtime::Handle::current()).unwrap();
         let ws = format!("ws://{}", gateway.local_addr());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -87,6 +86,15 @@ impl Env {
 
     pub fn gateway(&self) -> &Gateway {
         self.gateway.as_ref().unwrap()
+    }
+
+    /// A second process's worth of state on the same database (its own pool and bus
+    /// connection), for a second gateway.
+    pub async fn second_state(&self) -> AppState {
+        let store = self.db.as_ref().unwrap().store().await;
+        let config = (*self.state.config).clone();
+        let bus = bus_for(&config).await;
+        AppState::new(Arc::new(config), store, bus).await.unwrap()
     }
 
     pub async fn call(
@@ -213,6 +221,20 @@ impl Env {
     }
 }
 
+/// The bus the configuration asks for.
+pub async fn bus_for(config: &Config) -> Bus {
+    match config.bus.kind {
+        accord_config::BusKind::Memory => Bus::memory(4096),
+        accord_config::BusKind::Redis => Bus::redis(
+            &config.bus.redis_url,
+            &config.bus.channel_prefix,
+            config.bus.capacity,
+        )
+        .await
+        .expect("Redis at 127.0.0.1:6379"),
+    }
+}
+
 /// A gateway client.
 pub struct Client {
     ws: tokio_tungstenite::WebSocketStream<
@@ -232,7 +254,12 @@ pub enum Got {
 impl Client {
     /// Connects with `query` (e.g. `v=10&encoding=json`) and reads Hello.
     pub async fn connect(env: &Env, query: &str) -> (Self, Value) {
-        let (ws, _) = tokio_tungstenite::connect_async(format!("{}/?{query}", env.ws))
+        Self::connect_to(&env.ws, query).await
+    }
+
+    /// Connects to the gateway at `base` (`ws://host:port`) and reads Hello.
+    pub async fn connect_to(base: &str, query: &str) -> (Self, Value) {
+        let (ws, _) = tokio_tungstenite::connect_async(format!("{base}/?{query}"))
             .await
             .unwrap();
         let mut c = Self {
