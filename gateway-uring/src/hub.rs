@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use accord_api::AppState;
-use accord_api::services::access::ChannelAccess;
+use accord_api::services::viewers::can_view;
 use accord_bus::{Audience, Dispatch, Event, RecvError, Subscription};
 use accord_model::{ChannelId, GuildId, Intents, UserId};
 use dashmap::DashMap;
@@ -175,19 +175,27 @@ impl Hub {
             .collect()
     }
 
-    /// Keeps only sessions whose user can view `channel`.
-    async fn viewers(&self, sessions: Vec<Session>, channel: ChannelId) -> Vec<Session> {
-        let mut out = Vec::with_capacity(sessions.len());
-        for s in sessions {
-            let user = lock(&s).user;
-            if ChannelAccess::load_cached(&self.state, channel, user)
-                .await
-                .is_ok()
-            {
-                out.push(s);
+    /// Keeps only sessions whose user can view `channel` of `guild` (one batched check for
+    /// all of them; members whose permissions are cached cost no read).
+    async fn viewers(
+        &self,
+        sessions: Vec<Session>,
+        guild: GuildId,
+        channel: ChannelId,
+    ) -> Vec<Session> {
+        let mut users: Vec<UserId> = sessions.iter().map(|s| lock(s).user).collect();
+        users.sort_unstable();
+        users.dedup();
+        match can_view(&self.state, guild, channel, &users).await {
+            Ok(visible) => sessions
+                .into_iter()
+                .filter(|s| visible.get(&lock(s).user).copied().unwrap_or(false))
+                .collect(),
+            Err(e) => {
+                tracing::debug!(error = %e, %channel, "channel not viewable (gone?)");
+                Vec::new()
             }
         }
-        out
     }
 
     /// Delivers one dispatch.
@@ -212,7 +220,7 @@ impl Hub {
             Audience::Guild(g) => {
                 let all = self.of_guild(*g);
                 match (name, channel_id(&data, "id")) {
-                    ("CHANNEL_CREATE", Some(c)) => self.viewers(all, c).await,
+                    ("CHANNEL_CREATE", Some(c)) => self.viewers(all, *g, c).await,
                     ("CHANNEL_UPDATE", Some(c)) => {
                         // Sessions that just gained the channel get CHANNEL_CREATE instead.
                         let gained: HashSet<Arc<str>> = moved
@@ -225,7 +233,7 @@ impl Hub {
                                     .collect()
                             })
                             .unwrap_or_default();
-                        self.viewers(all, c)
+                        self.viewers(all, *g, c)
                             .await
                             .into_iter()
                             .filter(|s| !gained.contains(&lock(s).id))
@@ -235,7 +243,7 @@ impl Hub {
                 }
             }
             Audience::Channel(c) => match guild {
-                Some(g) => self.viewers(self.of_guild(g), *c).await,
+                Some(g) => self.viewers(self.of_guild(g), g, *c).await,
                 None => match self.state.store.recipients(*c).await {
                     Ok(users) => self.of_users(&users),
                     Err(e) => {

@@ -16,3 +16,4 @@ pub mod permission_cache;
 pub mod roles;
 pub mod user_cache;
 pub mod validate;
+pub mod viewers;

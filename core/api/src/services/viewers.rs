@@ -1,0 +1,90 @@
+//! Who of many members can see a guild channel, for the gateway's fan-out: cached permissions
+//! where present, and for the rest one read each of the guild, its roles, the channel's
+//! overwrites and the members' rows — not three reads per member.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use accord_auth::now_ms;
+use accord_model::{ChannelId, GuildId, Permissions, UserId};
+
+use crate::error::{ApiError, ApiResult, Unknown};
+use crate::services::access::GuildAccess;
+use crate::state::AppState;
+
+/// Which of `users` hold VIEW_CHANNEL in the guild channel `channel` (members not in the guild
+/// cannot). Results are cached like the single-member checks.
+pub async fn can_view(
+    state: &AppState,
+    guild: GuildId,
+    channel: ChannelId,
+    users: &[UserId],
+) -> ApiResult<HashMap<UserId, bool>> {
+    let now = now_ms() as i64;
+    let cache = &state.permissions;
+    let generation = cache.generation(guild);
+    let mut out = HashMap::with_capacity(users.len());
+    let mut need_standing = Vec::new();
+    let mut standings: Vec<Arc<GuildAccess>> = Vec::new();
+    for &user in users {
+        if let Some(p) = cache.get(guild, channel, user, now) {
+            out.insert(user, p.contains(Permissions::VIEW_CHANNEL));
+        } else if let Some(s) = cache.standing(guild, user, now) {
+            standings.push(s);
+        } else {
+            need_standing.push(user);
+        }
+    }
+    if need_standing.is_empty() && standings.is_empty() {
+        return Ok(out);
+    }
+    let record = match cache.channel(channel) {
+        Some(c) => c,
+        None => {
+            let epoch = cache.epoch();
+            let c = Arc::new(
+                state
+                    .store
+                    .channel(channel)
+                    .await?
+                    .ok_or(ApiError::Unknown(Unknown::Channel))?,
+            );
+            cache.put_channel(c.clone(), epoch);
+            c
+        }
+    };
+    if !need_standing.is_empty() {
+        let g = state
+            .store
+            .guild(guild)
+            .await?
+            .ok_or(ApiError::Unknown(Unknown::Guild))?;
+        let roles = state.store.guild_roles(guild).await?;
+        let members = state.store.members_by_ids(guild, &need_standing).await?;
+        for m in members {
+            let user = UserId::from_i64(m.user_id);
+            let until = m
+                .communication_disabled_until
+                .map(|t| t.timestamp_millis())
+                .filter(|t| *t > now);
+            let access = Arc::new(GuildAccess::from_parts(user, g.clone(), m, roles.clone()));
+            cache.put_standing(access.clone(), generation, until);
+            standings.push(access);
+        }
+    }
+    let overwrites = state.store.channel_overwrites(channel).await?;
+    for standing in standings {
+        let p = standing.channel_permissions(&record, &overwrites);
+        let until = standing
+            .member
+            .communication_disabled_until
+            .map(|t| t.timestamp_millis())
+            .filter(|t| *t > now);
+        cache.put(guild, channel, standing.user_id, p, generation, until);
+        out.insert(standing.user_id, p.contains(Permissions::VIEW_CHANNEL));
+    }
+    for user in users {
+        out.entry(*user).or_insert(false);
+    }
+    Ok(out)
+}
