@@ -17,21 +17,7 @@ async fn channels_hidden_by_permissions(backend: &str) {
     let (owner, _) = env.user("owner").await;
     let (member, member_id) = env.user("member").await;
     let (guild, general) = env.guild(&owner, "Lounge").await;
-    let invite = env
-        .ok(
-            Method::POST,
-            &format!("/channels/{general}/invites"),
-            &owner,
-            Some(json!({})),
-        )
-        .await;
-    env.ok(
-        Method::POST,
-        &format!("/invites/{}", invite["code"].as_str().unwrap()),
-        &member,
-        None,
-    )
-    .await;
+    env.join(&owner, &general, &member).await;
     let secret = env
         .ok(
             Method::POST,
@@ -118,21 +104,7 @@ async fn visibility_changes(backend: &str) {
     let (owner, _) = env.user("owner").await;
     let (member, member_id) = env.user("member").await;
     let (_, general) = env.guild(&owner, "Lounge").await;
-    let invite = env
-        .ok(
-            Method::POST,
-            &format!("/channels/{general}/invites"),
-            &owner,
-            Some(json!({})),
-        )
-        .await;
-    env.ok(
-        Method::POST,
-        &format!("/invites/{}", invite["code"].as_str().unwrap()),
-        &member,
-        None,
-    )
-    .await;
+    env.join(&owner, &general, &member).await;
     let (mut m, _) = Client::connect(&env, Q).await;
     m.identify(&member, json!({})).await;
     m.until("GUILD_CREATE").await;
@@ -183,21 +155,7 @@ async fn presences_and_revocation(backend: &str) {
     let (owner, _) = env.user("owner").await;
     let (member, member_id) = env.user("member").await;
     let (guild, general) = env.guild(&owner, "Lounge").await;
-    let invite = env
-        .ok(
-            Method::POST,
-            &format!("/channels/{general}/invites"),
-            &owner,
-            Some(json!({})),
-        )
-        .await;
-    env.ok(
-        Method::POST,
-        &format!("/invites/{}", invite["code"].as_str().unwrap()),
-        &member,
-        None,
-    )
-    .await;
+    env.join(&owner, &general, &member).await;
     let (mut a, _) = Client::connect(&env, Q).await;
     a.identify(&owner, json!({})).await;
     a.until("GUILD_CREATE").await;
@@ -267,21 +225,7 @@ async fn member_chunks(backend: &str) {
     let (owner, owner_id) = env.user("owner").await;
     let (member, member_id) = env.user("member").await;
     let (guild, general) = env.guild(&owner, "Lounge").await;
-    let invite = env
-        .ok(
-            Method::POST,
-            &format!("/channels/{general}/invites"),
-            &owner,
-            Some(json!({})),
-        )
-        .await;
-    env.ok(
-        Method::POST,
-        &format!("/invites/{}", invite["code"].as_str().unwrap()),
-        &member,
-        None,
-    )
-    .await;
+    env.join(&owner, &general, &member).await;
     let (mut c, _) = Client::connect(&env, Q).await;
     c.identify(&owner, json!({})).await;
     c.until("GUILD_CREATE").await;

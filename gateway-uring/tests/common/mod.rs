@@ -210,6 +210,21 @@ impl Env {
         (id, text)
     }
 
+    /// `member` joins the guild of `channel` through an invite `owner` creates there.
+    pub async fn join(&self, owner: &str, channel: &str, member: &str) {
+        let invite = self
+            .ok(
+                Method::POST,
+                &format!("/channels/{channel}/invites"),
+                owner,
+                Some(json!({})),
+            )
+            .await;
+        let code = invite["code"].as_str().unwrap();
+        self.ok(Method::POST, &format!("/invites/{code}"), member, None)
+            .await;
+    }
+
     pub async fn say(&self, token: &str, channel: &str, content: &str) -> Value {
         self.ok(
             Method::POST,
