@@ -13,6 +13,8 @@
 //! * `--run`: drives the two above as child processes and prints the figures.
 //!
 //! Run: `cargo run --release -p accord-bench --bin accord-gateway-load -- --run --users 1000`
+//! (`--heartbeat-ms N` shortens Hello's heartbeat interval, so the steady-state figure taken two
+//! heartbeats after connecting comes sooner)
 
 use std::collections::HashMap;
 use std::io::{BufRead, Write};
@@ -159,6 +161,7 @@ async fn server(flags: &Flags) {
     config.gateway.listen = "127.0.0.1:0".parse().expect("addr");
     config.gateway.threads = flags.num("threads", 2) as u32;
     config.gateway.max_concurrency = 16;
+    config.gateway.heartbeat_interval_ms = flags.num("heartbeat-ms", 41_250) as u64;
     let state = AppState::new(Arc::new(config), store.clone(), Bus::memory(65_536))
         .await
         .expect("state");
@@ -688,6 +691,7 @@ async fn run(flags: &Flags) {
     let messages = flags.num("messages", 5) as u64;
     let kinds = flags.str("compress", "none,zlib-stream,zstd-stream");
     let intents = flags.str("intents", DEFAULT_INTENTS);
+    let heartbeat_ms = flags.num("heartbeat-ms", 41_250);
     let file = format!("/tmp/accord-gateway-load-{}.txt", std::process::id());
     let procs = users.div_ceil(per_process).max(2);
     let http = reqwest::Client::new();
@@ -703,6 +707,8 @@ async fn run(flags: &Flags) {
             file.clone(),
             "--threads".into(),
             threads.clone(),
+            "--heartbeat-ms".into(),
+            heartbeat_ms.to_string(),
         ]);
         server
             .wait_for("SERVER_READY", Duration::from_secs(3600))
@@ -743,6 +749,14 @@ async fn run(flags: &Flags) {
             "per idle session: {:.2} KiB from 0 to {sessions} sessions, {:.2} KiB from {half_sessions} to {sessions}",
             (full as f64 - base as f64) / sessions.max(1) as f64,
             (full as f64 - half as f64) / (sessions - half_sessions).max(1) as f64
+        );
+        // Steady state: after two heartbeats the replay buffers hold only what clients have
+        // not acknowledged and quiet connections have dropped their compression state.
+        tokio::time::sleep(Duration::from_millis(2 * heartbeat_ms as u64)).await;
+        let (settled, sessions) = server_rss(&mut server).await;
+        println!(
+            "per idle session after two heartbeats: {:.2} KiB ({settled} KiB with {sessions} sessions)",
+            (settled as f64 - base as f64) / sessions.max(1) as f64
         );
 
         let lines: Vec<String> = std::fs::read_to_string(&file)

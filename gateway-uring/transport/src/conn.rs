@@ -20,8 +20,10 @@ use monoio::net::tcp::{TcpOwnedReadHalf, TcpOwnedWriteHalf};
 use crate::codec::{self, Decoder, Message};
 use crate::{Incoming, WsError, WsReader, WsWriter};
 
-/// How much the reader asks the socket for at a time.
-const READ_CHUNK: usize = 16 * 1024;
+/// How much the reader asks the socket for at a time. Every idle connection holds one such
+/// buffer in its pending read, so it is sized to a whole gateway payload (4,096 bytes), not more:
+/// larger messages simply take several reads.
+const READ_CHUNK: usize = 4 * 1024;
 /// How long the writer task keeps flushing queued frames after every handle was dropped.
 const LINGER: Duration = Duration::from_secs(5);
 /// How long the writer task keeps reading (and discarding) after sending a close frame, so
