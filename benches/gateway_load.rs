@@ -16,6 +16,10 @@
 //! (`--heartbeat-ms N` shortens Hello's heartbeat interval, so the steady-state figure taken two
 //! heartbeats after connecting comes sooner)
 
+/// The same allocator as the `accord` binary (it gives freed memory back to the system).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::collections::HashMap;
 use std::io::{BufRead, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
