@@ -20,6 +20,7 @@ use crate::hub::{Hub, lock};
 use crate::identify::{self, ConcurrencyGate, IdentifyData, Refusal, ResumeData, SessionSettings};
 use crate::members;
 use crate::params::{Encoding, Params};
+use crate::route;
 
 /// Client events allowed per window (then 4008).
 const EVENT_LIMIT: usize = 120;
@@ -336,16 +337,12 @@ pub async fn serve(conn: Conn, ctx: Rc<ThreadCtx>) {
                         {
                             let mut core = lock(&s);
                             let key = if op == Some(31) { "guild_ids" } else { "guild_id" };
-                            let asked: Vec<String> = match d.get(key) {
-                                Some(Value::Array(a)) => a.iter().filter_map(|g| g.as_str().map(str::to_owned)).collect(),
-                                Some(Value::String(g)) => vec![g.clone()],
-                                _ => Vec::new(),
-                            };
+                            let asked = d.get(key).map(route::snowflakes).unwrap_or_default();
                             for g in asked {
-                                let known = g.parse::<u64>().ok().is_some_and(|g| core.guilds.contains(&accord_model::GuildId::new(g)));
-                                if !known {
+                                if !core.guilds.contains(&accord_model::GuildId::new(g)) {
                                     continue;
                                 }
+                                let g = g.to_string();
                                 let (name, payload) = if op == Some(31) {
                                     ("SOUNDBOARD_SOUNDS", json!({"guild_id": g, "soundboard_sounds": []}))
                                 } else {

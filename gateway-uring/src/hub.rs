@@ -260,13 +260,9 @@ impl Hub {
         let masked: std::sync::OnceLock<String> = std::sync::OnceLock::new();
         // A user's own presence is not sent back to them.
         let presence_of = (name == "PRESENCE_UPDATE")
-            .then(|| {
-                data.get("user")
-                    .and_then(|u| u.get("id"))
-                    .and_then(Value::as_str)
-            })
+            .then(|| data.get("user").and_then(|u| u.get("id")))
             .flatten()
-            .and_then(|id| id.parse::<u64>().ok())
+            .and_then(route::snowflake)
             .map(UserId::new);
         for s in &recipients {
             let mut core = lock(s);
@@ -326,8 +322,7 @@ impl Hub {
                 if let Some(user) = data
                     .get("user")
                     .and_then(|u| u.get("id"))
-                    .and_then(Value::as_str)
-                    .and_then(|s| s.parse::<u64>().ok())
+                    .and_then(route::snowflake)
                 {
                     for s in self.of_users(&[UserId::new(user)]) {
                         self.drop_guild(&s, g);
@@ -417,9 +412,5 @@ impl Hub {
 }
 
 fn channel_id(d: &Value, key: &str) -> Option<ChannelId> {
-    d.get(key)?
-        .as_str()?
-        .parse::<u64>()
-        .ok()
-        .map(ChannelId::new)
+    d.get(key).and_then(route::snowflake).map(ChannelId::new)
 }

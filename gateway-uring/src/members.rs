@@ -18,15 +18,7 @@ const CHUNK: usize = 1000;
 const QUERY_LIMIT: usize = 100;
 
 fn ids<T>(v: &Value, make: fn(u64) -> T) -> Vec<T> {
-    let one = |v: &Value| {
-        v.as_str()
-            .and_then(|s| s.parse::<u64>().ok())
-            .or(v.as_u64())
-    };
-    match v {
-        Value::Array(a) => a.iter().filter_map(one).map(make).collect(),
-        other => one(other).map(make).into_iter().collect(),
-    }
+    crate::route::snowflakes(v).into_iter().map(make).collect()
 }
 
 /// Answers one op 8 from `session`.

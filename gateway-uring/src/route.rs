@@ -89,6 +89,21 @@ pub fn shard_of(guild: Option<GuildId>, num_shards: u32) -> u32 {
     }
 }
 
+/// A snowflake as payloads carry it: a decimal string, or (from some clients) a JSON integer.
+pub fn snowflake(v: &Value) -> Option<u64> {
+    v.as_str()
+        .and_then(|s| s.parse().ok())
+        .or_else(|| v.as_u64())
+}
+
+/// One snowflake or an array of them (op 8's `guild_id` and `user_ids`, op 31's `guild_ids`).
+pub fn snowflakes(v: &Value) -> Vec<u64> {
+    match v {
+        Value::Array(a) => a.iter().filter_map(snowflake).collect(),
+        other => snowflake(other).into_iter().collect(),
+    }
+}
+
 /// The guild an event's payload names (`guild_id`, or `id` for GUILD_* events about the guild
 /// itself).
 pub fn guild_of(name: &str, d: &Value) -> Option<GuildId> {
@@ -97,7 +112,7 @@ pub fn guild_of(name: &str, d: &Value) -> Option<GuildId> {
             .then(|| d.get("id"))
             .flatten()
     })?;
-    raw.as_str()?.parse::<u64>().ok().map(GuildId::new)
+    snowflake(raw).map(GuildId::new)
 }
 
 /// Whether a bot without MESSAGE_CONTENT must get this message with its content blanked: guild
@@ -188,6 +203,16 @@ mod tests {
         let dm = json!({"content": "hi", "author": {"id": "9"}, "mentions": []});
         assert!(!must_mask("MESSAGE_CREATE", &dm, me));
         assert!(!must_mask("MESSAGE_DELETE", &msg, me));
+    }
+
+    #[test]
+    fn snowflakes_as_strings_or_integers() {
+        assert_eq!(snowflake(&json!("12")), Some(12));
+        assert_eq!(snowflake(&json!(12)), Some(12));
+        assert_eq!(snowflake(&json!("x")), None);
+        assert_eq!(snowflakes(&json!(["1", 2, "no"])), vec![1, 2]);
+        assert_eq!(snowflakes(&json!("3")), vec![3]);
+        assert!(snowflakes(&json!(null)).is_empty());
     }
 
     #[test]

@@ -32,7 +32,7 @@ pub fn channels_of(guild_create: &serde_json::Value) -> HashSet<ChannelId> {
         .and_then(serde_json::Value::as_array)
         .map(|a| {
             a.iter()
-                .filter_map(|c| c.get("id")?.as_str()?.parse::<u64>().ok())
+                .filter_map(|c| c.get("id").and_then(route::snowflake))
                 .map(ChannelId::new)
                 .collect()
         })

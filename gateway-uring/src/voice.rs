@@ -28,11 +28,7 @@ pub struct VoiceState {
 }
 
 fn id_of<T>(v: Option<&Value>, make: fn(u64) -> T) -> Option<T> {
-    let v = v?;
-    v.as_str()
-        .and_then(|s| s.parse::<u64>().ok())
-        .or(v.as_u64())
-        .map(make)
+    crate::route::snowflake(v?).map(make)
 }
 
 /// The voice state object (`channel_id` null when leaving).
