@@ -83,17 +83,22 @@ impl GuildAccess {
             .ok_or(ApiError::MissingAccess)?;
         let roles = state.store.guild_roles(guild_id).await?;
         let access = Self::from_parts(user, guild, member, roles);
-        let valid_until = access
-            .member
-            .communication_disabled_until
-            .map(|t| t.timestamp_millis())
-            .filter(|t| *t > now);
+        let valid_until = access.valid_until_ms(now);
         state.permissions.put_standing(
             std::sync::Arc::new(access.clone()),
             generation,
             valid_until,
         );
         Ok(access)
+    }
+
+    /// Until when (Unix ms) permissions computed from this standing stay valid at `now_ms`:
+    /// the end of a running timeout, when they change by themselves; `None` otherwise.
+    pub fn valid_until_ms(&self, now_ms: i64) -> Option<i64> {
+        self.member
+            .communication_disabled_until
+            .map(|t| t.timestamp_millis())
+            .filter(|t| *t > now_ms)
     }
 
     /// Builds the standing from loaded rows.
@@ -354,11 +359,7 @@ pub async fn channel_permissions_cached(
     }
     let overwrites = state.store.channel_overwrites(channel_id).await?;
     let permissions = guild.channel_permissions(channel, &overwrites);
-    let valid_until = guild
-        .member
-        .communication_disabled_until
-        .map(|t| t.timestamp_millis())
-        .filter(|t| *t > now);
+    let valid_until = guild.valid_until_ms(now);
     state.permissions.put(
         guild.guild_id(),
         channel_id,

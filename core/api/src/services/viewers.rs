@@ -63,23 +63,15 @@ pub async fn can_view(
         let members = state.store.members_by_ids(guild, &need_standing).await?;
         for m in members {
             let user = UserId::from_i64(m.user_id);
-            let until = m
-                .communication_disabled_until
-                .map(|t| t.timestamp_millis())
-                .filter(|t| *t > now);
             let access = Arc::new(GuildAccess::from_parts(user, g.clone(), m, roles.clone()));
-            cache.put_standing(access.clone(), generation, until);
+            cache.put_standing(access.clone(), generation, access.valid_until_ms(now));
             standings.push(access);
         }
     }
     let overwrites = state.store.channel_overwrites(channel).await?;
     for standing in standings {
         let p = standing.channel_permissions(&record, &overwrites);
-        let until = standing
-            .member
-            .communication_disabled_until
-            .map(|t| t.timestamp_millis())
-            .filter(|t| *t > now);
+        let until = standing.valid_until_ms(now);
         cache.put(guild, channel, standing.user_id, p, generation, until);
         out.insert(standing.user_id, p.contains(Permissions::VIEW_CHANNEL));
     }
