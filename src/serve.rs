@@ -54,19 +54,32 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     Ok(store)
 }
 
+/// The Redis event log's settings from the configuration.
+pub fn log_settings(config: &Config) -> accord_bus::LogSettings {
+    accord_bus::LogSettings {
+        retention_ms: config.bus.log_retention_secs.saturating_mul(1000),
+        max_len: config.bus.log_max_len,
+    }
+}
+
 /// Builds the configured event bus; the Redis bus needs Redis reachable now.
 pub async fn open_bus(config: &Config) -> anyhow::Result<Bus> {
     let bus = &config.bus;
     match bus.kind {
         BusKind::Memory => Ok(Bus::memory(bus.capacity)),
-        BusKind::Redis => Bus::redis(&bus.redis_url, &bus.channel_prefix, bus.capacity)
-            .await
-            .with_context(|| {
-                format!(
-                    "cannot open the Redis event bus ({}; bus.redis_url)",
-                    redact(&bus.redis_url)
-                )
-            }),
+        BusKind::Redis => Bus::redis(
+            &bus.redis_url,
+            &bus.channel_prefix,
+            bus.capacity,
+            log_settings(config),
+        )
+        .await
+        .with_context(|| {
+            format!(
+                "cannot open the Redis event bus ({}; bus.redis_url)",
+                redact(&bus.redis_url)
+            )
+        }),
     }
 }
 
@@ -135,7 +148,8 @@ pub async fn run(config: Config, services: Services) -> anyhow::Result<()> {
     }
     tracing::info!("shutting down");
     if let Some(gw) = gateway {
-        // Sessions get Reconnect (op 7) and stay resumable until the process ends.
+        // Sessions get Reconnect (op 7) and stay resumable: here until the process ends, and
+        // with the Redis bus on any gateway process, from the checkpoints written on the way out.
         tokio::task::spawn_blocking(move || gw.shutdown(Duration::from_secs(5)))
             .await
             .context("gateway shutdown failed")?;

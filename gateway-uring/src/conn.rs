@@ -120,6 +120,30 @@ async fn next_event(rx: &mut Option<mpsc::Receiver<SessionOut>>) -> Option<Sessi
     }
 }
 
+/// Answers op 31 (`soundboard`) or op 43: this server has no soundboard sounds and no voice
+/// channel statuses, so each of the session's guilds asked about gets an empty list.
+async fn empty_lists(hub: Arc<Hub>, id: Arc<str>, soundboard: bool, d: Value) {
+    let Some(s) = hub.get(&id) else { return };
+    let guilds = lock(&s).guilds.clone();
+    let key = if soundboard { "guild_ids" } else { "guild_id" };
+    let asked = d.get(key).map(route::snowflakes).unwrap_or_default();
+    for g in asked {
+        if !guilds.contains(&accord_model::GuildId::new(g)) {
+            continue;
+        }
+        let g = g.to_string();
+        let (name, payload) = if soundboard {
+            (
+                "SOUNDBOARD_SOUNDS",
+                json!({"guild_id": g, "soundboard_sounds": []}),
+            )
+        } else {
+            ("CHANNEL_INFO", json!({"guild_id": g, "channels": []}))
+        };
+        hub.send_to(&id, name, &payload).await;
+    }
+}
+
 /// Serves one upgraded connection until it ends.
 pub async fn serve(conn: Conn, ctx: Rc<ThreadCtx>) {
     let Conn {
@@ -224,6 +248,7 @@ pub async fn serve(conn: Conn, ctx: Rc<ThreadCtx>) {
                             && let Some(s) = ctx.hub.get(id)
                         {
                             lock(&s).acknowledge(seq);
+                            ctx.hub.checkpoint(id);
                         }
                         probed = false;
                         if out.op(OpCode::HeartbeatAck, &Value::Null).await.is_err() {
@@ -275,7 +300,9 @@ pub async fn serve(conn: Conn, ctx: Rc<ThreadCtx>) {
                             out.close(CloseCode::DecodeError).await;
                             break End::Final;
                         };
-                        match identify::resume(&ctx.hub, ctx.settings, framer, data) {
+                        let job = ctx.tokio.spawn(identify::resume(ctx.hub.clone(), ctx.settings, framer, data));
+                        let outcome = job.await.unwrap_or(Err(Refusal::Close(CloseCode::UnknownError)));
+                        match outcome {
                             Ok(identify::Resumed { id, generation, events: rx, missed }) => {
                                 session = Some((id, generation));
                                 events = Some(rx);
@@ -330,26 +357,8 @@ pub async fn serve(conn: Conn, ctx: Rc<ThreadCtx>) {
                         }
                     }
                     Some(31 | 43) => {
-                        // This server has no soundboard sounds and no voice channel statuses:
-                        // the answer for each of the session's guilds is an empty list.
-                        if let Some((id, _)) = &session
-                            && let Some(s) = ctx.hub.get(id)
-                        {
-                            let mut core = lock(&s);
-                            let key = if op == Some(31) { "guild_ids" } else { "guild_id" };
-                            let asked = d.get(key).map(route::snowflakes).unwrap_or_default();
-                            for g in asked {
-                                if !core.guilds.contains(&accord_model::GuildId::new(g)) {
-                                    continue;
-                                }
-                                let g = g.to_string();
-                                let (name, payload) = if op == Some(31) {
-                                    ("SOUNDBOARD_SOUNDS", json!({"guild_id": g, "soundboard_sounds": []}))
-                                } else {
-                                    ("CHANNEL_INFO", json!({"guild_id": g, "channels": []}))
-                                };
-                                core.push(name, &payload.to_string());
-                            }
+                        if let Some((id, _)) = &session {
+                            ctx.tokio.spawn(empty_lists(ctx.hub.clone(), id.clone(), op == Some(31), d));
                         }
                     }
                     _ => {

@@ -56,6 +56,9 @@ pub struct SessionCore {
     pub detached_at: Option<Instant>,
     /// Counts attachments: a connection detaches the session only if it is still the latest.
     generation: u64,
+    /// Events of the log up to here are already in this session (it was taken over from
+    /// another gateway that had seen them): they are not delivered again.
+    pub log_floor: accord_bus::LogId,
 }
 
 /// Why a resume cannot happen.
@@ -100,7 +103,55 @@ impl SessionCore {
             pending: Vec::new(),
             detached_at: None,
             generation: 1,
+            log_floor: accord_bus::LogId::ZERO,
         }
+    }
+
+    /// A session taken over from another gateway: started, detached (waiting for the
+    /// resume that asked for it), at sequence `seq`, with the dispatches after `floor` that
+    /// the client may not have received.
+    #[allow(clippy::too_many_arguments)]
+    pub fn restored(
+        id: Arc<str>,
+        user: UserId,
+        bot: bool,
+        intents: Intents,
+        shard: [u32; 2],
+        framer: Framer,
+        replay_cap: usize,
+        seq: u64,
+        floor: u64,
+        replay: Vec<(u64, Bytes)>,
+    ) -> Self {
+        let (tx, _) = mpsc::channel(1);
+        let mut core = Self::new(id, user, bot, intents, shard, framer, replay_cap, tx);
+        core.out = None;
+        core.ready = true;
+        core.detached_at = Some(Instant::now());
+        core.seq = seq;
+        core.floor = floor;
+        core.replay = replay.into();
+        while core.replay.len() > core.replay_cap {
+            if let Some((dropped, _)) = core.replay.pop_front() {
+                core.floor = dropped;
+            }
+        }
+        core
+    }
+
+    /// Whether READY went out (events before it are held back).
+    pub fn is_ready(&self) -> bool {
+        self.ready
+    }
+
+    /// The highest sequence no longer replayable (a resume from below it is refused).
+    pub fn floor(&self) -> u64 {
+        self.floor
+    }
+
+    /// The dispatches kept for a resume, oldest first.
+    pub fn replay(&self) -> impl Iterator<Item = &(u64, Bytes)> {
+        self.replay.iter()
     }
 
     /// The current attachment's number (1 for the identifying connection).

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use accord_api::AppState;
 use accord_api::services::viewers::can_view;
-use accord_bus::{Audience, Dispatch, Event, RecvError, Subscription};
+use accord_bus::{Audience, Dispatch, LogId};
 use accord_model::{ChannelId, GuildId, Intents, UserId};
 use dashmap::DashMap;
 use serde_json::Value;
@@ -38,6 +38,11 @@ pub struct Hub {
     pub voice: DashMap<(GuildId, UserId), crate::voice::VoiceState>,
     /// Users whose presence may have changed (see `presence::spawn_publisher`).
     presence_changes: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<UserId>>,
+    /// The event-log position of the last event delivered (Redis bus only).
+    pub(crate) position: Mutex<LogId>,
+    /// Work for the bus task, between events (see `relay`).
+    pub(crate) commands:
+        std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<crate::relay::Command>>,
 }
 
 impl Hub {
@@ -51,6 +56,18 @@ impl Hub {
             presence_changes: std::sync::OnceLock::new(),
             voice: DashMap::new(),
             tokio: std::sync::OnceLock::new(),
+            position: Mutex::new(LogId::ZERO),
+            commands: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Asks the bus task to checkpoint session `id` (its client acknowledged everything up
+    /// to `ack`); nothing happens without a Redis bus.
+    pub fn checkpoint(&self, id: &Arc<str>) {
+        if self.state.bus.redis_bus().is_some()
+            && let Some(tx) = self.commands.get()
+        {
+            let _ = tx.send(crate::relay::Command::Checkpoint(id.clone()));
         }
     }
 
@@ -68,6 +85,14 @@ impl Hub {
         if let Some(tx) = self.presence_changes.get() {
             let _ = tx.send(user);
         }
+    }
+
+    /// Sends a dispatch to one session. It goes through the bus like every other dispatch, so
+    /// that the event log holds everything a session received (see `handoff`).
+    pub async fn send_to(&self, session: &Arc<str>, name: &str, payload: &Value) {
+        self.state
+            .dispatch(name, Audience::Session(session.clone()), payload)
+            .await;
     }
 
     /// The sessions of `user`.
@@ -106,8 +131,24 @@ impl Hub {
 
     /// Ends a session for good.
     pub fn remove(&self, id: &str) {
+        if self.forget(id, true)
+            && let Some(bus) = self.state.bus.redis_bus()
+            && let Some((rt, _)) = self.tokio.get()
+        {
+            let (bus, id) = (bus.clone(), id.to_owned());
+            rt.spawn(async move {
+                if let Err(e) = bus.delete_session(&id).await {
+                    tracing::warn!(error = %e, "cannot delete an ended session's record");
+                }
+            });
+        }
+    }
+
+    /// Drops a session from this process; `ended` says whether it ended (then its presence
+    /// and voice state go with it) or lives on elsewhere. Returns whether it was here.
+    pub(crate) fn forget(&self, id: &str, ended: bool) -> bool {
         let Some((id, session)) = self.sessions.remove(id) else {
-            return;
+            return false;
         };
         let core = lock(&session);
         if let Some(mut set) = self.by_user.get_mut(&core.user) {
@@ -122,6 +163,9 @@ impl Hub {
         }
         let user = core.user;
         drop(core);
+        if !ended {
+            return true;
+        }
         self.presence_changed(user);
         if self
             .voice
@@ -132,6 +176,12 @@ impl Hub {
         {
             rt.spawn(crate::voice::session_ended(hub, user, id));
         }
+        true
+    }
+
+    /// All sessions.
+    pub(crate) fn all(&self) -> Vec<Session> {
+        self.sessions.iter().map(|e| e.value().clone()).collect()
     }
 
     fn add_guild(&self, session: &Session, guild: GuildId) {
@@ -198,8 +248,15 @@ impl Hub {
         }
     }
 
-    /// Delivers one dispatch.
-    pub async fn deliver(&self, d: &Dispatch) {
+    /// Delivers one dispatch, at log position `log` when it came from the Redis log; with
+    /// `only`, to that session alone (a session being rebuilt from the log).
+    pub async fn deliver(&self, d: &Dispatch, log: Option<LogId>, only: Option<&Session>) {
+        let scope = |found: Vec<Session>| -> Vec<Session> {
+            match only {
+                Some(one) => found.into_iter().filter(|s| Arc::ptr_eq(s, one)).collect(),
+                None => found,
+            }
+        };
         let Ok(data) = serde_json::from_str::<Value>(&d.data) else {
             tracing::error!(event = %d.name, "dispatch payload is not JSON");
             return;
@@ -212,13 +269,13 @@ impl Hub {
         if let Audience::Guild(g) = &d.audience
             && visibility::may_change(name)
         {
-            let all = self.of_guild(*g);
+            let all = scope(self.of_guild(*g));
             let (changes, objects) = visibility::recompute(self, *g, &all).await;
             moved = Some((*g, all, changes, objects));
         }
         let recipients = match &d.audience {
             Audience::Guild(g) => {
-                let all = self.of_guild(*g);
+                let all = scope(self.of_guild(*g));
                 match (name, channel_id(&data, "id")) {
                     ("CHANNEL_CREATE", Some(c)) => self.viewers(all, *g, c).await,
                     ("CHANNEL_UPDATE", Some(c)) => {
@@ -243,16 +300,17 @@ impl Hub {
                 }
             }
             Audience::Channel(c) => match guild {
-                Some(g) => self.viewers(self.of_guild(g), g, *c).await,
+                Some(g) => self.viewers(scope(self.of_guild(g)), g, *c).await,
                 None => match self.state.store.recipients(*c).await {
-                    Ok(users) => self.of_users(&users),
+                    Ok(users) => scope(self.of_users(&users)),
                     Err(e) => {
                         tracing::error!(error = %e, "cannot load DM recipients");
                         Vec::new()
                     }
                 },
             },
-            Audience::Users(users) => self.of_users(users),
+            Audience::Users(users) => scope(self.of_users(users)),
+            Audience::Session(id) => scope(self.get(id).into_iter().collect()),
         };
         if recipients.is_empty() {
             return;
@@ -266,7 +324,7 @@ impl Hub {
             .map(UserId::new);
         for s in &recipients {
             let mut core = lock(s);
-            if presence_of == Some(core.user) {
+            if presence_of == Some(core.user) || log.is_some_and(|l| l <= core.log_floor) {
                 continue;
             }
             if route::shard_of(guild, core.shard[1]) != core.shard[0] {
@@ -306,7 +364,7 @@ impl Hub {
             }
             ("CHANNEL_DELETE", Some(g), _) => {
                 if let Some(c) = channel_id(&data, "id") {
-                    for s in self.of_guild(g) {
+                    for s in scope(self.of_guild(g)) {
                         if let Some(v) = lock(&s).visible.get_mut(&g) {
                             v.remove(&c);
                         }
@@ -324,57 +382,13 @@ impl Hub {
                     .and_then(|u| u.get("id"))
                     .and_then(route::snowflake)
                 {
-                    for s in self.of_users(&[UserId::new(user)]) {
+                    for s in scope(self.of_users(&[UserId::new(user)])) {
                         self.drop_guild(&s, g);
                     }
                 }
             }
             _ => {}
         }
-    }
-
-    /// Consumes the bus until it closes, and drops sessions that stayed detached longer than
-    /// `resume_timeout`.
-    pub async fn run(self: Arc<Self>, mut sub: Subscription, resume_timeout: Duration) {
-        let reaper = {
-            let hub = self.clone();
-            tokio::spawn(async move {
-                let mut tick = tokio::time::interval(Duration::from_secs(5).min(resume_timeout));
-                loop {
-                    tick.tick().await;
-                    hub.reap(resume_timeout);
-                }
-            })
-        };
-        loop {
-            match sub.recv().await {
-                Ok(Event::Dispatch(d)) => self.deliver(&d).await,
-                Ok(Event::TokensCutOff {
-                    user,
-                    valid_after_ms,
-                }) => self.end_sessions(user, |(issued, _)| *issued < valid_after_ms),
-                Ok(Event::TokenRevoked { user, token_id }) => {
-                    self.end_sessions(user, |(_, id)| *id == token_id)
-                }
-                Err(RecvError::Lagged(n)) => {
-                    // Sessions missed events: none of them can be trusted to be complete.
-                    tracing::error!(
-                        missed = n,
-                        "gateway fell behind the bus; invalidating sessions"
-                    );
-                    let ids: Vec<Arc<str>> =
-                        self.sessions.iter().map(|e| e.key().clone()).collect();
-                    for id in ids {
-                        if let Some(s) = self.get(&id) {
-                            lock(&s).detach();
-                        }
-                        self.remove(&id);
-                    }
-                }
-                Err(RecvError::Closed) => break,
-            }
-        }
-        reaper.abort();
     }
 
     /// Ends the sessions of `user` whose identifying token matches `revoked`: their

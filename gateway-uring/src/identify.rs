@@ -332,16 +332,30 @@ pub struct Resumed {
 }
 
 /// Runs Resume: the missed dispatches and RESUMED come back to be written before anything on
-/// the new receiver.
-pub fn resume(
-    hub: &Hub,
+/// the new receiver. A session this process does not hold is taken over from the process that
+/// checkpointed it last (Redis bus only).
+pub async fn resume(
+    hub: Arc<Hub>,
     settings: SessionSettings,
     framer: Framer,
     data: ResumeData,
 ) -> Result<Resumed, Refusal> {
-    let claims = authenticate(hub, &data.token)?;
-    let Some(session) = hub.get(&data.session_id) else {
-        return Err(Refusal::InvalidSession(false));
+    let claims = authenticate(&hub, &data.token)?;
+    let session = match hub.get(&data.session_id) {
+        Some(s) => s,
+        None => {
+            let here = crate::relay::request_take_over(
+                &hub,
+                &data.session_id,
+                claims.user_id,
+                framer.encoding,
+            )
+            .await;
+            match hub.get(&data.session_id) {
+                Some(s) if here => s,
+                _ => return Err(Refusal::InvalidSession(false)),
+            }
+        }
     };
     let mut core = lock(&session);
     if core.user != claims.user_id || core.framer.encoding != framer.encoding {

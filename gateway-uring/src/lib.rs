@@ -5,11 +5,13 @@
 pub mod conn;
 pub mod core;
 pub mod frames;
+pub mod handoff;
 pub mod hub;
 pub mod identify;
 pub mod members;
 pub mod params;
 pub mod presence;
+pub mod relay;
 pub mod route;
 pub mod visibility;
 pub mod voice;
@@ -59,10 +61,11 @@ impl Gateway {
             hub.start_presences();
         }
         let sub = state.bus.subscribe();
-        let hub_task = tokio.spawn(
-            hub.clone()
-                .run(sub, Duration::from_secs(cfg.resume_timeout_secs)),
-        );
+        let hub_task = tokio.spawn(relay::run(
+            hub.clone(),
+            sub,
+            Duration::from_secs(cfg.resume_timeout_secs),
+        ));
         let (shutdown, shutdown_rx) = watch::channel(false);
         let settings = SessionSettings {
             replay_buffer: cfg.replay_buffer as usize,
@@ -79,6 +82,14 @@ impl Gateway {
             },
             max_message: MAX_PAYLOAD,
             handshake_timeout: Duration::from_secs(10),
+            tls: cfg
+                .tls_cert
+                .as_ref()
+                .zip(cfg.tls_key.as_ref())
+                .map(|(cert, key)| accord_gateway_transport::TlsSettings {
+                    cert_path: cert.into(),
+                    key_path: key.into(),
+                }),
         };
         let gate = Arc::new(ConcurrencyGate::default());
         let thread_hub = hub.clone();
@@ -132,11 +143,13 @@ impl Gateway {
     }
 
     /// Sends Reconnect (op 7) to every connection, closes them (their sessions stay
-    /// resumable for the resume window), waits up to `grace`, and stops. Blocks: call it from
-    /// outside async code or in `spawn_blocking`.
+    /// resumable for the resume window — with Redis, on any gateway process, from the
+    /// checkpoints written now), waits up to `grace`, and stops. Blocks: call it from outside
+    /// async code or in `spawn_blocking`.
     pub fn shutdown(self, grace: Duration) {
         let _ = self.shutdown.send(true);
         self.server.shutdown(grace);
+        relay::checkpoint_all_blocking(&self.hub);
         self.hub_task.abort();
     }
 }

@@ -101,7 +101,6 @@ pub async fn request(hub: Arc<Hub>, session: Arc<str>, d: Value) {
         if chunks.is_empty() {
             chunks.push(&[]);
         }
-        let mut core = lock(&s);
         for (index, chunk) in chunks.into_iter().enumerate() {
             let mut payload = json!({
                 "guild_id": guild.to_string(),
@@ -118,7 +117,7 @@ pub async fn request(hub: Arc<Hub>, session: Arc<str>, d: Value) {
             if let Some(n) = nonce {
                 payload["nonce"] = json!(n);
             }
-            core.push("GUILD_MEMBERS_CHUNK", &payload.to_string());
+            hub.send_to(&session, "GUILD_MEMBERS_CHUNK", &payload).await;
         }
     }
 }

@@ -177,6 +177,8 @@ fn spawn_bus_listener(
                     valid_after_ms,
                 }) => revocations.set_cutoff(user, valid_after_ms),
                 Ok(Event::TokenRevoked { user, token_id }) => revocations.revoke(user, &token_id),
+                // Gateways' business.
+                Ok(Event::SessionMoved { .. }) => {}
                 Ok(Event::Dispatch(d)) => {
                     if let Audience::Guild(guild) = d.audience
                         && PermissionCache::invalidated_by(&d.name)

@@ -9,9 +9,13 @@ use accord_model::{ChannelId, GuildId, UserId};
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
+mod log_id;
 mod redis_bus;
+mod redis_log;
 
+pub use crate::log_id::{BadLogId, LogId};
 pub use crate::redis_bus::{RedisBus, channel_for, valid_prefix};
+pub use crate::redis_log::{LogSettings, SessionRecord};
 
 /// Who a dispatch is for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,6 +27,8 @@ pub enum Audience {
     Channel(ChannelId),
     /// The sessions of these users.
     Users(Vec<UserId>),
+    /// One gateway session (answers to its own requests, e.g. member chunks), by session id.
+    Session(Arc<str>),
 }
 
 /// One gateway dispatch: event name, its `d` payload (serialised once), and its audience.
@@ -57,6 +63,14 @@ pub enum Event {
         /// The token's id (its middle part).
         token_id: String,
     },
+    /// A gateway session was resumed on the gateway `owner`: any other gateway holding it
+    /// forgets it (without ending it).
+    SessionMoved {
+        /// The session's id.
+        session_id: String,
+        /// The gateway that holds it now.
+        owner: u64,
+    },
 }
 
 impl Event {
@@ -87,7 +101,8 @@ pub enum BusError {
 pub enum Bus {
     /// In-process broadcast (the embedded default: one process, nothing to install).
     Memory(MemoryBus),
-    /// Redis pub/sub (several processes; see [`RedisBus`] for the channel names).
+    /// Redis pub/sub (several processes; see [`RedisBus`] for the channel names), with the
+    /// event log that lets gateways catch up and hand sessions over.
     Redis(RedisBus),
 }
 
@@ -101,10 +116,23 @@ impl Bus {
     /// holding up to `capacity` events per slow subscriber. Fails with
     /// [`BusError::Transport`] if Redis cannot be reached now or `prefix` is invalid (see
     /// [`valid_prefix`]); afterwards the bus reconnects by itself.
-    pub async fn redis(url: &str, prefix: &str, capacity: usize) -> Result<Self, BusError> {
-        RedisBus::connect(url, prefix, capacity)
+    pub async fn redis(
+        url: &str,
+        prefix: &str,
+        capacity: usize,
+        log: LogSettings,
+    ) -> Result<Self, BusError> {
+        RedisBus::connect(url, prefix, capacity, log)
             .await
             .map(Bus::Redis)
+    }
+
+    /// The Redis bus, when this is one (its event log and session records).
+    pub fn redis_bus(&self) -> Option<&RedisBus> {
+        match self {
+            Bus::Memory(_) => None,
+            Bus::Redis(bus) => Some(bus),
+        }
     }
 
     /// Publishes one event to every subscriber. The in-process bus never fails; the Redis bus
@@ -142,8 +170,13 @@ impl Bus {
 /// What the broadcast channel behind a [`Subscription`] carries.
 #[derive(Debug, Clone)]
 enum Item {
-    /// An event; `own_seq` is its sequence number if this process's bus published it.
-    Event { event: Event, own_seq: Option<u64> },
+    /// An event; `own_seq` is its sequence number if this process's bus published it, `log`
+    /// its position in the Redis event log.
+    Event {
+        event: Event,
+        own_seq: Option<u64>,
+        log: Option<LogId>,
+    },
     /// Events were lost (the transport reconnected or could not decode a message).
     Gap,
 }
@@ -166,6 +199,7 @@ impl MemoryBus {
         let _ = self.tx.send(Item::Event {
             event,
             own_seq: None,
+            log: None,
         });
     }
 }
@@ -196,6 +230,11 @@ pub struct Subscription {
 impl Subscription {
     /// The next event.
     pub async fn recv(&mut self) -> Result<Event, RecvError> {
+        self.recv_logged().await.map(|(event, _)| event)
+    }
+
+    /// The next event and its position in the event log (Redis bus only).
+    pub async fn recv_logged(&mut self) -> Result<(Event, Option<LogId>), RecvError> {
         loop {
             let item = self.rx.recv().await.map_err(|e| match e {
                 broadcast::error::RecvError::Lagged(n) => RecvError::Lagged(n),
@@ -219,18 +258,18 @@ impl Subscription {
                 Err(broadcast::error::TryRecvError::Closed) => return Some(Err(RecvError::Closed)),
             };
             if let Some(result) = self.admit(item) {
-                return Some(result);
+                return Some(result.map(|(event, _)| event));
             }
         }
     }
 
     /// What `item` means for this subscription, or `None` if it predates it.
-    fn admit(&self, item: Item) -> Option<Result<Event, RecvError>> {
+    fn admit(&self, item: Item) -> Option<Result<(Event, Option<LogId>), RecvError>> {
         match item {
             Item::Event {
                 own_seq: Some(seq), ..
             } if seq < self.own_floor => None,
-            Item::Event { event, .. } => Some(Ok(event)),
+            Item::Event { event, log, .. } => Some(Ok((event, log))),
             Item::Gap => Some(Err(RecvError::Lagged(0))),
         }
     }
@@ -284,6 +323,7 @@ mod tests {
             tx.send(Item::Event {
                 event: event(n),
                 own_seq,
+                log: None,
             })
             .unwrap();
         }
@@ -291,6 +331,7 @@ mod tests {
         tx.send(Item::Event {
             event: event(4),
             own_seq: Some(0),
+            log: None,
         })
         .unwrap();
         assert_eq!(sub.recv().await, Ok(event(2)));

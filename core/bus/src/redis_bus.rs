@@ -9,16 +9,23 @@
 //! | dispatch to exactly one user       | `{prefix}:user:{id}`     |
 //! | dispatch to several (or no) users  | `{prefix}:all`           |
 //! | `TokensCutOff` / `TokenRevoked`    | `{prefix}:user:{id}`     |
+//! | dispatch to one gateway session    | `{prefix}:session:{id}`  |
+//! | `SessionMoved`                     | `{prefix}:all`           |
 //!
 //! For now each process receives everything: one shared task per [`RedisBus`] pattern-subscribes
 //! to `{prefix}:*` and forwards decoded events into a local broadcast channel, which every
 //! [`Subscription`](crate::Subscription) reads. The channel names allow a process to subscribe
 //! later to only the guilds, channels and users its sessions need (plus `{prefix}:all`).
 //!
-//! The message body is an envelope `{"origin": u64, "seq": u64, "event": <Event>}`: `origin`
-//! identifies the publishing [`RedisBus`] and `seq` numbers its publications, so a subscription
-//! never sees an event its own bus published before the subscription was made (the same
-//! guarantee as the in-process bus).
+//! The message body is the event's log position, a newline, and an envelope
+//! `{"origin": u64, "seq": u64, "event": <Event>}`: `origin` identifies the publishing
+//! [`RedisBus`] and `seq` numbers its publications, so a subscription never sees an event its
+//! own bus published before the subscription was made (the same guarantee as the in-process
+//! bus).
+//!
+//! Every event is also appended to the stream `{prefix}:log` (the event log, see
+//! `redis_log`) by the same Lua script that publishes it, so the log's order is the order in
+//! which subscribers receive events and each event carries its position.
 
 use std::hash::{BuildHasher, Hasher};
 use std::sync::Arc;
@@ -31,7 +38,8 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 
-use crate::{Audience, BusError, Event, Item};
+use crate::redis_log::{LogSettings, PUBLISH_SCRIPT};
+use crate::{Audience, BusError, Event, Item, LogId};
 
 /// How long one connection attempt (TCP connect plus the subscription handshake) may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -47,14 +55,16 @@ const KEEPALIVE_EVERY: Duration = Duration::from_secs(15);
 /// stops when the last clone is dropped.
 #[derive(Clone)]
 pub struct RedisBus {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
-struct Inner {
-    prefix: String,
-    origin: u64,
+pub(crate) struct Inner {
+    pub(crate) prefix: String,
+    pub(crate) origin: u64,
+    pub(crate) log: LogSettings,
+    pub(crate) script: redis::Script,
     next_seq: AtomicU64,
-    publisher: ConnectionManager,
+    pub(crate) publisher: ConnectionManager,
     tx: broadcast::Sender<Item>,
     subscriber: JoinHandle<()>,
 }
@@ -112,10 +122,12 @@ pub fn channel_for(prefix: &str, event: &Event) -> String {
                 [one] => format!("{prefix}:user:{one}"),
                 _ => format!("{prefix}:all"),
             },
+            Audience::Session(id) => format!("{prefix}:session:{id}"),
         },
         Event::TokensCutOff { user, .. } | Event::TokenRevoked { user, .. } => {
             format!("{prefix}:user:{user}")
         }
+        Event::SessionMoved { .. } => format!("{prefix}:all"),
     }
 }
 
@@ -127,7 +139,12 @@ impl RedisBus {
     /// Connects the publisher, pattern-subscribes to `{prefix}:*` and starts the subscriber
     /// task. Fails with [`BusError::Transport`] if Redis cannot be reached now (or the URL or
     /// prefix is invalid); once this returns, the bus reconnects by itself.
-    pub async fn connect(url: &str, prefix: &str, capacity: usize) -> Result<Self, BusError> {
+    pub async fn connect(
+        url: &str,
+        prefix: &str,
+        capacity: usize,
+        log: LogSettings,
+    ) -> Result<Self, BusError> {
         if !valid_prefix(prefix) {
             return Err(BusError::Transport(format!(
                 "invalid channel prefix `{prefix}` (letters, digits, '-', '_' and '.' only)"
@@ -155,6 +172,8 @@ impl RedisBus {
             inner: Arc::new(Inner {
                 prefix: prefix.to_owned(),
                 origin,
+                log,
+                script: redis::Script::new(PUBLISH_SCRIPT),
                 next_seq: AtomicU64::new(0),
                 publisher,
                 tx,
@@ -163,7 +182,8 @@ impl RedisBus {
         })
     }
 
-    /// Publishes `event` on its audience's channel; returns once Redis accepted it.
+    /// Appends `event` to the log and publishes it on its audience's channel; returns once
+    /// Redis accepted it.
     pub(crate) async fn publish(&self, event: &Event) -> Result<(), BusError> {
         let seq = self.inner.next_seq.fetch_add(1, Ordering::SeqCst);
         let body = serde_json::to_string(&Outgoing {
@@ -174,10 +194,14 @@ impl RedisBus {
         .map_err(|e| transport("cannot encode the event", e))?;
         let channel = channel_for(&self.inner.prefix, event);
         let mut conn = self.inner.publisher.clone();
-        redis::cmd("PUBLISH")
+        self.inner
+            .script
+            .key(self.log_key())
             .arg(&channel)
             .arg(body)
-            .query_async::<i64>(&mut conn)
+            .arg(self.inner.log.retention_ms)
+            .arg(self.inner.log.max_len)
+            .invoke_async::<String>(&mut conn)
             .await
             .map_err(|e| transport("cannot publish on Redis", e))?;
         Ok(())
@@ -252,10 +276,11 @@ async fn pump(pubsub: PubSub, tx: &broadcast::Sender<Item>, origin: u64) -> Stri
         tokio::select! {
             msg = stream.next() => {
                 let Some(msg) = msg else { return "connection closed".into() };
-                let item = match serde_json::from_slice::<Incoming>(msg.get_payload_bytes()) {
-                    Ok(m) => Item::Event {
+                let item = match decode(msg.get_payload_bytes()) {
+                    Ok((log, m)) => Item::Event {
                         event: m.event,
                         own_seq: (m.origin == origin).then_some(m.seq),
+                        log: Some(log),
                     },
                     Err(e) => {
                         // A message this process cannot read is an event it misses.
@@ -279,6 +304,25 @@ async fn pump(pubsub: PubSub, tx: &broadcast::Sender<Item>, origin: u64) -> Stri
             }
         }
     }
+}
+
+/// Splits a message into its log position and envelope.
+fn decode(payload: &[u8]) -> Result<(LogId, Incoming), String> {
+    let nl = payload
+        .iter()
+        .position(|b| *b == b'\n')
+        .ok_or("no log position")?;
+    let log = std::str::from_utf8(&payload[..nl])
+        .map_err(|e| e.to_string())?
+        .parse::<LogId>()
+        .map_err(|e| e.to_string())?;
+    let m = serde_json::from_slice::<Incoming>(&payload[nl + 1..]).map_err(|e| e.to_string())?;
+    Ok((log, m))
+}
+
+/// Decodes an envelope as stored in the log.
+pub(crate) fn decode_envelope(body: &[u8]) -> Result<Event, serde_json::Error> {
+    serde_json::from_slice::<Incoming>(body).map(|m| m.event)
 }
 
 /// A random identifier for this bus instance (std's hasher keys are randomly seeded).

@@ -8,7 +8,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use accord_bus::{Audience, Bus, BusError, Dispatch, Event, RecvError, Subscription};
+use accord_bus::{
+    Audience, Bus, BusError, Dispatch, Event, LogId, LogSettings, RecvError, SessionRecord,
+    Subscription,
+};
 use accord_model::{ChannelId, GuildId, UserId};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -32,7 +35,7 @@ fn unique_prefix(test: &str) -> String {
 }
 
 async fn open(url: &str, prefix: &str, capacity: usize) -> Bus {
-    Bus::redis(url, prefix, capacity)
+    Bus::redis(url, prefix, capacity, LogSettings::default())
         .await
         .unwrap_or_else(|e| panic!("Redis must be running at {url} for these tests: {e}"))
 }
@@ -166,15 +169,22 @@ async fn a_subscription_sees_only_later_events() {
 
 #[tokio::test]
 async fn unreachable_redis_fails_with_transport_error() {
-    let err = Bus::redis("redis://127.0.0.1:1", &unique_prefix("down"), 16)
+    let err = Bus::redis(
+        "redis://127.0.0.1:1",
+        &unique_prefix("down"),
+        16,
+        LogSettings::default(),
+    )
+    .await
+    .expect_err("nothing listens on port 1");
+    assert!(matches!(err, BusError::Transport(_)), "{err:?}");
+
+    let err = Bus::redis("not a url", "accord", 16, LogSettings::default())
         .await
-        .expect_err("nothing listens on port 1");
+        .unwrap_err();
     assert!(matches!(err, BusError::Transport(_)), "{err:?}");
 
-    let err = Bus::redis("not a url", "accord", 16).await.unwrap_err();
-    assert!(matches!(err, BusError::Transport(_)), "{err:?}");
-
-    let err = Bus::redis(&redis_url(), "bad:prefix", 16)
+    let err = Bus::redis(&redis_url(), "bad:prefix", 16, LogSettings::default())
         .await
         .unwrap_err();
     assert!(matches!(err, BusError::Transport(_)), "{err:?}");
@@ -293,4 +303,113 @@ async fn dropping_the_bus_closes_subscriptions() {
     let mut sub = bus.subscribe();
     drop(bus);
     assert_eq!(next(&mut sub).await, Err(RecvError::Closed));
+}
+
+#[tokio::test]
+async fn the_log_holds_every_event_at_the_position_subscribers_see() {
+    let prefix = unique_prefix("log");
+    let a = open(&redis_url(), &prefix, 16).await;
+    let b = open(&redis_url(), &prefix, 16).await;
+    let log = b.redis_bus().unwrap();
+    let start = log.log_head().await.unwrap();
+    assert_eq!(start, LogId::ZERO, "a new prefix has an empty log");
+    let mut sub = b.subscribe();
+    let sent = every_kind();
+    for e in &sent {
+        a.publish(e.clone()).await.unwrap();
+    }
+    let mut seen = Vec::new();
+    for _ in &sent {
+        let (event, id) = tokio::time::timeout(WAIT, sub.recv_logged())
+            .await
+            .unwrap()
+            .unwrap();
+        seen.push((id.expect("Redis events carry their log position"), event));
+    }
+    let head = log.log_head().await.unwrap();
+    assert_eq!(head, seen.last().unwrap().0);
+    let all = log.log_range(start, head, 100).await.unwrap();
+    assert_eq!(all, seen, "the log is the subscription's order");
+    // Exclusive start, inclusive end, limit.
+    let tail = log.log_range(seen[0].0, seen[2].0, 100).await.unwrap();
+    assert_eq!(tail, seen[1..3].to_vec());
+    assert_eq!(
+        log.log_range(start, head, 2).await.unwrap(),
+        seen[..2].to_vec()
+    );
+    assert!(log.log_range(head, head, 10).await.unwrap().is_empty());
+    assert!(!log.log_trimmed_after(start).await.unwrap());
+}
+
+#[tokio::test]
+async fn a_trimmed_log_says_so() {
+    let prefix = unique_prefix("trim");
+    let bus = Bus::redis(
+        &redis_url(),
+        &prefix,
+        16,
+        LogSettings {
+            retention_ms: 300_000,
+            max_len: 10,
+        },
+    )
+    .await
+    .unwrap();
+    let log = bus.redis_bus().unwrap();
+    let mut sub = bus.subscribe();
+    // Approximate trimming drops whole stream nodes (100 entries by default).
+    let mut first = None;
+    for n in 0..250 {
+        bus.publish(dispatch("E", Audience::Guild(GuildId::new(1)), n))
+            .await
+            .unwrap();
+        let (_, id) = tokio::time::timeout(WAIT, sub.recv_logged())
+            .await
+            .unwrap()
+            .unwrap();
+        first.get_or_insert(id.unwrap());
+    }
+    let first = first.unwrap();
+    assert!(log.log_trimmed_after(first).await.unwrap());
+    assert!(log.log_trimmed_after(LogId::ZERO).await.unwrap());
+    assert!(
+        !log.log_trimmed_after(log.log_head().await.unwrap())
+            .await
+            .unwrap()
+    );
+}
+
+#[tokio::test]
+async fn session_records_belong_to_whoever_claimed_them_last() {
+    let prefix = unique_prefix("records");
+    let a = open(&redis_url(), &prefix, 16).await;
+    let b = open(&redis_url(), &prefix, 16).await;
+    let (a, b) = (a.redis_bus().unwrap(), b.redis_bus().unwrap());
+    assert_ne!(a.origin(), b.origin());
+    let record = |data: &[u8]| SessionRecord {
+        id: "s1".into(),
+        data: data.to_vec(),
+    };
+    a.put_sessions(&[record(b"one")], 60).await.unwrap();
+    assert_eq!(b.claim_session("nope", 60).await.unwrap(), None);
+    assert_eq!(
+        b.read_session("s1").await.unwrap().as_deref(),
+        Some(&b"one"[..])
+    );
+    // Reading does not take it over.
+    a.put_sessions(&[record(b"one")], 60).await.unwrap();
+    assert_eq!(
+        b.claim_session("s1", 60).await.unwrap().as_deref(),
+        Some(&b"one"[..])
+    );
+    // The former holder can neither overwrite nor delete it any more.
+    a.put_sessions(&[record(b"stale")], 60).await.unwrap();
+    a.delete_session("s1").await.unwrap();
+    b.put_sessions(&[record(b"two")], 60).await.unwrap();
+    assert_eq!(
+        a.claim_session("s1", 60).await.unwrap().as_deref(),
+        Some(&b"two"[..])
+    );
+    a.delete_session("s1").await.unwrap();
+    assert_eq!(b.claim_session("s1", 60).await.unwrap(), None);
 }

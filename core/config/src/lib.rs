@@ -207,9 +207,14 @@ impl Config {
     /// The public gateway URL: `gateway.public_url` without a trailing slash, or
     /// `ws://<gateway.listen>`.
     pub fn gateway_public_url(&self) -> String {
+        let scheme = if self.gateway.tls_cert.is_some() {
+            "wss"
+        } else {
+            "ws"
+        };
         public_url(
             self.gateway.public_url.as_deref(),
-            "ws",
+            scheme,
             self.gateway.listen,
         )
     }

@@ -106,6 +106,16 @@ pub struct GatewayConfig {
     pub identifies_per_day: u32,
     /// Identifies per 5 seconds each bot may start at once (`max_concurrency`).
     pub max_concurrency: u32,
+    /// PEM certificate chain (server certificate first) for serving the gateway over TLS
+    /// (`wss://`) directly, without a reverse proxy in front. Set together with `tls_key`.
+    /// When set and `public_url` is unset, `wss://<listen>` is advertised. Read at start.
+    #[serde(deserialize_with = "lenient::opt_string")]
+    #[schemars(example = &"/etc/accord/gateway.crt")]
+    pub tls_cert: Option<String>,
+    /// PEM private key of `tls_cert` (PKCS#8, PKCS#1 RSA or SEC1).
+    #[serde(deserialize_with = "lenient::opt_string")]
+    #[schemars(example = &"/etc/accord/gateway.key")]
+    pub tls_key: Option<String>,
 }
 
 impl Default for GatewayConfig {
@@ -122,6 +132,8 @@ impl Default for GatewayConfig {
             send_queue: 1024,
             identifies_per_day: 1000,
             max_concurrency: 1,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
@@ -256,6 +268,15 @@ pub struct BusConfig {
     /// `-`, `_` and `.` only. Ignored by the in-process bus.
     #[serde(deserialize_with = "lenient::string")]
     pub channel_prefix: String,
+    /// How long Redis keeps every event in the event log (`<prefix>:log`), in seconds. A
+    /// gateway catches up from it after losing its Redis connection, and a session resumes on
+    /// another gateway process from it (after the process holding it died), so keep it
+    /// longer than `gateway.resume_timeout_secs` plus a heartbeat interval. At least 10.
+    /// Ignored by the in-process bus.
+    pub log_retention_secs: u64,
+    /// At most about this many events are kept in the event log, whatever their age (a cap
+    /// on Redis memory under heavy traffic). At least 1000. Ignored by the in-process bus.
+    pub log_max_len: u64,
 }
 
 impl Default for BusConfig {
@@ -265,6 +286,8 @@ impl Default for BusConfig {
             capacity: 4096,
             redis_url: "redis://127.0.0.1:6379".into(),
             channel_prefix: "accord".into(),
+            log_retention_secs: 300,
+            log_max_len: 1_000_000,
         }
     }
 }

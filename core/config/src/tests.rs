@@ -80,6 +80,11 @@ fn derived_urls() {
     );
     let c = from_toml("[database]\nurl = \"postgres://u:p@db/accord\"").unwrap();
     assert_eq!(c.database_url(), "postgres://u:p@db/accord");
+    let c = from_toml(
+        "[gateway]\nlisten = \"127.0.0.1:443\"\ntls_cert = \"a.pem\"\ntls_key = \"k.pem\"",
+    )
+    .unwrap();
+    assert_eq!(c.gateway_public_url(), "wss://127.0.0.1:443");
 }
 
 #[test]
@@ -324,6 +329,22 @@ fn every_rule_names_its_key() {
         (
             "[gateway]\npublic_url = \"https://gw.example\"",
             "gateway.public_url: must be an absolute ws:// or wss:// URL",
+        ),
+        (
+            "[gateway]\ntls_cert = \"gw.pem\"",
+            "gateway.tls_key: must be set with gateway.tls_cert",
+        ),
+        (
+            "[gateway]\ntls_key = \"gw.key\"",
+            "gateway.tls_cert: must be set with gateway.tls_key",
+        ),
+        (
+            "[bus]\nlog_retention_secs = 5",
+            "bus.log_retention_secs: must be at least 10, got 5",
+        ),
+        (
+            "[bus]\nlog_max_len = 10",
+            "bus.log_max_len: must be at least 1000, got 10",
         ),
         (
             "[cdn]\npublic_url = \"wss://cdn.example\"",

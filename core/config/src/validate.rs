@@ -220,6 +220,11 @@ pub(crate) fn validate(c: &Config) -> Result<(), ConfigError> {
         1,
     );
     k.at_least("gateway.max_concurrency", c.gateway.max_concurrency, 1);
+    match (&c.gateway.tls_cert, &c.gateway.tls_key) {
+        (Some(_), None) => k.fail("gateway.tls_key", "must be set with gateway.tls_cert"),
+        (None, Some(_)) => k.fail("gateway.tls_cert", "must be set with gateway.tls_key"),
+        _ => {}
+    }
     if c.database.min_connections > c.database.max_connections {
         k.fail(
             "database.min_connections",
@@ -236,6 +241,8 @@ pub(crate) fn validate(c: &Config) -> Result<(), ConfigError> {
     );
 
     k.at_least("bus.capacity", c.bus.capacity, 16);
+    k.at_least("bus.log_retention_secs", c.bus.log_retention_secs, 10);
+    k.at_least("bus.log_max_len", c.bus.log_max_len, 1000);
     if c.bus.kind == BusKind::Redis {
         match url::Url::parse(&c.bus.redis_url) {
             Ok(u) if u.scheme() == "redis" && u.host_str().is_some_and(|h| !h.is_empty()) => {}

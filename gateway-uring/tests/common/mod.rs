@@ -244,6 +244,10 @@ pub async fn bus_for(config: &Config) -> Bus {
             &config.bus.redis_url,
             &config.bus.channel_prefix,
             config.bus.capacity,
+            accord_bus::LogSettings {
+                retention_ms: config.bus.log_retention_secs * 1000,
+                max_len: config.bus.log_max_len,
+            },
         )
         .await
         .expect("Redis at 127.0.0.1:6379"),

@@ -7,17 +7,14 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::future::{Future, poll_fn};
 use std::io;
-use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Poll, Waker};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use monoio::buf::{IoBufMut, SliceMut};
-use monoio::io::{AsyncReadRent, AsyncWriteRent, AsyncWriteRentExt};
-use monoio::net::tcp::{TcpOwnedReadHalf, TcpOwnedWriteHalf};
 
 use crate::codec::{self, Decoder, Message};
+use crate::halves::{PendingRead, ReadHalf, WriteHalf};
 use crate::{Incoming, WsError, WsReader, WsWriter};
 
 /// How much the reader asks the socket for at a time. Every idle connection holds one such
@@ -60,7 +57,7 @@ pub(crate) struct WriterState {
 /// The read side of a connection as a dropped [`WsReader`] leaves it.
 pub(crate) enum ReadSide {
     /// No read in flight.
-    Idle(TcpOwnedReadHalf),
+    Idle(ReadHalf),
     /// A read in flight.
     Reading(PendingRead),
 }
@@ -96,8 +93,8 @@ impl Drop for WriterHandle {
 /// current monoio thread. `leftover` holds bytes read past the handshake. `guard` is kept
 /// alive by the writer task, which ends early (dropping the socket) when `stop` resolves.
 pub(crate) fn split<G: 'static>(
-    read: TcpOwnedReadHalf,
-    write: TcpOwnedWriteHalf,
+    read: ReadHalf,
+    write: WriteHalf,
     leftover: BytesMut,
     max_message: usize,
     guard: G,
@@ -163,7 +160,7 @@ async fn linger(state: &RefCell<WriterState>) {
 
 /// The writer task: writes queued frames in order until the close frame, an error, or the
 /// handles going away.
-async fn write_loop<G>(state: Rc<RefCell<WriterState>>, mut half: TcpOwnedWriteHalf, guard: G) {
+async fn write_loop<G>(state: Rc<RefCell<WriterState>>, mut half: WriteHalf, guard: G) {
     while let Some((batch, seq, closes)) = next_batch(&state).await {
         let result = match race(half.write_all(batch), linger(&state)).await {
             Either::Left((result, _)) => result,
@@ -216,10 +213,11 @@ async fn drain(state: &RefCell<WriterState>) {
             _ => return,
         },
     };
-    let mut buf = Vec::with_capacity(READ_CHUNK);
+    let mut buf = BytesMut::with_capacity(READ_CHUNK);
     loop {
         buf.clear();
-        let (result, back) = half.read(buf).await;
+        let end = buf.capacity();
+        let (result, back) = half.read(buf, end).await;
         buf = back;
         if !matches!(result, Ok(n) if n > 0) {
             return;
@@ -342,11 +340,6 @@ impl WsWriter {
     }
 }
 
-/// The in-flight socket read, kept across calls so that dropping a `next()` future loses no
-/// data.
-pub(crate) type PendingRead =
-    Pin<Box<dyn Future<Output = (io::Result<usize>, BytesMut, TcpOwnedReadHalf)>>>;
-
 impl Drop for WsReader {
     fn drop(&mut self) {
         let side = match (self.pending.take(), self.half.take()) {
@@ -412,19 +405,14 @@ impl WsReader {
     /// Reads more bytes from the socket into the buffer; EOF is an error.
     async fn fill(&mut self) -> Result<(), WsError> {
         if self.pending.is_none() {
-            let Some(mut half) = self.half.take() else {
+            let Some(half) = self.half.take() else {
                 self.done = true;
                 return Err(WsError::Io(io::ErrorKind::NotConnected.into()));
             };
             let mut buf = std::mem::take(&mut self.buf);
             buf.reserve(READ_CHUNK);
-            let start = buf.len();
             let end = buf.capacity();
-            let slice: SliceMut<BytesMut> = buf.slice_mut(start..end);
-            self.pending = Some(Box::pin(async move {
-                let (result, slice) = half.read(slice).await;
-                (result, slice.into_inner(), half)
-            }));
+            self.pending = Some(half.into_read(buf, end));
         }
         let Some(pending) = self.pending.as_mut() else {
             return Err(WsError::Io(io::ErrorKind::NotConnected.into()));

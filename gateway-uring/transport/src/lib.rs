@@ -1,20 +1,25 @@
 //! The gateway's transport: a sans-I/O RFC 6455 WebSocket codec (server side) and monoio
 //! thread-per-core listeners sharing one port through `SO_REUSEPORT`, io_uring with an epoll
-//! fallback. Knows nothing about Discord: it hands upgraded connections to a per-thread handler.
+//! fallback, optionally behind TLS (rustls). Knows nothing about Discord: it hands upgraded
+//! connections to a per-thread handler.
 //!
 //! Modules: [`codec`] (frames, sans-I/O), [`handshake`] (the HTTP upgrade), and the monoio
-//! side: the server's threads and listeners (`server`) and the connection halves (`conn`).
+//! side: the server's threads and listeners (`server`), plain or TLS socket halves (`halves`,
+//! `tls`) and the WebSocket connection halves (`conn`).
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use bytes::Bytes;
 
 pub mod codec;
 mod conn;
+mod halves;
 pub mod handshake;
 mod server;
 mod signal;
+mod tls;
 
 pub use server::Server;
 
@@ -42,8 +47,21 @@ pub struct TransportConfig {
     /// Largest client message (after reassembling fragments) in bytes; larger ones fail with
     /// [`WsError::TooLarge`] (the gateway closes with 4002).
     pub max_message: usize,
-    /// Time a client has to complete the HTTP upgrade.
+    /// Time a client has to complete the TLS handshake (when TLS is on) and the HTTP upgrade,
+    /// both together.
     pub handshake_timeout: Duration,
+    /// Serve `wss://` (TLS) instead of plain `ws://`.
+    pub tls: Option<TlsSettings>,
+}
+
+/// TLS settings of the listeners. The files are read once, by [`Server::start`], which fails
+/// with an error naming the file when one is unreadable or invalid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsSettings {
+    /// PEM certificate chain, the server's certificate first.
+    pub cert_path: PathBuf,
+    /// PEM private key (PKCS#8, PKCS#1 RSA or SEC1 EC) of that certificate.
+    pub key_path: PathBuf,
 }
 
 /// A message from the client.
@@ -82,9 +100,9 @@ pub struct WsReader {
     /// Received bytes not yet decoded (empty while a read is in flight).
     buf: bytes::BytesMut,
     /// The socket's read half, when no read is in flight.
-    half: Option<monoio::net::tcp::TcpOwnedReadHalf>,
+    half: Option<halves::ReadHalf>,
     /// The read in flight, kept across `next()` calls.
-    pending: Option<conn::PendingRead>,
+    pending: Option<halves::PendingRead>,
     /// Used for pongs and for answering the client's close.
     writer: WsWriter,
     /// The connection ended (close, EOF or error).

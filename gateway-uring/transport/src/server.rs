@@ -1,6 +1,7 @@
 //! The thread-per-core server: one OS thread per listener, each running its own monoio runtime
 //! (io_uring or epoll) and accepting from its own `SO_REUSEPORT` socket on the shared port;
-//! connections are upgraded there and handed to that thread's handler.
+//! connections are upgraded there (after the TLS handshake when TLS is on) and handed to that
+//! thread's handler.
 
 use std::cell::Cell;
 use std::future::Future;
@@ -13,17 +14,18 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
-use monoio::buf::IoBufMut;
-use monoio::io::{AsyncReadRent, AsyncWriteRent, AsyncWriteRentExt, Splitable};
+use monoio::io::Splitable;
 use monoio::net::{TcpListener, TcpStream};
 use monoio::time::TimeDriver;
 use monoio::{IoUringDriver, LegacyDriver, Runtime, RuntimeBuilder};
+use rustls::ServerConfig;
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::conn::{self, Either, race};
+use crate::halves::{ReadHalf, WriteHalf};
 use crate::handshake::{self, HandshakeError, UpgradeRequest};
 use crate::signal::{Abort, Control};
-use crate::{Conn, Driver, TransportConfig};
+use crate::{Conn, Driver, TransportConfig, tls};
 
 /// Listen backlog of every socket.
 const BACKLOG: i32 = 1024;
@@ -86,6 +88,8 @@ fn bind(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
 struct ThreadArgs<S> {
     index: usize,
     config: TransportConfig,
+    /// The loaded TLS configuration when TLS is on.
+    tls: Option<Arc<ServerConfig>>,
     setup: Arc<S>,
     control: Arc<Control>,
     ready: mpsc::Sender<io::Result<&'static str>>,
@@ -97,8 +101,9 @@ impl Server {
     /// handler; every accepted and upgraded connection is passed to it and the returned future
     /// is spawned on that thread.
     ///
-    /// Returns once every thread accepts, or with the first start-up error (bind failure,
-    /// io_uring unavailable with [`Driver::IoUring`], a panicking `setup`).
+    /// Returns once every thread accepts, or with the first start-up error (unreadable or
+    /// invalid TLS certificate or key, bind failure, io_uring unavailable with
+    /// [`Driver::IoUring`], a panicking `setup`).
     pub fn start<S, H, F>(config: TransportConfig, setup: S) -> io::Result<Server>
     where
         S: Fn(usize) -> H + Send + Sync + 'static,
@@ -109,6 +114,7 @@ impl Server {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n,
         };
+        let tls = config.tls.as_ref().map(tls::load).transpose()?;
         let first = bind(config.addr)?;
         let local_addr = first.local_addr()?;
         let mut listeners = vec![first];
@@ -129,6 +135,7 @@ impl Server {
             let args = ThreadArgs {
                 index,
                 config: config.clone(),
+                tls: tls.clone(),
                 setup: setup.clone(),
                 control: control.clone(),
                 ready: ready_tx.clone(),
@@ -169,6 +176,7 @@ impl Server {
             addr = %local_addr,
             threads,
             driver = server.driver,
+            tls = tls.is_some(),
             "gateway transport listening"
         );
         Ok(server)
@@ -245,6 +253,7 @@ struct Shared<H> {
     handler: H,
     max_message: usize,
     handshake_timeout: Duration,
+    tls: Option<Arc<ServerConfig>>,
     abort: Rc<Abort>,
 }
 
@@ -261,6 +270,7 @@ async fn thread_main<S, H, F>(
     let ThreadArgs {
         index,
         config,
+        tls,
         setup,
         control,
         ready,
@@ -276,6 +286,7 @@ async fn thread_main<S, H, F>(
         handler: setup(index),
         max_message: config.max_message,
         handshake_timeout: config.handshake_timeout,
+        tls,
         abort: Rc::new(Abort::default()),
     });
     drop(setup);
@@ -327,7 +338,7 @@ enum Refused {
 }
 
 /// Reads the upgrade request; returns it with the bytes received after it.
-async fn read_request(stream: &mut TcpStream) -> Result<(UpgradeRequest, BytesMut), Refused> {
+async fn read_request(read: &mut ReadHalf) -> Result<(UpgradeRequest, BytesMut), Refused> {
     let mut buf = BytesMut::with_capacity(1024);
     loop {
         match handshake::parse_request(&buf) {
@@ -344,8 +355,8 @@ async fn read_request(stream: &mut TcpStream) -> Result<(UpgradeRequest, BytesMu
             .capacity()
             .min(handshake::MAX_REQUEST_BYTES + 1)
             .max(start + 1);
-        let (result, slice) = stream.read(buf.slice_mut(start..end)).await;
-        buf = slice.into_inner();
+        let (result, back) = read.read(buf, end).await;
+        buf = back;
         match result {
             Ok(0) | Err(_) => return Err(Refused::Io),
             Ok(_) => {}
@@ -353,41 +364,67 @@ async fn read_request(stream: &mut TcpStream) -> Result<(UpgradeRequest, BytesMu
     }
 }
 
-/// Runs the handshake on `stream` and answers it (101, or a refusal); the request on success.
-async fn handshake(stream: &mut TcpStream) -> Option<(UpgradeRequest, BytesMut)> {
-    match read_request(stream).await {
+/// Runs the handshake and answers it (101, or a refusal); the request on success.
+async fn handshake(
+    read: &mut ReadHalf,
+    write: &mut WriteHalf,
+) -> Option<(UpgradeRequest, BytesMut)> {
+    match read_request(read).await {
         Ok((request, rest)) => {
             let response = handshake::switching_protocols(&request.key);
-            let (result, _) = stream.write_all(response).await;
+            let (result, _) = write.write_all(response).await;
             result.ok().map(|_| (request, rest))
         }
         Err(Refused::Bad(e)) => {
             tracing::debug!(error = %e, "upgrade refused");
-            let _ = stream.write_all(e.response()).await;
-            let _ = stream.shutdown().await;
+            let _ = write.write_all(e.response()).await;
+            let _ = write.shutdown().await;
             None
         }
         Err(Refused::Io) => None,
     }
 }
 
-/// One connection: handshake under the timeout, then the handler.
-async fn serve<H, F>(
-    mut stream: TcpStream,
+/// An upgraded connection: its halves, the request and the bytes received after it.
+type Opened = (ReadHalf, WriteHalf, UpgradeRequest, BytesMut);
+
+/// Splits the stream, runs the TLS handshake when `tls` is set, then the HTTP upgrade.
+async fn open(
+    stream: TcpStream,
     peer: SocketAddr,
-    shared: Rc<Shared<H>>,
-    guard: OpenGuard,
-) where
+    tls: Option<&Arc<ServerConfig>>,
+) -> Option<Opened> {
+    let (read, write) = stream.into_split();
+    let (mut read, mut write) = match tls {
+        None => (ReadHalf::Plain(read), WriteHalf::Plain(write)),
+        Some(config) => match tls::accept(config.clone(), read, write).await {
+            Ok((read, write)) => (ReadHalf::Tls(Box::new(read)), WriteHalf::Tls(write)),
+            Err(e) => {
+                tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                return None;
+            }
+        },
+    };
+    let (request, rest) = handshake(&mut read, &mut write).await?;
+    Some((read, write, request, rest))
+}
+
+/// One connection: TLS and HTTP handshakes under the timeout, then the handler.
+async fn serve<H, F>(stream: TcpStream, peer: SocketAddr, shared: Rc<Shared<H>>, guard: OpenGuard)
+where
     H: Fn(Conn) -> F + 'static,
     F: Future<Output = ()> + 'static,
 {
     let _ = stream.set_nodelay(true);
     let upgraded = race(
-        monoio::time::timeout(shared.handshake_timeout, handshake(&mut stream)),
+        monoio::time::timeout(
+            shared.handshake_timeout,
+            open(stream, peer, shared.tls.as_ref()),
+        ),
         shared.abort.fired(),
     )
     .await;
-    let (request, rest) = match upgraded {
+    let (read, write, request, rest) = match upgraded {
         Either::Left(Ok(Some(done))) => done,
         Either::Left(Ok(None)) | Either::Right(()) => return,
         Either::Left(Err(_)) => {
@@ -396,7 +433,6 @@ async fn serve<H, F>(
         }
     };
     let guard = Rc::new(guard);
-    let (read, write) = stream.into_split();
     let (reader, writer) = conn::split(
         read,
         write,

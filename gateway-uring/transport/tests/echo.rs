@@ -50,6 +50,7 @@ fn start(driver: Driver) -> (Server, Seen) {
         driver,
         max_message: MAX_MESSAGE,
         handshake_timeout: Duration::from_secs(5),
+        tls: None,
     };
     let server = Server::start(config, move |thread| {
         let seen = for_threads.clone();
@@ -293,6 +294,7 @@ fn bind_conflict_is_reported() {
         driver: Driver::Epoll,
         max_message: MAX_MESSAGE,
         handshake_timeout: Duration::from_secs(5),
+        tls: None,
     };
     let result = Server::start(config, |_| |_conn: Conn| async {});
     assert!(result.is_err(), "binding an address in use must fail");

@@ -19,6 +19,7 @@ fn start(driver: Driver, handshake_timeout: Duration) -> Server {
         driver,
         max_message: 1024,
         handshake_timeout,
+        tls: None,
     };
     Server::start(config, |_| {
         |mut conn: Conn| async move {

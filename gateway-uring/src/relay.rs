@@ -1,0 +1,352 @@
+//! The hub's bus task: takes events off the bus in order and delivers them; with the Redis
+//! bus it also tracks the event-log position, catches up from the log after losing events
+//! (instead of invalidating every session), and — between events, so that a session's state
+//! and the position it reflects always agree — writes session checkpoints and takes over
+//! sessions that other gateway processes held (see `handoff`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use accord_bus::{Event, LogId, RecvError, RedisBus, SessionRecord, Subscription};
+use accord_model::UserId;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::handoff;
+use crate::hub::{Hub, Session, lock};
+use crate::params::Encoding;
+
+/// Events read from the log per request while catching up.
+const PAGE: usize = 1000;
+/// Checkpoints written per Redis round trip.
+const CHECKPOINT_BATCH: usize = 512;
+
+/// Work for the bus task.
+#[derive(Debug)]
+pub enum Command {
+    /// Write session `id`'s record.
+    Checkpoint(Arc<str>),
+    /// Write every session's record (graceful shutdown), then answer.
+    CheckpointAll(oneshot::Sender<()>),
+    /// Rebuild a session held by another process, for a resume of `user` in `encoding`.
+    TakeOver {
+        /// Session id.
+        id: String,
+        /// The resuming account.
+        user: UserId,
+        /// The resuming connection's encoding.
+        encoding: Encoding,
+        /// Whether the session is now here.
+        reply: oneshot::Sender<bool>,
+    },
+}
+
+/// Consumes the bus until it closes, and drops sessions that stayed detached longer than
+/// `resume_timeout`.
+pub async fn run(hub: Arc<Hub>, mut sub: Subscription, resume_timeout: Duration) {
+    let (tx, mut commands) = mpsc::unbounded_channel();
+    let _ = hub.commands.set(tx);
+    let reaper = {
+        let hub = hub.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(5).min(resume_timeout));
+            loop {
+                tick.tick().await;
+                hub.reap(resume_timeout);
+            }
+        })
+    };
+    let redis = hub.state.bus.redis_bus().cloned();
+    if let Some(bus) = &redis {
+        match bus.log_head().await {
+            Ok(head) => *position(&hub) = head,
+            Err(e) => tracing::error!(error = %e, "cannot read the event log's head"),
+        }
+    }
+    // Events up to here were delivered while catching up: their live copies are skipped.
+    let mut caught_up = LogId::ZERO;
+    loop {
+        tokio::select! {
+            biased;
+            Some(cmd) = commands.recv() => {
+                handle(&hub, redis.as_ref(), cmd, &mut commands).await;
+            }
+            event = sub.recv_logged() => match event {
+                Ok((_, Some(log))) if log <= caught_up => {}
+                Ok((event, log)) => apply(&hub, event, log, None).await,
+                Err(RecvError::Lagged(n)) => {
+                    match &redis {
+                        Some(bus) => match catch_up(&hub, bus).await {
+                            Ok(to) => caught_up = caught_up.max(to),
+                            Err(e) => {
+                                tracing::error!(error = %e, "cannot catch up from the event log");
+                                invalidate_all(&hub, n);
+                            }
+                        },
+                        None => invalidate_all(&hub, n),
+                    }
+                }
+                Err(RecvError::Closed) => break,
+            }
+        }
+    }
+    reaper.abort();
+}
+
+fn position(hub: &Hub) -> std::sync::MutexGuard<'_, LogId> {
+    hub.position.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Applies one event (to `only` when rebuilding that session) and advances the position.
+async fn apply(hub: &Hub, event: Event, log: Option<LogId>, only: Option<&Session>) {
+    match event {
+        Event::Dispatch(d) => hub.deliver(&d, log, only).await,
+        Event::TokensCutOff {
+            user,
+            valid_after_ms,
+        } => hub.end_sessions(user, |(issued, _)| *issued < valid_after_ms),
+        Event::TokenRevoked { user, token_id } => hub.end_sessions(user, |(_, id)| *id == token_id),
+        Event::SessionMoved { session_id, owner } => {
+            let here = hub.state.bus.redis_bus().map(RedisBus::origin);
+            // While rebuilding, earlier moves of the same session are history.
+            if only.is_none()
+                && here != Some(owner)
+                && let Some(s) = hub.get(&session_id)
+            {
+                // Another process resumed it: this copy is stale.
+                lock(&s).close(accord_model::CloseCode::SessionTimedOut.code());
+                hub.forget(&session_id, false);
+            }
+        }
+    }
+    if only.is_none()
+        && let Some(log) = log
+    {
+        let mut p = position(hub);
+        *p = (*p).max(log);
+    }
+}
+
+/// Sessions missed events and nothing can replace them: they all end (their clients
+/// re-identify).
+fn invalidate_all(hub: &Hub, missed: u64) {
+    tracing::error!(missed, "gateway fell behind the bus; invalidating sessions");
+    for s in hub.all() {
+        let id = {
+            let mut core = lock(&s);
+            core.detach();
+            core.id.clone()
+        };
+        hub.remove(&id);
+    }
+}
+
+/// Delivers every logged event after the position; returns the last one delivered.
+async fn catch_up(hub: &Hub, bus: &RedisBus) -> Result<LogId, accord_bus::BusError> {
+    let from = *position(hub);
+    if bus.log_trimmed_after(from).await? {
+        return Err(accord_bus::BusError::Transport(format!(
+            "the event log no longer holds the events after {from}"
+        )));
+    }
+    let end = LogId {
+        ms: u64::MAX,
+        seq: u64::MAX,
+    };
+    let mut at = from;
+    let mut count = 0usize;
+    loop {
+        let page = bus.log_range(at, end, PAGE).await?;
+        let last = page.len() < PAGE;
+        for (log, event) in page {
+            apply(hub, event, Some(log), None).await;
+            at = log;
+            count += 1;
+        }
+        if last {
+            break;
+        }
+    }
+    tracing::warn!(events = count, from = %from, to = %at, "caught up from the event log");
+    Ok(at)
+}
+
+async fn handle(
+    hub: &Arc<Hub>,
+    redis: Option<&RedisBus>,
+    cmd: Command,
+    more: &mut mpsc::UnboundedReceiver<Command>,
+) {
+    let Some(bus) = redis else {
+        // Without Redis there is nothing to write or take over.
+        match cmd {
+            Command::CheckpointAll(reply) => {
+                let _ = reply.send(());
+            }
+            Command::TakeOver { reply, .. } => {
+                let _ = reply.send(false);
+            }
+            Command::Checkpoint(_) => {}
+        }
+        return;
+    };
+    match cmd {
+        Command::Checkpoint(id) => {
+            let mut ids = vec![id];
+            // Batch what else is waiting, as long as it is checkpoints.
+            let mut other = None;
+            while ids.len() < CHECKPOINT_BATCH {
+                match more.try_recv() {
+                    Ok(Command::Checkpoint(id)) => ids.push(id),
+                    Ok(cmd) => {
+                        other = Some(cmd);
+                        break;
+                    }
+                    Err(_) => break,
+                }
+            }
+            let sessions: Vec<Session> = ids.iter().filter_map(|id| hub.get(id)).collect();
+            write(hub, bus, &sessions).await;
+            if let Some(cmd) = other {
+                Box::pin(handle(hub, redis, cmd, more)).await;
+            }
+        }
+        Command::CheckpointAll(reply) => {
+            let all = hub.all();
+            for chunk in all.chunks(CHECKPOINT_BATCH) {
+                write(hub, bus, chunk).await;
+            }
+            let _ = reply.send(());
+        }
+        Command::TakeOver {
+            id,
+            user,
+            encoding,
+            reply,
+        } => {
+            let ok = match take_over(hub, bus, &id, user, encoding).await {
+                Ok(ok) => ok,
+                Err(e) => {
+                    tracing::error!(error = %e, session = %id, "cannot take a session over");
+                    false
+                }
+            };
+            let _ = reply.send(ok);
+        }
+    }
+}
+
+/// How long a record lives without a checkpoint: the resume window plus two heartbeats.
+fn ttl_secs(hub: &Hub) -> u64 {
+    let g = &hub.state.config.gateway;
+    g.resume_timeout_secs + 2 * g.heartbeat_interval_ms.div_ceil(1000)
+}
+
+async fn write(hub: &Hub, bus: &RedisBus, sessions: &[Session]) {
+    let at = *position(hub);
+    let records: Vec<SessionRecord> = sessions
+        .iter()
+        .filter_map(|s| {
+            let core = lock(s);
+            core.is_ready().then(|| SessionRecord {
+                id: core.id.to_string(),
+                data: handoff::encode(&core, at.max(core.log_floor)),
+            })
+        })
+        .collect();
+    if let Err(e) = bus.put_sessions(&records, ttl_secs(hub)).await {
+        tracing::warn!(error = %e, sessions = records.len(), "cannot checkpoint sessions");
+    }
+}
+
+/// Rebuilds session `id` from its record and the log; returns whether it is now here.
+async fn take_over(
+    hub: &Arc<Hub>,
+    bus: &RedisBus,
+    id: &str,
+    user: UserId,
+    encoding: Encoding,
+) -> Result<bool, Box<dyn std::error::Error + Send + Sync>> {
+    if hub.get(id).is_some() {
+        return Ok(true);
+    }
+    let cap = hub.state.config.gateway.replay_buffer as usize;
+    // Check before claiming: a resume that cannot have this session leaves it alone.
+    let Some(data) = bus.read_session(id).await? else {
+        return Ok(false);
+    };
+    let peek = handoff::decode(id, &data, cap)?;
+    if peek.core.user != user || peek.core.framer.encoding != encoding {
+        return Ok(false);
+    }
+    let Some(data) = bus.claim_session(id, ttl_secs(hub)).await? else {
+        return Ok(false);
+    };
+    let snap = handoff::decode(id, &data, cap)?;
+    if bus.log_trimmed_after(snap.position).await? {
+        tracing::warn!(session = %id, "session record older than the event log");
+        bus.delete_session(id).await?;
+        return Ok(false);
+    }
+    let upto = *position(hub);
+    let session: Session = Arc::new(std::sync::Mutex::new(snap.core));
+    let guilds: Vec<_> = lock(&session).guilds.iter().copied().collect();
+    hub.insert(session.clone(), &guilds);
+    let mut at = snap.position;
+    let mut derived = 0usize;
+    loop {
+        let page = bus.log_range(at, upto, PAGE).await?;
+        let last = page.len() < PAGE;
+        for (log, event) in page {
+            apply(hub, event, Some(log), Some(&session)).await;
+            at = log;
+            derived += 1;
+        }
+        if last {
+            break;
+        }
+    }
+    if hub.get(id).is_none() {
+        // A revocation in the log ended it.
+        return Ok(false);
+    }
+    lock(&session).log_floor = snap.position.max(upto);
+    hub.state
+        .bus
+        .publish(Event::SessionMoved {
+            session_id: id.to_owned(),
+            owner: bus.origin(),
+        })
+        .await?;
+    hub.presence_changed(user);
+    tracing::info!(session = %id, from = %snap.position, to = %upto, derived, "session taken over");
+    Ok(true)
+}
+
+/// Asks the bus task to take session `id` over; whether it is here afterwards.
+pub async fn request_take_over(hub: &Hub, id: &str, user: UserId, encoding: Encoding) -> bool {
+    let Some(tx) = hub.commands.get() else {
+        return false;
+    };
+    let (reply, answer) = oneshot::channel();
+    let cmd = Command::TakeOver {
+        id: id.to_owned(),
+        user,
+        encoding,
+        reply,
+    };
+    tx.send(cmd).is_ok() && answer.await.unwrap_or(false)
+}
+
+/// Checkpoints every session and waits until written (blocking; graceful shutdown).
+pub fn checkpoint_all_blocking(hub: &Hub) {
+    if hub.state.bus.redis_bus().is_none() {
+        return;
+    }
+    let Some(tx) = hub.commands.get() else {
+        return;
+    };
+    let (reply, done) = oneshot::channel();
+    if tx.send(Command::CheckpointAll(reply)).is_ok() {
+        let _ = done.blocking_recv();
+    }
+}

@@ -1,0 +1,120 @@
+//! Shared by the tests that run the `accord` binary as a process: free ports, the command with
+//! cheap hashing and a chosen database, start (waiting for the banner) and stop (SIGTERM).
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_accord");
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A command for the binary in `dir` with cheap hashing and the given database.
+pub fn accord(dir: &Path, port: u16, db_url: Option<&str>) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.current_dir(dir)
+        .env_remove("ACCORD_CONFIG")
+        .env("ACCORD_API__LISTEN", format!("127.0.0.1:{port}"))
+        .env(
+            "ACCORD_GATEWAY__LISTEN",
+            format!("127.0.0.1:{}", free_port()),
+        )
+        .env("ACCORD_SECURITY__ARGON2__MEMORY_KIB", "256")
+        .env("ACCORD_SECURITY__ARGON2__ITERATIONS", "1")
+        .env("ACCORD_LOG__FILTER", "warn");
+    if let Some(url) = db_url {
+        cmd.env("ACCORD_DATABASE__URL", url);
+    }
+    cmd
+}
+
+/// A running server process, killed if a failing test leaves it behind.
+pub struct Running(pub Option<Child>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Starts the server and waits until it prints its banner; returns the process and the banner.
+pub fn start(mut cmd: Command) -> (Running, String) {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn accord");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut banner = String::new();
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            banner.push_str(&line);
+            banner.push('\n');
+            if line.starts_with("Press Ctrl-C") {
+                let _ = tx.send(banner.clone());
+            }
+        }
+    });
+    let running = Running(Some(child));
+    let banner = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("server printed its banner");
+    (running, banner)
+}
+
+/// Sends SIGTERM and waits for the exit status.
+pub fn stop(mut running: Running) -> std::process::ExitStatus {
+    let mut child = running.0.take().expect("running");
+    let pid = child.id().to_string();
+    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "accord did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+pub async fn post(
+    http: &reqwest::Client,
+    url: &str,
+    auth: Option<&str>,
+    body: Value,
+) -> (u16, Value) {
+    let mut req = http.post(url).json(&body);
+    if let Some(a) = auth {
+        req = req.header("authorization", a);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+pub async fn get(http: &reqwest::Client, url: &str, auth: &str) -> (u16, Value) {
+    let resp = http
+        .get(url)
+        .header("authorization", auth)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
