@@ -79,7 +79,7 @@ pub async fn run(config: Config, cmd: AdminCommand) -> anyhow::Result<()> {
     let state = AppState::new(
         config.clone(),
         store.clone(),
-        crate::serve::open_bus(&config).await?,
+        crate::serve::open_bus(&config, accord_bus::Interest::Everything).await?,
     )
     .await?;
     let result = run_with(&state, &store, cmd).await;

@@ -62,8 +62,10 @@ pub fn log_settings(config: &Config) -> accord_bus::LogSettings {
     }
 }
 
-/// Builds the configured event bus; the Redis bus needs Redis reachable now.
-pub async fn open_bus(config: &Config) -> anyhow::Result<Bus> {
+/// Builds the configured event bus; the Redis bus needs Redis reachable now. A process that
+/// runs only the gateway receives only the events of its sessions (`interest`); one that
+/// serves the API receives everything (its caches and revocations follow every event).
+pub async fn open_bus(config: &Config, interest: accord_bus::Interest) -> anyhow::Result<Bus> {
     let bus = &config.bus;
     match bus.kind {
         BusKind::Memory => Ok(Bus::memory(bus.capacity)),
@@ -72,6 +74,7 @@ pub async fn open_bus(config: &Config) -> anyhow::Result<Bus> {
             &bus.channel_prefix,
             bus.capacity,
             log_settings(config),
+            interest,
         )
         .await
         .with_context(|| {
@@ -101,7 +104,12 @@ pub async fn migrate_only(config: Config) -> anyhow::Result<()> {
 pub async fn run(config: Config, services: Services) -> anyhow::Result<()> {
     let config = Arc::new(config);
     let store = open_store(&config).await?;
-    let bus = open_bus(&config).await?;
+    let interest = if services == Services::Gateway {
+        accord_bus::Interest::Chosen
+    } else {
+        accord_bus::Interest::Everything
+    };
+    let bus = open_bus(&config, interest).await?;
     let state = AppState::new(config.clone(), store.clone(), bus)
         .await
         .context("cannot initialise the API state")?;

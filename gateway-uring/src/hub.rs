@@ -95,6 +95,60 @@ impl Hub {
             .await;
     }
 
+    /// The bus channels a session needs (Redis bus): its user's, its own, its guilds'.
+    pub(crate) fn channels_of(
+        &self,
+        user: UserId,
+        session: &str,
+        guilds: impl IntoIterator<Item = GuildId>,
+    ) -> Vec<String> {
+        let Some(bus) = self.state.bus.redis_bus() else {
+            return Vec::new();
+        };
+        let mut channels = vec![bus.user_channel(user), bus.session_channel(session)];
+        channels.extend(guilds.into_iter().map(|g| bus.guild_channel(g)));
+        channels
+    }
+
+    /// Subscribes to `channels` (a Redis bus that receives only chosen channels); returns
+    /// whether any was new — events published on it before now were not received.
+    pub(crate) async fn want(&self, channels: &[String]) -> bool {
+        let Some(bus) = self.state.bus.redis_bus() else {
+            return false;
+        };
+        match bus.want(channels).await {
+            Ok(fresh) => fresh,
+            Err(e) => {
+                // The subscriber reconnects, subscribes again and reports a gap.
+                tracing::error!(error = %e, "cannot subscribe on the bus");
+                false
+            }
+        }
+    }
+
+    /// Lets go of `channels` (in the background).
+    fn unwant(&self, channels: Vec<String>) {
+        if channels.is_empty() {
+            return;
+        }
+        if let (Some(bus), Some((rt, _))) = (self.state.bus.redis_bus(), self.tokio.get()) {
+            let bus = bus.clone();
+            rt.spawn(async move {
+                if let Err(e) = bus.unwant(&channels).await {
+                    tracing::warn!(error = %e, "cannot unsubscribe on the bus");
+                }
+            });
+        }
+    }
+
+    /// Forgets what is cached about `guild` once no session here is in it: without sessions
+    /// there, this process may stop receiving its events (which invalidate the cache).
+    fn left_guild(&self, guild: GuildId) {
+        if !self.by_guild.contains_key(&guild) {
+            self.state.permissions.invalidate_guild(guild);
+        }
+    }
+
     /// The sessions of `user`.
     pub fn sessions_of(&self, user: UserId) -> Vec<Session> {
         self.of_users(&[user])
@@ -160,9 +214,12 @@ impl Hub {
                 set.remove(&id);
             }
             self.by_guild.remove_if(g, |_, s| s.is_empty());
+            self.left_guild(*g);
         }
         let user = core.user;
+        let channels = self.channels_of(user, &id, core.guilds.iter().copied());
         drop(core);
+        self.unwant(channels);
         if !ended {
             return true;
         }
@@ -184,7 +241,8 @@ impl Hub {
         self.sessions.iter().map(|e| e.value().clone()).collect()
     }
 
-    fn add_guild(&self, session: &Session, guild: GuildId) {
+    /// Adds `guild` to a session (if on its shard); returns whether it was new.
+    fn add_guild(&self, session: &Session, guild: GuildId) -> bool {
         let mut core = lock(session);
         if route::shard_of(Some(guild), core.shard[1]) == core.shard[0] && core.guilds.insert(guild)
         {
@@ -192,7 +250,9 @@ impl Hub {
                 .entry(guild)
                 .or_default()
                 .insert(core.id.clone());
+            return true;
         }
+        false
     }
 
     fn drop_guild(&self, session: &Session, guild: GuildId) {
@@ -203,6 +263,11 @@ impl Hub {
                 set.remove(&core.id);
             }
             self.by_guild.remove_if(&guild, |_, s| s.is_empty());
+            drop(core);
+            self.left_guild(guild);
+            if let Some(bus) = self.state.bus.redis_bus() {
+                self.unwant(vec![bus.guild_channel(guild)]);
+            }
         }
     }
 
@@ -249,8 +314,15 @@ impl Hub {
     }
 
     /// Delivers one dispatch, at log position `log` when it came from the Redis log; with
-    /// `only`, to that session alone (a session being rebuilt from the log).
-    pub async fn deliver(&self, d: &Dispatch, log: Option<LogId>, only: Option<&Session>) {
+    /// `only`, to that session alone (a session being rebuilt from the log). Returns the
+    /// sessions that joined a guild whose bus channel this process had to subscribe to just
+    /// now: they must be brought up to date from the log (see `relay`).
+    pub async fn deliver(
+        &self,
+        d: &Dispatch,
+        log: Option<LogId>,
+        only: Option<&Session>,
+    ) -> Vec<Session> {
         let scope = |found: Vec<Session>| -> Vec<Session> {
             match only {
                 Some(one) => found.into_iter().filter(|s| Arc::ptr_eq(s, one)).collect(),
@@ -259,7 +331,7 @@ impl Hub {
         };
         let Ok(data) = serde_json::from_str::<Value>(&d.data) else {
             tracing::error!(event = %d.name, "dispatch payload is not JSON");
-            return;
+            return Vec::new();
         };
         let name = d.name.as_str();
         let guild = route::guild_of(name, &data);
@@ -313,7 +385,7 @@ impl Hub {
             Audience::Session(id) => scope(self.get(id).into_iter().collect()),
         };
         if recipients.is_empty() {
-            return;
+            return Vec::new();
         }
         let masked: std::sync::OnceLock<String> = std::sync::OnceLock::new();
         // A user's own presence is not sent back to them.
@@ -357,9 +429,22 @@ impl Hub {
         match (name, guild, &d.audience) {
             ("GUILD_CREATE", Some(g), Audience::Users(_)) => {
                 let visible = visibility::channels_of(&data);
+                let mut added = Vec::new();
                 for s in &recipients {
-                    self.add_guild(s, g);
+                    if self.add_guild(s, g) {
+                        added.push(s.clone());
+                    }
                     lock(s).visible.insert(g, visible.clone());
+                }
+                let channel = self.state.bus.redis_bus().map(|b| b.guild_channel(g));
+                let mut fresh = false;
+                if let Some(channel) = channel {
+                    for _ in &added {
+                        fresh |= self.want(std::slice::from_ref(&channel)).await;
+                    }
+                }
+                if fresh {
+                    return added;
                 }
             }
             ("CHANNEL_DELETE", Some(g), _) => {
@@ -389,6 +474,7 @@ impl Hub {
             }
             _ => {}
         }
+        Vec::new()
     }
 
     /// Ends the sessions of `user` whose identifying token matches `revoked`: their

@@ -225,6 +225,10 @@ pub async fn identify(
     // Discord's range and default.
     let large_threshold = data.large_threshold.unwrap_or(50).clamp(50, 250);
     let session = Arc::new(Mutex::new(core));
+    // Subscribed before registering and before reading what READY shows: every event
+    // published from here on reaches the session, and anything earlier is in the state read.
+    hub.want(&hub.channels_of(claims.user_id, &id, guilds.iter().copied()))
+        .await;
     hub.insert(session.clone(), &guilds);
 
     let built = async {

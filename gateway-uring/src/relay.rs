@@ -72,7 +72,14 @@ pub async fn run(hub: Arc<Hub>, mut sub: Subscription, resume_timeout: Duration)
             }
             event = sub.recv_logged() => match event {
                 Ok((_, Some(log))) if log <= caught_up => {}
-                Ok((event, log)) => apply(&hub, event, log, None).await,
+                Ok((event, log)) => {
+                    let joined = apply(&hub, event, log, None).await;
+                    if let (Some(bus), Some(from), false) = (&redis, log, joined.is_empty())
+                        && let Err(e) = derive(&hub, bus, &joined, from).await
+                    {
+                        tracing::error!(error = %e, "cannot bring joining sessions up to date");
+                    }
+                }
                 Err(RecvError::Lagged(n)) => {
                     match &redis {
                         Some(bus) => match catch_up(&hub, bus).await {
@@ -96,10 +103,17 @@ fn position(hub: &Hub) -> std::sync::MutexGuard<'_, LogId> {
     hub.position.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Applies one event (to `only` when rebuilding that session) and advances the position.
-async fn apply(hub: &Hub, event: Event, log: Option<LogId>, only: Option<&Session>) {
+/// Applies one event (to `only` when rebuilding that session) and advances the position;
+/// returns the sessions that must be brought up to date from the log (see `Hub::deliver`).
+async fn apply(
+    hub: &Hub,
+    event: Event,
+    log: Option<LogId>,
+    only: Option<&Session>,
+) -> Vec<Session> {
+    let mut joined = Vec::new();
     match event {
-        Event::Dispatch(d) => hub.deliver(&d, log, only).await,
+        Event::Dispatch(d) => joined = hub.deliver(&d, log, only).await,
         Event::TokensCutOff {
             user,
             valid_after_ms,
@@ -123,6 +137,47 @@ async fn apply(hub: &Hub, event: Event, log: Option<LogId>, only: Option<&Sessio
     {
         let mut p = position(hub);
         *p = (*p).max(log);
+    }
+    joined
+}
+
+/// Brings `sessions` up to date with the log after `from`: every logged event up to the
+/// log's head is routed to them alone, and they skip the live copies of those events. Runs
+/// again while the events themselves made this process subscribe to new channels (whose
+/// events before the subscription only the log has).
+async fn derive(
+    hub: &Hub,
+    bus: &RedisBus,
+    sessions: &[Session],
+    from: LogId,
+) -> Result<usize, accord_bus::BusError> {
+    let mut at = from;
+    let mut derived = 0;
+    loop {
+        let head = bus.log_head().await?;
+        let mut again = false;
+        while at < head {
+            let page = bus.log_range(at, head, PAGE).await?;
+            if page.is_empty() {
+                break;
+            }
+            for (log, event) in page {
+                for s in sessions {
+                    again |= !apply(hub, event.clone(), Some(log), Some(s))
+                        .await
+                        .is_empty();
+                }
+                at = log;
+                derived += 1;
+            }
+        }
+        for s in sessions {
+            let mut core = lock(s);
+            core.log_floor = core.log_floor.max(head);
+        }
+        if !again {
+            return Ok(derived);
+        }
     }
 }
 
@@ -158,7 +213,10 @@ async fn catch_up(hub: &Hub, bus: &RedisBus) -> Result<LogId, accord_bus::BusErr
         let page = bus.log_range(at, end, PAGE).await?;
         let last = page.len() < PAGE;
         for (log, event) in page {
-            apply(hub, event, Some(log), None).await;
+            let joined = apply(hub, event, Some(log), None).await;
+            if !joined.is_empty() {
+                derive(hub, bus, &joined, log).await?;
+            }
             at = log;
             count += 1;
         }
@@ -287,29 +345,23 @@ async fn take_over(
         bus.delete_session(id).await?;
         return Ok(false);
     }
-    let upto = *position(hub);
     let session: Session = Arc::new(std::sync::Mutex::new(snap.core));
     let guilds: Vec<_> = lock(&session).guilds.iter().copied().collect();
+    // Subscribed before reading the log: what the log does not hold yet arrives live.
+    hub.want(&hub.channels_of(user, id, guilds.iter().copied()))
+        .await;
     hub.insert(session.clone(), &guilds);
-    let mut at = snap.position;
-    let mut derived = 0usize;
-    loop {
-        let page = bus.log_range(at, upto, PAGE).await?;
-        let last = page.len() < PAGE;
-        for (log, event) in page {
-            apply(hub, event, Some(log), Some(&session)).await;
-            at = log;
-            derived += 1;
+    let derived = match derive(hub, bus, std::slice::from_ref(&session), snap.position).await {
+        Ok(n) => n,
+        Err(e) => {
+            hub.forget(id, false);
+            return Err(e.into());
         }
-        if last {
-            break;
-        }
-    }
+    };
     if hub.get(id).is_none() {
         // A revocation in the log ended it.
         return Ok(false);
     }
-    lock(&session).log_floor = snap.position.max(upto);
     hub.state
         .bus
         .publish(Event::SessionMoved {
@@ -318,7 +370,7 @@ async fn take_over(
         })
         .await?;
     hub.presence_changed(user);
-    tracing::info!(session = %id, from = %snap.position, to = %upto, derived, "session taken over");
+    tracing::info!(session = %id, from = %snap.position, derived, "session taken over");
     Ok(true)
 }
 

@@ -1,6 +1,9 @@
 //! Two processes' worth of Accord sharing PostgreSQL and the Redis bus (the real server at
 //! 127.0.0.1:6379): a message posted through one process's API reaches a session on the other
-//! process's gateway, and a logout on one closes the session on the other.
+//! process's gateway — which, like `accord gateway`, subscribes only to its sessions' guilds,
+//! users and session ids, so a guild joined mid-session is subscribed on the fly and the events
+//! published before that subscription took effect come from the event log — and a logout on
+//! one closes the session on the other.
 
 mod common;
 
@@ -30,6 +33,33 @@ async fn events_cross_processes_over_redis() {
     env.say(&owner, &general, "across processes").await;
     let m = client.until("MESSAGE_CREATE").await;
     assert_eq!(m["d"]["content"], "across processes");
+
+    // A guild nobody on the second gateway was in: joined, then spoken in at once (and
+    // again). Every event reaches the session exactly once, in order.
+    let (host, _) = env.user("host").await;
+    let (_, hall) = env.guild(&host, "Hall").await;
+    env.join(&host, &hall, &owner).await;
+    for n in 0..5 {
+        env.say(&host, &hall, &format!("welcome {n}")).await;
+    }
+    let gc = client.until("GUILD_CREATE").await;
+    assert_eq!(gc["d"]["name"], "Hall");
+    let mut seen = Vec::new();
+    while seen.len() < 5 {
+        let m = client.until("MESSAGE_CREATE").await;
+        seen.push(m["d"]["content"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(
+        seen,
+        (0..5).map(|n| format!("welcome {n}")).collect::<Vec<_>>()
+    );
+    env.say(&owner, &general, "last").await;
+    let m = client.until("MESSAGE_CREATE").await;
+    assert_eq!(m["d"]["content"], "last", "no message came twice");
+    assert_eq!(
+        other.bus.redis_bus().unwrap().interest(),
+        accord_bus::Interest::Chosen
+    );
     let (st, _) = env
         .call(
             reqwest::Method::POST,

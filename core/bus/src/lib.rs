@@ -11,10 +11,12 @@ use tokio::sync::broadcast;
 
 mod log_id;
 mod redis_bus;
+mod redis_interest;
 mod redis_log;
 
 pub use crate::log_id::{BadLogId, LogId};
 pub use crate::redis_bus::{RedisBus, channel_for, valid_prefix};
+pub use crate::redis_interest::Interest;
 pub use crate::redis_log::{LogSettings, SessionRecord};
 
 /// Who a dispatch is for.
@@ -121,8 +123,9 @@ impl Bus {
         prefix: &str,
         capacity: usize,
         log: LogSettings,
+        interest: Interest,
     ) -> Result<Self, BusError> {
-        RedisBus::connect(url, prefix, capacity, log)
+        RedisBus::connect(url, prefix, capacity, log, interest)
             .await
             .map(Bus::Redis)
     }

@@ -5,17 +5,17 @@
 //! | event                              | channel                  |
 //! |------------------------------------|--------------------------|
 //! | dispatch to a guild                | `{prefix}:guild:{id}`    |
-//! | dispatch to a channel              | `{prefix}:channel:{id}`  |
+//! | dispatch to a guild's channel      | `{prefix}:guild:{id}` (from the payload's `guild_id`) |
+//! | dispatch to a DM or group DM       | `{prefix}:dm`            |
 //! | dispatch to exactly one user       | `{prefix}:user:{id}`     |
 //! | dispatch to several (or no) users  | `{prefix}:all`           |
-//! | `TokensCutOff` / `TokenRevoked`    | `{prefix}:user:{id}`     |
 //! | dispatch to one gateway session    | `{prefix}:session:{id}`  |
+//! | `TokensCutOff` / `TokenRevoked`    | `{prefix}:auth`          |
 //! | `SessionMoved`                     | `{prefix}:all`           |
 //!
-//! For now each process receives everything: one shared task per [`RedisBus`] pattern-subscribes
-//! to `{prefix}:*` and forwards decoded events into a local broadcast channel, which every
-//! [`Subscription`](crate::Subscription) reads. The channel names allow a process to subscribe
-//! later to only the guilds, channels and users its sessions need (plus `{prefix}:all`).
+//! One shared task per [`RedisBus`] subscribes — to everything (`{prefix}:*`) or to chosen
+//! channels (see `redis_interest`) — and forwards decoded events into a local broadcast
+//! channel, which every [`Subscription`](crate::Subscription) reads.
 //!
 //! The message body is the event's log position, a newline, and an envelope
 //! `{"origin": u64, "seq": u64, "event": <Event>}`: `origin` identifies the publishing
@@ -33,11 +33,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig, PubSub};
+use redis::aio::{ConnectionManager, ConnectionManagerConfig, PubSubSink, PubSubStream};
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 
+use crate::redis_interest::{Interest, Subscriptions};
 use crate::redis_log::{LogSettings, PUBLISH_SCRIPT};
 use crate::{Audience, BusError, Event, Item, LogId};
 
@@ -65,6 +66,7 @@ pub(crate) struct Inner {
     pub(crate) script: redis::Script,
     next_seq: AtomicU64,
     pub(crate) publisher: ConnectionManager,
+    pub(crate) subscriptions: Arc<Subscriptions>,
     tx: broadcast::Sender<Item>,
     subscriber: JoinHandle<()>,
 }
@@ -112,21 +114,40 @@ pub fn valid_prefix(prefix: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
+/// The `guild_id` of a dispatch payload, if it has one.
+fn guild_of(data: &str) -> Option<u64> {
+    #[derive(Deserialize)]
+    struct Guild {
+        guild_id: Option<Snowflake>,
+    }
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Snowflake {
+        Text(String),
+        Number(u64),
+    }
+    match serde_json::from_str::<Guild>(data).ok()?.guild_id? {
+        Snowflake::Text(t) => t.parse().ok(),
+        Snowflake::Number(n) => Some(n),
+    }
+}
+
 /// The channel `event` is published on.
 pub fn channel_for(prefix: &str, event: &Event) -> String {
     match event {
         Event::Dispatch(d) => match &d.audience {
             Audience::Guild(id) => format!("{prefix}:guild:{id}"),
-            Audience::Channel(id) => format!("{prefix}:channel:{id}"),
+            Audience::Channel(_) => match guild_of(&d.data) {
+                Some(guild) => format!("{prefix}:guild:{guild}"),
+                None => format!("{prefix}:dm"),
+            },
             Audience::Users(users) => match users.as_slice() {
                 [one] => format!("{prefix}:user:{one}"),
                 _ => format!("{prefix}:all"),
             },
             Audience::Session(id) => format!("{prefix}:session:{id}"),
         },
-        Event::TokensCutOff { user, .. } | Event::TokenRevoked { user, .. } => {
-            format!("{prefix}:user:{user}")
-        }
+        Event::TokensCutOff { .. } | Event::TokenRevoked { .. } => format!("{prefix}:auth"),
         Event::SessionMoved { .. } => format!("{prefix}:all"),
     }
 }
@@ -144,6 +165,7 @@ impl RedisBus {
         prefix: &str,
         capacity: usize,
         log: LogSettings,
+        interest: Interest,
     ) -> Result<Self, BusError> {
         if !valid_prefix(prefix) {
             return Err(BusError::Transport(format!(
@@ -161,13 +183,19 @@ impl RedisBus {
             .get_connection_manager_with_config(config)
             .await
             .map_err(|e| transport("cannot connect to Redis", e))?;
-        let pattern = format!("{prefix}:*");
-        let pubsub = subscribe(&client, &pattern)
+        let subscriptions = Arc::new(Subscriptions::new(interest, prefix));
+        let (sink, stream) = subscribe(&client, &subscriptions)
             .await
             .map_err(|e| transport("cannot subscribe on Redis", e))?;
         let (tx, _) = broadcast::channel(capacity.max(1));
         let origin = random_u64();
-        let subscriber = tokio::spawn(run_subscriber(client, pattern, pubsub, tx.clone(), origin));
+        let subscriber = tokio::spawn(run_subscriber(
+            client,
+            subscriptions.clone(),
+            (sink, stream),
+            tx.clone(),
+            origin,
+        ));
         Ok(Self {
             inner: Arc::new(Inner {
                 prefix: prefix.to_owned(),
@@ -176,6 +204,7 @@ impl RedisBus {
                 script: redis::Script::new(PUBLISH_SCRIPT),
                 next_seq: AtomicU64::new(0),
                 publisher,
+                subscriptions,
                 tx,
                 subscriber,
             }),
@@ -223,19 +252,23 @@ impl RedisBus {
     }
 }
 
-/// A pub/sub connection with `pattern` subscribed (acknowledged by Redis).
-async fn subscribe(client: &redis::Client, pattern: &str) -> redis::RedisResult<PubSub> {
+/// A pub/sub connection subscribed to what `subs` says (confirmed by Redis).
+async fn subscribe(
+    client: &redis::Client,
+    subs: &Subscriptions,
+) -> Result<(PubSubSink, PubSubStream), BusError> {
     let attempt = async {
-        let mut pubsub = client.get_async_pubsub().await?;
-        pubsub.psubscribe(pattern).await?;
-        Ok(pubsub)
+        let pubsub = client
+            .get_async_pubsub()
+            .await
+            .map_err(|e| transport("cannot connect", e))?;
+        let (sink, stream) = pubsub.split();
+        subs.attach(sink.clone()).await?;
+        Ok((sink, stream))
     };
     match tokio::time::timeout(CONNECT_TIMEOUT, attempt).await {
         Ok(result) => result,
-        Err(_) => Err(redis::RedisError::from(std::io::Error::new(
-            std::io::ErrorKind::TimedOut,
-            "Redis did not answer in time",
-        ))),
+        Err(_) => Err(BusError::Transport("Redis did not answer in time".into())),
     }
 }
 
@@ -243,17 +276,18 @@ async fn subscribe(client: &redis::Client, pattern: &str) -> redis::RedisResult<
 /// After every reconnection it sends [`Item::Gap`]: events published meanwhile are lost.
 async fn run_subscriber(
     client: redis::Client,
-    pattern: String,
-    mut pubsub: PubSub,
+    subs: Arc<Subscriptions>,
+    mut pubsub: (PubSubSink, PubSubStream),
     tx: broadcast::Sender<Item>,
     origin: u64,
 ) {
     loop {
         let reason = pump(pubsub, &tx, origin).await;
+        subs.detach();
         tracing::warn!(%reason, "Redis bus subscriber disconnected; reconnecting");
         let mut backoff = BACKOFF_MIN;
         pubsub = loop {
-            match subscribe(&client, &pattern).await {
+            match subscribe(&client, &subs).await {
                 Ok(p) => break p,
                 Err(e) => {
                     tracing::warn!(error = %e, retry_in = ?backoff, "Redis bus subscriber cannot reconnect");
@@ -268,8 +302,11 @@ async fn run_subscriber(
 }
 
 /// Reads messages until the connection ends or stops answering; returns why it stopped.
-async fn pump(pubsub: PubSub, tx: &broadcast::Sender<Item>, origin: u64) -> String {
-    let (mut sink, mut stream) = pubsub.split();
+async fn pump(
+    (mut sink, mut stream): (PubSubSink, PubSubStream),
+    tx: &broadcast::Sender<Item>,
+    origin: u64,
+) -> String {
     let mut keepalive = tokio::time::interval(KEEPALIVE_EVERY);
     keepalive.tick().await;
     loop {
@@ -360,8 +397,14 @@ mod tests {
         );
         assert_eq!(
             channel_for(p, &dispatch(Audience::Channel(ChannelId::new(6)))),
-            "acc:channel:6"
+            "acc:dm"
         );
+        let in_guild = Event::Dispatch(Dispatch {
+            name: "MESSAGE_CREATE".into(),
+            audience: Audience::Channel(ChannelId::new(6)),
+            data: r#"{"id":"1","guild_id":"42","content":"x"}"#.into(),
+        });
+        assert_eq!(channel_for(p, &in_guild), "acc:guild:42");
         assert_eq!(
             channel_for(p, &dispatch(Audience::Users(vec![UserId::new(7)]))),
             "acc:user:7"
@@ -381,7 +424,11 @@ mod tests {
             user: UserId::new(9),
             token_id: "t".into(),
         };
-        assert_eq!(channel_for(p, &revoked), "acc:user:9");
+        assert_eq!(channel_for(p, &revoked), "acc:auth");
+        assert_eq!(
+            channel_for(p, &dispatch(Audience::Session("s1".into()))),
+            "acc:session:s1"
+        );
     }
 
     #[test]

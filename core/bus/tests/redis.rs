@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use accord_bus::{
-    Audience, Bus, BusError, Dispatch, Event, LogId, LogSettings, RecvError, SessionRecord,
-    Subscription,
+    Audience, Bus, BusError, Dispatch, Event, Interest, LogId, LogSettings, RecvError,
+    SessionRecord, Subscription,
 };
 use accord_model::{ChannelId, GuildId, UserId};
 use tokio::net::{TcpListener, TcpStream};
@@ -35,9 +35,15 @@ fn unique_prefix(test: &str) -> String {
 }
 
 async fn open(url: &str, prefix: &str, capacity: usize) -> Bus {
-    Bus::redis(url, prefix, capacity, LogSettings::default())
-        .await
-        .unwrap_or_else(|e| panic!("Redis must be running at {url} for these tests: {e}"))
+    Bus::redis(
+        url,
+        prefix,
+        capacity,
+        LogSettings::default(),
+        Interest::Everything,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("Redis must be running at {url} for these tests: {e}"))
 }
 
 fn dispatch(name: &str, audience: Audience, n: u64) -> Event {
@@ -174,19 +180,32 @@ async fn unreachable_redis_fails_with_transport_error() {
         &unique_prefix("down"),
         16,
         LogSettings::default(),
+        Interest::Everything,
     )
     .await
     .expect_err("nothing listens on port 1");
     assert!(matches!(err, BusError::Transport(_)), "{err:?}");
 
-    let err = Bus::redis("not a url", "accord", 16, LogSettings::default())
-        .await
-        .unwrap_err();
+    let err = Bus::redis(
+        "not a url",
+        "accord",
+        16,
+        LogSettings::default(),
+        Interest::Everything,
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(err, BusError::Transport(_)), "{err:?}");
 
-    let err = Bus::redis(&redis_url(), "bad:prefix", 16, LogSettings::default())
-        .await
-        .unwrap_err();
+    let err = Bus::redis(
+        &redis_url(),
+        "bad:prefix",
+        16,
+        LogSettings::default(),
+        Interest::Everything,
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(err, BusError::Transport(_)), "{err:?}");
 }
 
@@ -352,6 +371,7 @@ async fn a_trimmed_log_says_so() {
             retention_ms: 300_000,
             max_len: 10,
         },
+        Interest::Everything,
     )
     .await
     .unwrap();
@@ -412,4 +432,71 @@ async fn session_records_belong_to_whoever_claimed_them_last() {
     );
     a.delete_session("s1").await.unwrap();
     assert_eq!(b.claim_session("s1", 60).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn a_chosen_interest_receives_only_what_it_asked_for() {
+    let prefix = unique_prefix("chosen");
+    let a = open(&redis_url(), &prefix, 64).await;
+    let b = Bus::redis(
+        &redis_url(),
+        &prefix,
+        64,
+        LogSettings::default(),
+        Interest::Chosen,
+    )
+    .await
+    .unwrap();
+    let narrow = b.redis_bus().unwrap();
+    assert_eq!(narrow.interest(), Interest::Chosen);
+    let wanted = vec![
+        narrow.guild_channel(GuildId::new(5)),
+        narrow.user_channel(UserId::new(7)),
+    ];
+    assert!(narrow.want(&wanted).await.unwrap(), "new channels");
+    assert!(!narrow.want(&wanted[..1]).await.unwrap(), "already wanted");
+    let mut sub = b.subscribe();
+    let guild_message = |g: u64| {
+        Event::Dispatch(Dispatch {
+            name: "MESSAGE_CREATE".into(),
+            audience: Audience::Channel(ChannelId::new(100 + g)),
+            data: format!(r#"{{"guild_id":"{g}","n":1}}"#).into(),
+        })
+    };
+    let received = [
+        dispatch("GUILD_UPDATE", Audience::Guild(GuildId::new(5)), 1),
+        guild_message(5),
+        dispatch("USER_UPDATE", Audience::Users(vec![UserId::new(7)]), 2),
+        dispatch("DM", Audience::Channel(ChannelId::new(9)), 3),
+        dispatch(
+            "MANY",
+            Audience::Users(vec![UserId::new(1), UserId::new(2)]),
+            4,
+        ),
+        Event::TokenRevoked {
+            user: UserId::new(8),
+            token_id: "t".into(),
+        },
+    ];
+    let skipped = [
+        dispatch("GUILD_UPDATE", Audience::Guild(GuildId::new(6)), 5),
+        guild_message(6),
+        dispatch("USER_UPDATE", Audience::Users(vec![UserId::new(8)]), 6),
+        dispatch("X", Audience::Session("elsewhere".into()), 7),
+    ];
+    for e in skipped.iter().chain(received.iter()) {
+        a.publish(e.clone()).await.unwrap();
+    }
+    for want in &received {
+        assert_eq!(&next(&mut sub).await.unwrap(), want);
+    }
+    // Counted: the first unwant keeps guild 5, the second drops it.
+    narrow.unwant(&wanted[..1]).await.unwrap();
+    a.publish(guild_message(5)).await.unwrap();
+    assert_eq!(next(&mut sub).await.unwrap(), guild_message(5));
+    narrow.unwant(&wanted[..1]).await.unwrap();
+    a.publish(guild_message(5)).await.unwrap();
+    let sentinel = dispatch("LAST", Audience::Users(vec![UserId::new(7)]), 8);
+    a.publish(sentinel.clone()).await.unwrap();
+    assert_eq!(next(&mut sub).await.unwrap(), sentinel);
 }

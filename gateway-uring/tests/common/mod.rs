@@ -43,7 +43,7 @@ impl Env {
         config.gateway.threads = 2;
         config.gateway.max_concurrency = 16;
         tweak(&mut config);
-        let bus = bus_for(&config).await;
+        let bus = bus_for(&config, accord_bus::Interest::Everything).await;
         let state = AppState::new(Arc::new(config), store, bus).await.unwrap();
         let gateway = Gateway::start(state.clone(), tokio::runtime::Handle::current()).unwrap();
         let ws = format!("ws://{}", gateway.local_addr());
@@ -89,11 +89,12 @@ impl Env {
     }
 
     /// A second process's worth of state on the same database (its own pool and bus
-    /// connection), for a second gateway.
+    /// connection), for a second gateway: like `accord gateway`, it receives only the bus
+    /// channels its sessions need.
     pub async fn second_state(&self) -> AppState {
         let store = self.db.as_ref().unwrap().store().await;
         let config = (*self.state.config).clone();
-        let bus = bus_for(&config).await;
+        let bus = bus_for(&config, accord_bus::Interest::Chosen).await;
         AppState::new(Arc::new(config), store, bus).await.unwrap()
     }
 
@@ -237,7 +238,7 @@ impl Env {
 }
 
 /// The bus the configuration asks for.
-pub async fn bus_for(config: &Config) -> Bus {
+pub async fn bus_for(config: &Config, interest: accord_bus::Interest) -> Bus {
     match config.bus.kind {
         accord_config::BusKind::Memory => Bus::memory(4096),
         accord_config::BusKind::Redis => Bus::redis(
@@ -248,6 +249,7 @@ pub async fn bus_for(config: &Config) -> Bus {
                 retention_ms: config.bus.log_retention_secs * 1000,
                 max_len: config.bus.log_max_len,
             },
+            interest,
         )
         .await
         .expect("Redis at 127.0.0.1:6379"),
