@@ -11,6 +11,9 @@
 //!   127.0.0.2–127.0.0.9, identifies, heartbeats, prints `CLIENTS_READY …` with identify→READY
 //!   percentiles, then `DELIVERED …` for every marked MESSAGE_CREATE.
 //! * `--run`: drives the two above as child processes and prints the figures.
+//! * `--gateways N` (with `--server` or `--run`): the server runs only the API, on a Redis bus,
+//!   and starts N gateway processes (`--gateway` mode, see `gateway_fleet.rs`); clients spread
+//!   their sessions over them and the memory figures are the gateway processes' summed.
 //!
 //! Run: `cargo run --release -p accord-bench --bin accord-gateway-load -- --run --users 1000`
 //! (`--heartbeat-ms N` shortens Hello's heartbeat interval, so the steady-state figure taken two
@@ -19,6 +22,9 @@
 /// The same allocator as the `accord` binary (it gives freed memory back to the system).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[path = "gateway_fleet.rs"]
+mod fleet;
 
 use std::collections::HashMap;
 use std::io::{BufRead, Write};
@@ -58,7 +64,7 @@ impl Flags {
         let mut it = std::env::args().skip(1);
         while let Some(flag) = it.next() {
             match flag.as_str() {
-                "--server" | "--clients" | "--run" => mode = flag[2..].to_owned(),
+                "--server" | "--clients" | "--run" | "--gateway" => mode = flag[2..].to_owned(),
                 _ => {
                     let name = flag
                         .strip_prefix("--")
@@ -130,7 +136,8 @@ async fn main() {
         "server" => server(&flags).await,
         "clients" => clients(&flags).await,
         "run" => run(&flags).await,
-        _ => panic!("give --server, --clients or --run"),
+        "gateway" => fleet::gateway(&flags).await,
+        _ => panic!("give --server, --clients, --run or --gateway"),
     }
 }
 
@@ -166,11 +173,33 @@ async fn server(flags: &Flags) {
     config.gateway.threads = flags.num("threads", 2) as u32;
     config.gateway.max_concurrency = 16;
     config.gateway.heartbeat_interval_ms = flags.num("heartbeat-ms", 41_250) as u64;
-    let state = AppState::new(Arc::new(config), store.clone(), Bus::memory(65_536))
+    let gateways = flags.num("gateways", 0);
+    let bus = if gateways > 0 {
+        fleet::configure(&mut config, &format!("gwload{}", std::process::id()));
+        fleet::bus(&config, accord_bus::Interest::Everything).await
+    } else {
+        Bus::memory(65_536)
+    };
+    let prefix = config.bus.channel_prefix.clone();
+    let state = AppState::new(Arc::new(config), store.clone(), bus)
         .await
         .expect("state");
-    let gateway = accord_gateway::Gateway::start(state.clone(), tokio::runtime::Handle::current())
-        .expect("gateway");
+    // The gateway: in this process, or `--gateways` processes of their own.
+    let (gateway, mut fleet) = if gateways == 0 {
+        let gw = accord_gateway::Gateway::start(state.clone(), tokio::runtime::Handle::current())
+            .expect("gateway");
+        (Some(gw), None)
+    } else {
+        (
+            None,
+            Some(fleet::Fleet::start(gateways, &db.url, &prefix, flags).await),
+        )
+    };
+    let ws_urls = match (&gateway, &fleet) {
+        (Some(gw), _) => format!("ws://{}", gw.local_addr()),
+        (None, Some(f)) => f.urls.join(" "),
+        (None, None) => unreachable!("one or the other"),
+    };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind loopback");
@@ -255,10 +284,7 @@ async fn server(flags: &Flags) {
         "server: {users} members registered and joined in {:.1} s",
         started.elapsed().as_secs_f64()
     );
-    let mut file = format!(
-        "{api}\nws://{}\n{guild}\n{channel}\n{owner}\n",
-        gateway.local_addr()
-    );
+    let mut file = format!("{api}\n{ws_urls}\n{guild}\n{channel}\n{owner}\n");
     for (_, t) in &tokens {
         file.push_str(t);
         file.push('\n');
@@ -268,16 +294,7 @@ async fn server(flags: &Flags) {
 
     // Commands: a line on stdin, or SIGUSR1 for `rss`.
     let (cmd_tx, mut cmd_rx) = mpsc::unbounded_channel::<String>();
-    let stdin_tx = cmd_tx.clone();
-    std::thread::spawn(move || {
-        for line in std::io::stdin().lock().lines() {
-            let Ok(line) = line else { break };
-            if stdin_tx.send(line.trim().to_owned()).is_err() {
-                return;
-            }
-        }
-        let _ = stdin_tx.send("quit".into());
-    });
+    stdin_commands(cmd_tx.clone());
     tokio::spawn(async move {
         let kind = tokio::signal::unix::SignalKind::user_defined1();
         let mut usr1 = tokio::signal::unix::signal(kind).expect("SIGUSR1 handler");
@@ -290,19 +307,47 @@ async fn server(flags: &Flags) {
     println!("SERVER_READY rss_kib={} file={out}", rss_kib());
     while let Some(cmd) = cmd_rx.recv().await {
         match cmd.as_str() {
-            "rss" => println!("RSS rss_kib={} sessions={}", rss_kib(), gateway.hub().len()),
+            "rss" => match (&gateway, &mut fleet) {
+                (Some(gw), _) => println!("RSS rss_kib={} sessions={}", rss_kib(), gw.hub().len()),
+                (None, Some(f)) => {
+                    let (kib, sessions) = f.rss().await;
+                    println!(
+                        "RSS rss_kib={kib} sessions={sessions} api_rss_kib={}",
+                        rss_kib()
+                    );
+                }
+                (None, None) => {}
+            },
             "quit" => break,
             "" => {}
             other => eprintln!("server: unknown command {other:?} (rss, quit)"),
         }
     }
-    tokio::task::spawn_blocking(move || gateway.shutdown(Duration::from_millis(200)))
-        .await
-        .expect("gateway shutdown");
+    if let Some(gateway) = gateway {
+        tokio::task::spawn_blocking(move || gateway.shutdown(Duration::from_millis(200)))
+            .await
+            .expect("gateway shutdown");
+    }
+    if let Some(fleet) = fleet {
+        fleet.stop().await;
+    }
     let _ = stop_tx.send(());
     store.close().await;
     db.drop_db().await;
     let _ = std::fs::remove_dir_all(data_dir);
+}
+
+/// Sends each line of stdin to `tx`, then `quit` at the end of input.
+fn stdin_commands(tx: mpsc::UnboundedSender<String>) {
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lock().lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line.trim().to_owned()).is_err() {
+                return;
+            }
+        }
+        let _ = tx.send("quit".into());
+    });
 }
 
 /// A client session's decoder for the transport compression it asked for.
@@ -375,8 +420,8 @@ enum Event {
 
 /// Where and how every session of a client process connects.
 struct Target {
-    gateway: SocketAddr,
-    url: String,
+    /// The gateways (sessions are spread over them).
+    gateways: Vec<(SocketAddr, String)>,
     compress: String,
     intents: Option<u64>,
 }
@@ -385,6 +430,7 @@ struct Target {
 async fn session(
     source: Ipv4Addr,
     target: Arc<Target>,
+    which: usize,
     token: String,
     permit: OwnedSemaphorePermit,
     events: mpsc::UnboundedSender<Event>,
@@ -393,15 +439,16 @@ async fn session(
     socket
         .bind(SocketAddr::new(IpAddr::V4(source), 0))
         .map_err(|e| format!("bind {source}: {e}"))?;
+    let (gateway, url) = &target.gateways[which % target.gateways.len()];
     let stream = socket
-        .connect(target.gateway)
+        .connect(*gateway)
         .await
         .map_err(|e| format!("connect: {e}"))?;
     // Small buffers: many thousand sessions share this process.
     let config = WebSocketConfig::default()
         .read_buffer_size(4096)
         .write_buffer_size(0);
-    let handshake = tokio_tungstenite::client_async_with_config(&target.url, stream, Some(config));
+    let handshake = tokio_tungstenite::client_async_with_config(url, stream, Some(config));
     let (mut ws, _) = tokio::time::timeout(SETUP_TIMEOUT, handshake)
         .await
         .map_err(|_| format!("no WebSocket handshake within {SETUP_TIMEOUT:?}"))?
@@ -497,27 +544,31 @@ async fn clients(flags: &Flags) {
     let file = std::fs::read_to_string(flags.str("file", "/tmp/accord-gateway-load.txt"))
         .expect("read the session file");
     let lines: Vec<&str> = file.lines().collect();
-    let ws = lines[1].to_owned();
     let tokens = &lines[5..];
     let from = flags.num("from", 0);
     let to = flags.num("to", tokens.len()).min(tokens.len());
     let compress = flags.str("compress", "none");
-    let gateway: SocketAddr = ws
-        .strip_prefix("ws://")
-        .and_then(|a| a.parse().ok())
-        .expect("ws://ip:port");
-    let mut url = format!("{ws}/?v=10&encoding=json");
-    if compress != "none" {
-        url.push_str(&format!("&compress={compress}"));
-    }
+    let gateways: Vec<(SocketAddr, String)> = lines[1]
+        .split_whitespace()
+        .map(|ws| {
+            let addr: SocketAddr = ws
+                .strip_prefix("ws://")
+                .and_then(|a| a.parse().ok())
+                .expect("ws://ip:port");
+            let mut url = format!("{ws}/?v=10&encoding=json");
+            if compress != "none" {
+                url.push_str(&format!("&compress={compress}"));
+            }
+            (addr, url)
+        })
+        .collect();
     // "all" sends no intents (a user account then gets every event, presences included).
     let intents = match flags.str("intents", DEFAULT_INTENTS).as_str() {
         "all" => None,
         n => Some(n.parse::<u64>().expect("--intents N or all")),
     };
     let target = Arc::new(Target {
-        gateway,
-        url,
+        gateways,
         compress,
         intents,
     });
@@ -530,7 +581,7 @@ async fn clients(flags: &Flags) {
         let (target, token, tx) = (target.clone(), (*token).to_owned(), tx.clone());
         let permit = in_flight.clone().acquire_owned().await.expect("semaphore");
         tokio::spawn(async move {
-            let result = session(source, target, token, permit, tx.clone()).await;
+            let result = session(source, target, i, token, permit, tx.clone()).await;
             let err = match result {
                 Err(e) => e,
                 Ok(()) => "session ended".into(),
@@ -696,6 +747,7 @@ async fn run(flags: &Flags) {
     let kinds = flags.str("compress", "none,zlib-stream,zstd-stream");
     let intents = flags.str("intents", DEFAULT_INTENTS);
     let heartbeat_ms = flags.num("heartbeat-ms", 41_250);
+    let gateways = flags.num("gateways", 0).to_string();
     let file = format!("/tmp/accord-gateway-load-{}.txt", std::process::id());
     let procs = users.div_ceil(per_process).max(2);
     let http = reqwest::Client::new();
@@ -713,6 +765,8 @@ async fn run(flags: &Flags) {
             threads.clone(),
             "--heartbeat-ms".into(),
             heartbeat_ms.to_string(),
+            "--gateways".into(),
+            gateways.clone(),
         ]);
         server
             .wait_for("SERVER_READY", Duration::from_secs(3600))

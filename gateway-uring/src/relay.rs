@@ -4,6 +4,7 @@
 //! and the position it reflects always agree — writes session checkpoints and takes over
 //! sessions that other gateway processes held (see `handoff`).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -64,11 +65,12 @@ pub async fn run(hub: Arc<Hub>, mut sub: Subscription, resume_timeout: Duration)
     }
     // Events up to here were delivered while catching up: their live copies are skipped.
     let mut caught_up = LogId::ZERO;
+    let mut written = Written::new();
     loop {
         tokio::select! {
             biased;
             Some(cmd) = commands.recv() => {
-                handle(&hub, redis.as_ref(), cmd, &mut commands).await;
+                handle(&hub, redis.as_ref(), cmd, &mut commands, &mut written).await;
             }
             event = sub.recv_logged() => match event {
                 Ok((_, Some(log))) if log <= caught_up => {}
@@ -228,11 +230,15 @@ async fn catch_up(hub: &Hub, bus: &RedisBus) -> Result<LogId, accord_bus::BusErr
     Ok(at)
 }
 
+/// What was last written for each session: its sequence and presence then, and when.
+type Written = HashMap<Arc<str>, (u64, std::time::Instant, std::time::Instant)>;
+
 async fn handle(
     hub: &Arc<Hub>,
     redis: Option<&RedisBus>,
     cmd: Command,
     more: &mut mpsc::UnboundedReceiver<Command>,
+    written: &mut Written,
 ) {
     let Some(bus) = redis else {
         // Without Redis there is nothing to write or take over.
@@ -263,15 +269,17 @@ async fn handle(
                 }
             }
             let sessions: Vec<Session> = ids.iter().filter_map(|id| hub.get(id)).collect();
-            write(hub, bus, &sessions).await;
+            write(hub, bus, &sessions, written).await;
             if let Some(cmd) = other {
-                Box::pin(handle(hub, redis, cmd, more)).await;
+                Box::pin(handle(hub, redis, cmd, more, written)).await;
             }
         }
         Command::CheckpointAll(reply) => {
             let all = hub.all();
+            // Everything as it is now, changed or not.
+            written.clear();
             for chunk in all.chunks(CHECKPOINT_BATCH) {
-                write(hub, bus, chunk).await;
+                write(hub, bus, chunk, written).await;
             }
             let _ = reply.send(());
         }
@@ -299,20 +307,46 @@ fn ttl_secs(hub: &Hub) -> u64 {
     g.resume_timeout_secs + 2 * g.heartbeat_interval_ms.div_ceil(1000)
 }
 
-async fn write(hub: &Hub, bus: &RedisBus, sessions: &[Session]) {
+/// Writes the records of `sessions`. A session that received nothing and kept its presence
+/// since its last record only has the record's life extended — unless that record is old
+/// enough that the log may soon no longer reach back to its position.
+async fn write(hub: &Hub, bus: &RedisBus, sessions: &[Session], written: &mut Written) {
     let at = *position(hub);
-    let records: Vec<SessionRecord> = sessions
-        .iter()
-        .filter_map(|s| {
-            let core = lock(s);
-            core.is_ready().then(|| SessionRecord {
-                id: core.id.to_string(),
-                data: handoff::encode(&core, at.max(core.log_floor)),
-            })
-        })
-        .collect();
-    if let Err(e) = bus.put_sessions(&records, ttl_secs(hub)).await {
+    let now = std::time::Instant::now();
+    let refresh =
+        Duration::from_millis((hub.state.config.bus.log_retention_secs * 1000 / 2).min(60_000));
+    let mut records = Vec::new();
+    let mut touched = Vec::new();
+    for s in sessions {
+        let core = lock(s);
+        if !core.is_ready() {
+            continue;
+        }
+        let state = (core.seq(), core.presence.at);
+        match written.get(&core.id) {
+            Some((seq, presence, when))
+                if (*seq, *presence) == state && now.duration_since(*when) < refresh =>
+            {
+                touched.push(core.id.to_string());
+            }
+            _ => {
+                records.push(SessionRecord {
+                    id: core.id.to_string(),
+                    data: handoff::encode(&core, at.max(core.log_floor)),
+                });
+                written.insert(core.id.clone(), (state.0, state.1, now));
+            }
+        }
+    }
+    if written.len() > 2 * hub.len() + 1024 {
+        written.retain(|id, _| hub.get(id).is_some());
+    }
+    let ttl = ttl_secs(hub);
+    if let Err(e) = bus.put_sessions(&records, ttl).await {
         tracing::warn!(error = %e, sessions = records.len(), "cannot checkpoint sessions");
+    }
+    if let Err(e) = bus.touch_sessions(&touched, ttl).await {
+        tracing::warn!(error = %e, sessions = touched.len(), "cannot renew session records");
     }
 }
 

@@ -225,6 +225,24 @@ impl RedisBus {
         Ok(())
     }
 
+    /// Extends the life of session records by `ttl_secs` (their sessions did not change).
+    pub async fn touch_sessions(&self, ids: &[String], ttl_secs: u64) -> Result<(), BusError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let mut pipe = redis::pipe();
+        for id in ids {
+            pipe.cmd("EXPIRE")
+                .arg(self.session_key(id))
+                .arg(ttl_secs)
+                .ignore();
+        }
+        let mut conn = self.inner.publisher.clone();
+        pipe.query_async::<()>(&mut conn)
+            .await
+            .map_err(|e| transport("cannot renew session records", e))
+    }
+
     /// A session record's data, without taking it over.
     pub async fn read_session(&self, id: &str) -> Result<Option<Vec<u8>>, BusError> {
         let mut conn = self.inner.publisher.clone();

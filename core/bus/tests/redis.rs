@@ -410,7 +410,10 @@ async fn session_records_belong_to_whoever_claimed_them_last() {
         id: "s1".into(),
         data: data.to_vec(),
     };
-    a.put_sessions(&[record(b"one")], 60).await.unwrap();
+    a.put_sessions(&[record(b"one")], 1).await.unwrap();
+    // Renewed: still there after the first TTL ran out.
+    a.touch_sessions(&["s1".to_owned()], 60).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(b.claim_session("nope", 60).await.unwrap(), None);
     assert_eq!(
         b.read_session("s1").await.unwrap().as_deref(),

@@ -1,0 +1,138 @@
+//! Several gateway processes for `accord-gateway-load --gateways N`: the load generator's
+//! server then runs only the API, publishing on a Redis bus, and starts N child processes in
+//! `--gateway` mode — each a gateway alone (`accord gateway`'s shape: its own database pool and
+//! a Redis bus that receives only its sessions' channels), each under the 20,000-descriptor
+//! limit of one process — and reports their memory summed.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use accord_api::AppState;
+use accord_bus::{Bus, Interest, LogSettings};
+use accord_config::{BusKind, Config};
+use tokio::sync::mpsc;
+
+use crate::{Flags, Proc, field, rss_kib, stdin_commands};
+
+/// The settings every process of the run shares.
+pub fn configure(config: &mut Config, prefix: &str) {
+    config.bus.kind = BusKind::Redis;
+    config.bus.channel_prefix = prefix.to_owned();
+}
+
+/// The Redis bus for `config`, receiving `interest`.
+pub async fn bus(config: &Config, interest: Interest) -> Bus {
+    Bus::redis(
+        &config.bus.redis_url,
+        &config.bus.channel_prefix,
+        65_536,
+        LogSettings {
+            retention_ms: config.bus.log_retention_secs * 1000,
+            max_len: config.bus.log_max_len,
+        },
+        interest,
+    )
+    .await
+    .expect("Redis on 127.0.0.1:6379")
+}
+
+/// The gateway child processes.
+pub struct Fleet {
+    procs: Vec<Proc>,
+    /// Their WebSocket URLs.
+    pub urls: Vec<String>,
+}
+
+impl Fleet {
+    /// Starts `n` gateway processes on database `db` and bus prefix `prefix`.
+    pub async fn start(n: usize, db: &str, prefix: &str, flags: &Flags) -> Self {
+        let mut procs = Vec::new();
+        for _ in 0..n {
+            procs.push(Proc::spawn(&[
+                "--gateway".into(),
+                "--db".into(),
+                db.into(),
+                "--prefix".into(),
+                prefix.into(),
+                "--threads".into(),
+                flags.num("threads", 2).to_string(),
+                "--heartbeat-ms".into(),
+                flags.num("heartbeat-ms", 41_250).to_string(),
+            ]));
+        }
+        let mut urls = Vec::new();
+        for p in &mut procs {
+            let line = p.wait_for("GATEWAY_READY", Duration::from_secs(120)).await;
+            let url = line
+                .split(' ')
+                .find_map(|kv| kv.strip_prefix("ws="))
+                .expect("ws= in GATEWAY_READY")
+                .to_owned();
+            urls.push(url);
+        }
+        Self { procs, urls }
+    }
+
+    /// (RSS KiB, sessions) summed over the gateway processes.
+    pub async fn rss(&mut self) -> (u64, u64) {
+        let (mut kib, mut sessions) = (0, 0);
+        for p in &mut self.procs {
+            p.command("rss");
+        }
+        for p in &mut self.procs {
+            let line = p.wait_for("RSS ", Duration::from_secs(30)).await;
+            kib += field(&line, "rss_kib");
+            sessions += field(&line, "sessions");
+        }
+        (kib, sessions)
+    }
+
+    /// Stops them.
+    pub async fn stop(mut self) {
+        for p in &mut self.procs {
+            p.command("quit");
+        }
+        for mut p in self.procs {
+            let _ = tokio::task::spawn_blocking(move || p.child.wait()).await;
+        }
+    }
+}
+
+/// `--gateway`: one gateway process on `--db` and the Redis bus prefix `--prefix`.
+pub async fn gateway(flags: &Flags) {
+    let url = flags.str("db", "");
+    let store = accord_store::Store::connect(&url, &accord_store::PoolSettings::default())
+        .await
+        .expect("connect to the load test's database");
+    let mut config = Config::default();
+    config.log.filter = "warn".into();
+    configure(&mut config, &flags.str("prefix", "gwload"));
+    config.gateway.listen = "127.0.0.1:0".parse().expect("addr");
+    config.gateway.threads = flags.num("threads", 2) as u32;
+    config.gateway.max_concurrency = 16;
+    config.gateway.heartbeat_interval_ms = flags.num("heartbeat-ms", 41_250) as u64;
+    let bus = bus(&config, Interest::Chosen).await;
+    let state = AppState::new(Arc::new(config), store.clone(), bus)
+        .await
+        .expect("state");
+    let gateway =
+        accord_gateway::Gateway::start(state, tokio::runtime::Handle::current()).expect("gateway");
+    let (tx, mut commands) = mpsc::unbounded_channel::<String>();
+    stdin_commands(tx);
+    println!(
+        "GATEWAY_READY ws=ws://{} rss_kib={}",
+        gateway.local_addr(),
+        rss_kib()
+    );
+    while let Some(cmd) = commands.recv().await {
+        match cmd.as_str() {
+            "rss" => println!("RSS rss_kib={} sessions={}", rss_kib(), gateway.hub().len()),
+            "quit" => break,
+            _ => {}
+        }
+    }
+    tokio::task::spawn_blocking(move || gateway.shutdown(Duration::from_millis(200)))
+        .await
+        .expect("gateway shutdown");
+    store.close().await;
+}
