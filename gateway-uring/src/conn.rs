@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use accord_gateway_encoding::{CompressKind, Compressor};
-use accord_gateway_transport::{Conn, Incoming, WsError, WsWriter};
+use accord_gateway_transport::{Conn, Incoming, WsError, WsReader, WsWriter};
 use accord_model::{CloseCode, OpCode};
 use monoio::time::Instant;
 use serde_json::{Value, json};
@@ -93,11 +93,11 @@ impl Out {
 }
 
 /// How a connection ends whose write failed: if the failure is the client's close (already
-/// answered by the transport, and on its way from the reader), that close decides; otherwise
-/// the session stays resumable.
-async fn after_write_failure(in_rx: &mut mpsc::Receiver<Result<Incoming, WsError>>) -> End {
+/// answered by the transport, and still to be read), that close decides; otherwise the session
+/// stays resumable.
+async fn after_write_failure(reader: &mut WsReader) -> End {
     let wait = Duration::from_millis(200);
-    while let Ok(Some(msg)) = monoio::time::timeout(wait, in_rx.recv()).await {
+    while let Ok(msg) = monoio::time::timeout(wait, reader.next()).await {
         match msg {
             Ok(Incoming::Close(code)) => {
                 return if matches!(code, Some(1000 | 1001)) {
@@ -166,18 +166,9 @@ pub async fn serve(conn: Conn, ctx: Rc<ThreadCtx>) {
         buf: Vec::new(),
     };
 
-    // The reader runs beside the session loop and hands over whole messages.
-    let (in_tx, mut in_rx) = mpsc::channel::<Result<Incoming, WsError>>(8);
-    monoio::spawn(async move {
-        loop {
-            let msg = reader.next().await;
-            let last = !matches!(msg, Ok(Incoming::Text(_) | Incoming::Binary(_)));
-            if in_tx.send(msg).await.is_err() || last {
-                break;
-            }
-        }
-    });
-
+    // Client messages are read by the session loop itself (`WsReader::next` is cancel-safe),
+    // not by a task of their own feeding a channel: each would cost every connection its own
+    // allocation (a task, and a channel with its first block of slots).
     let interval = ctx.heartbeat_interval;
     if out
         .op(
@@ -209,21 +200,21 @@ pub async fn serve(conn: Conn, ctx: Rc<ThreadCtx>) {
             break End::Resumable;
         }
         monoio::select! {
-            msg = in_rx.recv() => {
+            msg = reader.next() => {
                 let payload = match msg {
-                    Some(Ok(Incoming::Text(b) | Incoming::Binary(b))) => b,
-                    Some(Ok(Incoming::Close(code))) => {
+                    Ok(Incoming::Text(b) | Incoming::Binary(b)) => b,
+                    Ok(Incoming::Close(code)) => {
                         break if matches!(code, Some(1000 | 1001)) { End::Final } else { End::Resumable };
                     }
-                    Some(Err(WsError::TooLarge)) => {
+                    Err(WsError::TooLarge) => {
                         out.close(CloseCode::DecodeError).await;
                         break End::Resumable;
                     }
-                    Some(Err(WsError::Protocol(_))) => {
+                    Err(WsError::Protocol(_)) => {
                         let _ = out.writer.close(1002, "protocol error").await;
                         break End::Resumable;
                     }
-                    Some(Err(WsError::Io(_))) | None => break End::Resumable,
+                    Err(WsError::Io(_)) => break End::Resumable,
                 };
                 // The client event limit.
                 let now = std::time::Instant::now();
@@ -252,7 +243,7 @@ pub async fn serve(conn: Conn, ctx: Rc<ThreadCtx>) {
                         }
                         probed = false;
                         if out.op(OpCode::HeartbeatAck, &Value::Null).await.is_err() {
-                            break after_write_failure(&mut in_rx).await;
+                            break after_write_failure(&mut reader).await;
                         }
                         if !busy {
                             out.idle();
@@ -372,7 +363,7 @@ pub async fn serve(conn: Conn, ctx: Rc<ThreadCtx>) {
                     Some(SessionOut::Frame(frame)) => {
                         busy = true;
                         if out.send(&frame).await.is_err() {
-                            break after_write_failure(&mut in_rx).await;
+                            break after_write_failure(&mut reader).await;
                         }
                     }
                     Some(SessionOut::Close(code)) => {
@@ -394,7 +385,7 @@ pub async fn serve(conn: Conn, ctx: Rc<ThreadCtx>) {
                 }
                 probed = true;
                 if out.op(OpCode::Heartbeat, &Value::Null).await.is_err() {
-                    break after_write_failure(&mut in_rx).await;
+                    break after_write_failure(&mut reader).await;
                 }
             }
             _ = shutdown.changed() => {}

@@ -7,6 +7,7 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::future::{Future, poll_fn};
 use std::io;
+use std::pin::pin;
 use std::rc::Rc;
 use std::task::{Poll, Waker};
 use std::time::Duration;
@@ -17,10 +18,14 @@ use crate::codec::{self, Decoder, Message};
 use crate::halves::{PendingRead, ReadHalf, WriteHalf};
 use crate::{Incoming, WsError, WsReader, WsWriter};
 
-/// How much the reader asks the socket for at a time. Every idle connection holds one such
-/// buffer in its pending read, so it is sized to a whole gateway payload (4,096 bytes), not more:
-/// larger messages simply take several reads.
+/// How much the reader asks the socket for at a time once part of a message is in: a whole
+/// gateway payload (4,096 bytes), not more; larger messages simply take several reads.
 const READ_CHUNK: usize = 4 * 1024;
+/// How much the reader asks for when nothing is buffered, i.e. between messages. Every idle
+/// connection holds this buffer in its pending read, so it is small: enough for a heartbeat
+/// (about 30 bytes on the wire) and most other client messages in one read; a longer message
+/// (Identify) completes with [`READ_CHUNK`]-sized reads.
+const IDLE_CHUNK: usize = 256;
 /// How long the writer task keeps flushing queued frames after every handle was dropped.
 const LINGER: Duration = Duration::from_secs(5);
 /// How long the writer task keeps reading (and discarding) after sending a close frame, so
@@ -103,7 +108,7 @@ pub(crate) fn split<G: 'static>(
     let state = Rc::new(RefCell::new(WriterState::default()));
     let task = write_loop(state.clone(), write, guard);
     monoio::spawn(async move {
-        race(task, stop).await;
+        race(pin!(task), pin!(stop)).await;
     });
     let writer = WsWriter {
         handle: Rc::new(WriterHandle { state }),
@@ -155,14 +160,16 @@ async fn linger(state: &RefCell<WriterState>) {
         }
     })
     .await;
-    monoio::time::sleep(LINGER).await;
+    // Boxed: a monoio `Sleep` is 640 bytes, which every connection's writer task would
+    // otherwise carry in its state for its whole life.
+    Box::pin(monoio::time::sleep(LINGER)).await;
 }
 
 /// The writer task: writes queued frames in order until the close frame, an error, or the
 /// handles going away.
 async fn write_loop<G>(state: Rc<RefCell<WriterState>>, mut half: WriteHalf, guard: G) {
     while let Some((batch, seq, closes)) = next_batch(&state).await {
-        let result = match race(half.write_all(batch), linger(&state)).await {
+        let result = match race(pin!(half.write_all(batch)), pin!(linger(&state))).await {
             Either::Left((result, _)) => result,
             Either::Right(()) => Err(io::ErrorKind::TimedOut.into()),
         };
@@ -180,7 +187,7 @@ async fn write_loop<G>(state: Rc<RefCell<WriterState>>, mut half: WriteHalf, gua
         }
         if closes {
             let _ = half.shutdown().await;
-            race(drain(&state), monoio::time::sleep(DRAIN)).await;
+            race(pin!(drain(&state)), Box::pin(monoio::time::sleep(DRAIN))).await;
             break;
         }
     }
@@ -231,20 +238,40 @@ pub(crate) enum Either<A, B> {
     Right(B),
 }
 
-/// Polls both futures until one completes (the left one first).
-pub(crate) async fn race<A: Future, B: Future>(a: A, b: B) -> Either<A::Output, B::Output> {
-    let mut a = std::pin::pin!(a);
-    let mut b = std::pin::pin!(b);
-    poll_fn(|cx| {
-        if let Poll::Ready(x) = a.as_mut().poll(cx) {
+/// Polls both futures until one completes (the left one first). Both are taken already pinned
+/// (`pin!(…)` in the caller, or a `Pin<Box<_>>`), so each lives once, in the caller's state: an
+/// `async fn` taking them by value would hold a second copy of each (its arguments and its
+/// pinned locals get separate slots), which for a connection's long-lived futures is paid per
+/// connection.
+pub(crate) fn race<A, B>(a: A, b: B) -> Race<A, B>
+where
+    A: Future + Unpin,
+    B: Future + Unpin,
+{
+    Race { a, b }
+}
+
+/// The future of [`race`].
+pub(crate) struct Race<A, B> {
+    a: A,
+    b: B,
+}
+
+impl<A: Future + Unpin, B: Future + Unpin> Future for Race<A, B> {
+    type Output = Either<A::Output, B::Output>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> Poll<Self::Output> {
+        if let Poll::Ready(x) = std::pin::Pin::new(&mut self.a).poll(cx) {
             return Poll::Ready(Either::Left(x));
         }
-        if let Poll::Ready(y) = b.as_mut().poll(cx) {
+        if let Poll::Ready(y) = std::pin::Pin::new(&mut self.b).poll(cx) {
             return Poll::Ready(Either::Right(y));
         }
         Poll::Pending
-    })
-    .await
+    }
 }
 
 /// What to do with a frame queued while a close frame was already sent.
@@ -410,7 +437,16 @@ impl WsReader {
                 return Err(WsError::Io(io::ErrorKind::NotConnected.into()));
             };
             let mut buf = std::mem::take(&mut self.buf);
-            buf.reserve(READ_CHUNK);
+            if buf.is_empty() {
+                // Between messages: a small buffer of its own, so an idle connection neither
+                // holds a large one nor keeps alive one shared with the last message (or the
+                // handshake). A few bytes left in the current one are not worth a read.
+                if !(64..=IDLE_CHUNK).contains(&buf.capacity()) {
+                    buf = BytesMut::with_capacity(IDLE_CHUNK);
+                }
+            } else {
+                buf.reserve(READ_CHUNK);
+            }
             let end = buf.capacity();
             self.pending = Some(half.into_read(buf, end));
         }

@@ -7,6 +7,7 @@ use std::cell::Cell;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::pin::pin;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::mpsc;
@@ -296,7 +297,7 @@ async fn thread_main<S, H, F>(
 
     let open = Rc::new(Cell::new(0usize));
     loop {
-        match race(listener.accept(), control.stopped()).await {
+        match race(pin!(listener.accept()), pin!(control.stopped())).await {
             Either::Right(()) => break,
             Either::Left(Ok((stream, peer))) => {
                 let guard = OpenGuard::new(&open);
@@ -416,12 +417,14 @@ where
     F: Future<Output = ()> + 'static,
 {
     let _ = stream.set_nodelay(true);
+    // Boxed: the handshake (its timer, TLS and the request buffer) needs room only until the
+    // upgrade, and the connection's task keeps its state for the connection's whole life.
     let upgraded = race(
-        monoio::time::timeout(
+        Box::pin(monoio::time::timeout(
             shared.handshake_timeout,
             open(stream, peer, shared.tls.as_ref()),
-        ),
-        shared.abort.fired(),
+        )),
+        pin!(shared.abort.fired()),
     )
     .await;
     let (read, write, request, rest) = match upgraded {
@@ -448,6 +451,6 @@ where
         reader,
         writer,
     };
-    race((shared.handler)(conn), shared.abort.fired()).await;
+    race(pin!((shared.handler)(conn)), pin!(shared.abort.fired())).await;
     drop(guard);
 }
