@@ -1,8 +1,10 @@
-//! Compatibility with unmodified bot libraries: discord.py 2.7.1 (zlib-stream and zstd-stream)
-//! and discord.js 14 (plain JSON and zlib-stream) log in to the `accord` binary, see their guild
-//! and its channels, receive a message a user posts through REST and reply to it, on SQLite and on
-//! PostgreSQL. The libraries are installed by `tests/compat/install.sh`; this test installs
-//! nothing and fails, naming what is missing, when they are absent.
+//! Compatibility with unmodified bot libraries: discord.py 2.7.1 (zlib-stream and zstd-stream),
+//! discord.js 14 (plain JSON and zlib-stream) and twilight 0.18 (zstd-stream, every event decoded
+//! strictly by twilight-model) log in to the `accord` binary, see their guild and its channels,
+//! receive a message a user posts through REST and reply to it, on SQLite and on PostgreSQL. The
+//! Python and Node libraries are installed by `tests/compat/install.sh`, the twilight bot is the
+//! workspace binary `accord-compat-twilight` (`cargo build -p accord-compat-twilight`); this test
+//! installs and builds nothing and fails, naming what is missing, when they are absent.
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::TcpListener;
@@ -52,12 +54,40 @@ struct Scenario {
     mode: &'static str,
 }
 
-const SCENARIOS: [(&str, &str); 4] = [
+const SCENARIOS: [(&str, &str); 5] = [
     ("discord.py", "zlib-stream"),
     ("discord.py", "zstd-stream"),
     ("discord.js", "json"),
     ("discord.js", "zlib-stream"),
+    ("twilight", "zstd-stream"),
 ];
+
+const TWILIGHT_BOT: &str = "accord-compat-twilight";
+
+/// The twilight bot binary, built into the same target directory and profile as this test
+/// (`.../target/<profile>/deps/compat-<hash>` → `.../target/<profile>/accord-compat-twilight`).
+fn twilight_bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test executable's path");
+    let deps = exe.parent().expect("the test executable's directory");
+    let profile_dir = if deps.ends_with("deps") {
+        deps.parent().unwrap_or(deps)
+    } else {
+        deps
+    };
+    profile_dir.join(format!("{TWILIGHT_BOT}{}", std::env::consts::EXE_SUFFIX))
+}
+
+/// The twilight version pinned in the root Cargo.toml (`twilight-gateway = { version = "=…" }`).
+fn pinned_twilight() -> String {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
+    let manifest = std::fs::read_to_string(manifest).unwrap();
+    manifest
+        .lines()
+        .filter(|l| l.starts_with("twilight-gateway"))
+        .find_map(|l| l.split("version = \"=").nth(1)?.split('"').next())
+        .expect("twilight-gateway pinned as version = \"=x.y.z\" in the root Cargo.toml")
+        .to_owned()
+}
 
 /// The version `probe` prints, if it equals `want`; otherwise why not (the gist of its stderr).
 fn installed_version(probe: &mut Command, want: &str, what: &str) -> Result<String, String> {
@@ -93,8 +123,26 @@ fn pinned_versions() -> (String, String) {
     (dpy.trim().to_owned(), djs.to_owned())
 }
 
-/// Checks that python3, node and the pinned packages are installed; returns the versions found.
-fn preflight() -> (String, String) {
+/// The library versions a run reports.
+struct Versions {
+    dpy: String,
+    djs: String,
+    twilight: String,
+}
+
+impl Versions {
+    fn of(&self, library: &str) -> &str {
+        match library {
+            "discord.py" => &self.dpy,
+            "discord.js" => &self.djs,
+            _ => &self.twilight,
+        }
+    }
+}
+
+/// Checks that python3, node and the pinned packages are installed and that the twilight bot is
+/// built; returns the versions found.
+fn preflight() -> Versions {
     let (dpy, djs) = pinned_versions();
     let dpy = installed_version(
         Command::new(python()).args([
@@ -112,11 +160,22 @@ fn preflight() -> (String, String) {
         &djs,
         "node with discord.js + zlib-sync in tests/compat/node_modules",
     );
-    match (dpy, djs) {
-        (Ok(p), Ok(j)) => (p, j),
-        (p, j) => panic!(
-            "compatibility test prerequisites missing — run tests/compat/install.sh (scripts/test does):\n  {}",
-            [p.err(), j.err()]
+    let bin = twilight_bin();
+    let twilight = if bin.is_file() {
+        Ok(pinned_twilight())
+    } else {
+        Err(format!(
+            "twilight bot {} is missing — build it with `cargo build -p {TWILIGHT_BOT} --locked` \
+             (same CARGO_TARGET_DIR and profile as this test; scripts/test does)",
+            bin.display()
+        ))
+    };
+    match (dpy, djs, twilight) {
+        (Ok(dpy), Ok(djs), Ok(twilight)) => Versions { dpy, djs, twilight },
+        (p, j, t) => panic!(
+            "compatibility test prerequisites missing — tests/compat/install.sh installs the Python and \
+             Node libraries, scripts/test does that and builds the twilight bot:\n  {}",
+            [p.err(), j.err(), t.err()]
                 .into_iter()
                 .flatten()
                 .collect::<Vec<_>>()
@@ -292,6 +351,11 @@ impl Bot {
                 c.arg(compat.join("dpy_bot.py"))
                     .args(["--compress", mode.trim_end_matches("-stream")])
                     .env("PYTHONUNBUFFERED", "1");
+                c
+            }
+            ("twilight", mode) => {
+                let mut c = Command::new(twilight_bin());
+                c.args(["--compress", mode.trim_end_matches("-stream")]);
                 c
             }
             (_, mode) => {
@@ -471,7 +535,7 @@ async fn run(s: Scenario, anon: &Rest<'_>, gateway: &str, backend: &str) -> Resu
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bot_libraries_log_in_receive_and_reply() {
-    let (dpy, djs) = preflight();
+    let versions = preflight();
     let http = reqwest::Client::new();
     let mut rows = Vec::new();
     for backend in ["sqlite", "postgres"] {
@@ -487,11 +551,7 @@ async fn bot_libraries_log_in_receive_and_reply() {
                 auth: None,
             };
             let result = run(s, &anon, &gateway, backend).await;
-            let version = if s.library == "discord.py" {
-                &dpy
-            } else {
-                &djs
-            };
+            let version = versions.of(s.library);
             eprintln!(
                 "compat: {} {version} {} on {backend}: {}",
                 s.library,
