@@ -12,13 +12,14 @@ use accord_gateway_transport::{Conn, Incoming, WsError, WsReader, WsWriter};
 use accord_model::{CloseCode, OpCode};
 use monoio::time::Instant;
 use serde_json::{Value, json};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
 use crate::core::Out as SessionOut;
 use crate::frames::Framer;
 use crate::hub::{Hub, lock};
 use crate::identify::{self, ConcurrencyGate, IdentifyData, Refusal, ResumeData, SessionSettings};
 use crate::members;
+use crate::outbox::OutboxReceiver;
 use crate::params::{Encoding, Params};
 use crate::route;
 
@@ -113,7 +114,7 @@ async fn after_write_failure(reader: &mut WsReader) -> End {
     End::Resumable
 }
 
-async fn next_event(rx: &mut Option<mpsc::Receiver<SessionOut>>) -> Option<SessionOut> {
+async fn next_event(rx: &mut Option<OutboxReceiver>) -> Option<SessionOut> {
     match rx {
         Some(rx) => rx.recv().await,
         None => std::future::pending().await,
@@ -182,6 +183,7 @@ pub async fn serve(conn: Conn, ctx: Rc<ThreadCtx>) {
     }
     let grace = ctx.heartbeat_grace;
     let mut deadline = Instant::now() + interval + grace;
+    let alarm = crate::clock::Alarm::new();
     // Halfway through the grace the server asks for a heartbeat (op 1) once.
     let mut probed = false;
     // Whether a dispatch went out since the last heartbeat: a whole interval without one lets
@@ -189,7 +191,7 @@ pub async fn serve(conn: Conn, ctx: Rc<ThreadCtx>) {
     let mut busy = false;
     let mut recent: VecDeque<std::time::Instant> = VecDeque::new();
     let mut session: Option<(Arc<str>, u64)> = None;
-    let mut events: Option<mpsc::Receiver<SessionOut>> = None;
+    let mut events: Option<OutboxReceiver> = None;
     let mut shutdown = ctx.shutdown.clone();
 
     let end = loop {
@@ -378,7 +380,7 @@ pub async fn serve(conn: Conn, ctx: Rc<ThreadCtx>) {
                     }
                 }
             }
-            _ = monoio::time::sleep_until(if probed { deadline } else { deadline - grace / 2 }) => {
+            _ = alarm.at(if probed { deadline } else { deadline - grace / 2 }) => {
                 if probed {
                     out.close(CloseCode::SessionTimedOut).await;
                     break End::Resumable;

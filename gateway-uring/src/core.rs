@@ -8,9 +8,9 @@ use std::time::Instant;
 
 use accord_model::{GuildId, Intents, UserId};
 use bytes::Bytes;
-use tokio::sync::mpsc;
 
 use crate::frames::Framer;
+use crate::outbox::{OutboxSender, outbox};
 
 /// What the session hands its connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,7 +49,7 @@ pub struct SessionCore {
     replay_cap: usize,
     /// Highest sequence dropped from the replay buffer.
     floor: u64,
-    out: Option<mpsc::Sender<Out>>,
+    out: Option<OutboxSender>,
     ready: bool,
     pending: Vec<(String, Arc<str>)>,
     /// When the connection went away (None while attached).
@@ -81,7 +81,7 @@ impl SessionCore {
         shard: [u32; 2],
         framer: Framer,
         replay_cap: usize,
-        out: mpsc::Sender<Out>,
+        out: OutboxSender,
     ) -> Self {
         Self {
             id,
@@ -123,7 +123,7 @@ impl SessionCore {
         floor: u64,
         replay: Vec<(u64, Bytes)>,
     ) -> Self {
-        let (tx, _) = mpsc::channel(1);
+        let (tx, _) = outbox(1);
         let mut core = Self::new(id, user, bot, intents, shard, framer, replay_cap, tx);
         core.out = None;
         core.ready = true;
@@ -241,11 +241,7 @@ impl SessionCore {
 
     /// Attaches a new connection after a resume from `seq`: returns the dispatches it missed,
     /// in order, followed by RESUMED.
-    pub fn resume(
-        &mut self,
-        seq: u64,
-        out: mpsc::Sender<Out>,
-    ) -> Result<Vec<Bytes>, ResumeRefusal> {
+    pub fn resume(&mut self, seq: u64, out: OutboxSender) -> Result<Vec<Bytes>, ResumeRefusal> {
         if seq > self.seq {
             return Err(ResumeRefusal::InvalidSeq);
         }
@@ -272,10 +268,11 @@ impl SessionCore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::outbox::OutboxReceiver;
     use crate::params::Encoding;
 
-    fn core(cap: usize) -> (SessionCore, mpsc::Receiver<Out>) {
-        let (tx, rx) = mpsc::channel(4);
+    fn core(cap: usize) -> (SessionCore, OutboxReceiver) {
+        let (tx, rx) = outbox(4);
         let framer = Framer {
             encoding: Encoding::Json,
         };
@@ -308,7 +305,7 @@ mod tests {
     fn events_wait_for_ready_then_follow_it() {
         let (mut c, mut rx) = core(10);
         c.push("EARLY", "{}");
-        assert!(rx.try_recv().is_err());
+        assert!(rx.try_recv().is_none());
         c.start(vec![("READY".into(), "{}".into())]);
         let ready: serde_json::Value =
             serde_json::from_slice(&frame(rx.try_recv().unwrap())).unwrap();
@@ -332,7 +329,7 @@ mod tests {
             c.push("E", "{}");
         }
         assert!(!c.attached(), "queue of 4 overflowed");
-        let (tx, _rx2) = mpsc::channel(4);
+        let (tx, _rx2) = outbox(4);
         let frames = c.resume(3, tx).unwrap();
         let seqs: Vec<u64> = frames.iter().map(seq_of).collect();
         assert_eq!(seqs, (4..=11).collect::<Vec<_>>());
@@ -348,8 +345,8 @@ mod tests {
         }
         c.acknowledge(3);
         c.acknowledge(99); // never past what was sent
-        let (tx, _r) = mpsc::channel(4);
-        assert_eq!(c.resume(2, tx.clone()), Err(ResumeRefusal::TooOld));
+        let (tx, _r) = outbox(4);
+        assert_eq!(c.resume(2, outbox(4).0), Err(ResumeRefusal::TooOld));
         let frames = c.resume(5, tx).unwrap();
         assert_eq!(frames.iter().map(seq_of).collect::<Vec<_>>(), vec![6]);
     }
@@ -361,10 +358,10 @@ mod tests {
         for _ in 0..3 {
             c.push("E", "{}");
         }
-        let (tx, _r) = mpsc::channel(4);
-        assert_eq!(c.resume(9, tx.clone()), Err(ResumeRefusal::InvalidSeq));
+        let (tx, _r) = outbox(4);
+        assert_eq!(c.resume(9, outbox(4).0), Err(ResumeRefusal::InvalidSeq));
         c.push("E", "{}"); // drops seq 1
-        assert_eq!(c.resume(0, tx.clone()), Err(ResumeRefusal::TooOld));
+        assert_eq!(c.resume(0, outbox(4).0), Err(ResumeRefusal::TooOld));
         assert!(c.resume(1, tx).is_ok());
     }
 }

@@ -160,11 +160,10 @@ pub fn decode(id: &str, data: &[u8], replay_cap: usize) -> Result<Snapshot, BadR
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio::sync::mpsc;
 
     #[test]
     fn a_record_round_trips_with_its_unacknowledged_frames() {
-        let (tx, _rx) = mpsc::channel(64);
+        let (tx, _rx) = crate::outbox::outbox(64);
         let mut core = SessionCore::new(
             "abc".into(),
             UserId::new(7),

@@ -12,11 +12,11 @@ use accord_model::{ApplicationFlags, CloseCode, GuildId, Intents, UserId};
 use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tokio::sync::mpsc;
 
-use crate::core::{Out, ResumeRefusal, SessionCore};
+use crate::core::{ResumeRefusal, SessionCore};
 use crate::frames::Framer;
 use crate::hub::{Hub, lock};
+use crate::outbox::{OutboxReceiver, outbox};
 use crate::route;
 
 /// Most guilds one session may hold before sharding is required (4011).
@@ -109,7 +109,7 @@ pub async fn identify(
     settings: SessionSettings,
     framer: Framer,
     data: IdentifyData,
-) -> Result<(Arc<str>, mpsc::Receiver<Out>), Refusal> {
+) -> Result<(Arc<str>, OutboxReceiver), Refusal> {
     let claims = authenticate(&hub, &data.token)?;
     let state = &hub.state;
     let internal = |e: &dyn std::fmt::Display| {
@@ -202,7 +202,7 @@ pub async fn identify(
 
     // Register first so nothing published from now on is missed; it queues until READY.
     let id: Arc<str> = new_session_id().into();
-    let (tx, rx) = mpsc::channel(settings.send_queue);
+    let (tx, rx) = outbox(settings.send_queue);
     let mut core = SessionCore::new(
         id.clone(),
         claims.user_id,
@@ -330,7 +330,7 @@ pub struct Resumed {
     /// The attachment's number.
     pub generation: u64,
     /// Its dispatches from now on.
-    pub events: mpsc::Receiver<Out>,
+    pub events: OutboxReceiver,
     /// What it missed, then RESUMED.
     pub missed: Vec<Bytes>,
 }
@@ -365,7 +365,7 @@ pub async fn resume(
     if core.user != claims.user_id || core.framer.encoding != framer.encoding {
         return Err(Refusal::InvalidSession(false));
     }
-    let (tx, rx) = mpsc::channel(settings.send_queue);
+    let (tx, rx) = outbox(settings.send_queue);
     match core.resume(data.seq, tx) {
         Ok(missed) => Ok(Resumed {
             id: core.id.clone(),

@@ -2,6 +2,7 @@
 //! accept connections and run their sessions; a tokio task takes dispatches off the bus and
 //! hands each to the sessions that may see it; Identify and Resume read the database on tokio.
 
+pub mod clock;
 pub mod conn;
 pub mod core;
 pub mod frames;
@@ -9,6 +10,7 @@ pub mod handoff;
 pub mod hub;
 pub mod identify;
 pub mod members;
+pub mod outbox;
 pub mod params;
 pub mod presence;
 pub mod relay;
