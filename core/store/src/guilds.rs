@@ -407,13 +407,15 @@ impl Store {
         }
     }
 
-    /// Number of members of a guild.
+    /// Number of members of a guild (0 for an unknown guild). Kept in `guilds.member_count`
+    /// by triggers on `members` (migration 0002), so this reads one row.
     pub async fn member_count(&self, guild: GuildId) -> Result<i64> {
-        dispatch!(self.db(), |pool| Ok(sqlx::query_scalar(
-            "SELECT COUNT(*) FROM members WHERE guild_id = $1"
+        dispatch!(self.db(), |pool| Ok(sqlx::query_scalar::<_, i64>(
+            "SELECT member_count FROM guilds WHERE id = $1"
         )
         .bind(guild.as_i64())
-        .fetch_one(pool)
-        .await?))
+        .fetch_optional(pool)
+        .await?
+        .unwrap_or(0)))
     }
 }

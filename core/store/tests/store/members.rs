@@ -165,6 +165,11 @@ async fn members_crud_and_roles(store: Store) {
         Err(StoreError::NotFound)
     ));
     assert_eq!(store.member(g, joe.user_id()).await.unwrap(), None);
+    assert_eq!(
+        store.member_count(g).await.unwrap(),
+        1,
+        "the owner; the refused join counts nothing"
+    );
 
     let mut new = NewMember::new(g, joe.user_id());
     new.nick = Some("Joey".into());
@@ -328,8 +333,10 @@ async fn members_crud_and_roles(store: Store) {
     );
 
     store.add_member_role(g, joe.user_id(), r2).await.unwrap();
+    assert_eq!(store.member_count(g).await.unwrap(), 2);
     store.remove_member(g, joe.user_id()).await.unwrap();
     assert_eq!(store.member(g, joe.user_id()).await.unwrap(), None);
+    assert_eq!(store.member_count(g).await.unwrap(), 1);
     assert!(matches!(
         store.remove_member(g, joe.user_id()).await,
         Err(StoreError::NotFound)
@@ -340,6 +347,12 @@ async fn members_crud_and_roles(store: Store) {
         .await
         .unwrap();
     assert!(again.roles.is_empty());
+    assert_eq!(store.member_count(g).await.unwrap(), 2);
+    // Counts are per guild, and a deleted guild takes its count with it.
+    assert_eq!(store.member_count(other).await.unwrap(), 1);
+    store.delete_guild(other).await.unwrap();
+    assert_eq!(store.member_count(other).await.unwrap(), 0);
+    assert_eq!(store.member_count(g).await.unwrap(), 2);
 }
 
 async fn members_paging(store: Store) {
