@@ -498,7 +498,12 @@ async fn session(
         }
         match (value["op"].as_u64(), value["t"].as_str()) {
             (Some(0), Some("READY")) => break json,
-            (Some(0), _) => {}
+            (Some(0), _) | (Some(11), _) => {}
+            // A slow READY: the server asks for a heartbeat meanwhile, as Discord's does.
+            (Some(1), _) => ws
+                .send(Message::text(json!({"op": 1, "d": seq}).to_string()))
+                .await
+                .map_err(|e| format!("heartbeat before READY: {e}"))?,
             (op, _) => return Err(format!("op {op:?} before READY")),
         }
     };

@@ -67,8 +67,8 @@ pub async fn run(hub: Arc<Hub>, mut sub: Subscription, resume_timeout: Duration)
     let mut caught_up = LogId::ZERO;
     let mut written = Written::new();
     loop {
+        // Not biased: a stream of checkpoints must not starve delivery, nor the reverse.
         tokio::select! {
-            biased;
             Some(cmd) = commands.recv() => {
                 handle(&hub, redis.as_ref(), cmd, &mut commands, &mut written).await;
             }
@@ -269,7 +269,10 @@ async fn handle(
                 }
             }
             let sessions: Vec<Session> = ids.iter().filter_map(|id| hub.get(id)).collect();
-            write(hub, bus, &sessions, written).await;
+            // Encoded here, between events (the state must match the position); written in
+            // the background so that Redis's round trips never hold up delivery.
+            let batch = encode(hub, &sessions, written);
+            tokio::spawn(batch.flush(bus.clone()));
             if let Some(cmd) = other {
                 Box::pin(handle(hub, redis, cmd, more, written)).await;
             }
@@ -279,7 +282,7 @@ async fn handle(
             // Everything as it is now, changed or not.
             written.clear();
             for chunk in all.chunks(CHECKPOINT_BATCH) {
-                write(hub, bus, chunk, written).await;
+                encode(hub, chunk, written).flush(bus.clone()).await;
             }
             let _ = reply.send(());
         }
@@ -307,10 +310,28 @@ fn ttl_secs(hub: &Hub) -> u64 {
     g.resume_timeout_secs + 2 * g.heartbeat_interval_ms.div_ceil(1000)
 }
 
-/// Writes the records of `sessions`. A session that received nothing and kept its presence
-/// since its last record only has the record's life extended — unless that record is old
-/// enough that the log may soon no longer reach back to its position.
-async fn write(hub: &Hub, bus: &RedisBus, sessions: &[Session], written: &mut Written) {
+/// Records to write and records to renew.
+struct Batch {
+    records: Vec<SessionRecord>,
+    touched: Vec<String>,
+    ttl: u64,
+}
+
+impl Batch {
+    async fn flush(self, bus: RedisBus) {
+        if let Err(e) = bus.put_sessions(&self.records, self.ttl).await {
+            tracing::warn!(error = %e, sessions = self.records.len(), "cannot checkpoint sessions");
+        }
+        if let Err(e) = bus.touch_sessions(&self.touched, self.ttl).await {
+            tracing::warn!(error = %e, sessions = self.touched.len(), "cannot renew session records");
+        }
+    }
+}
+
+/// The records of `sessions`. A session that received nothing and kept its presence since its
+/// last record only has the record's life extended — unless that record is old enough that
+/// the log may soon no longer reach back to its position.
+fn encode(hub: &Hub, sessions: &[Session], written: &mut Written) -> Batch {
     let at = *position(hub);
     let now = std::time::Instant::now();
     let refresh =
@@ -341,12 +362,10 @@ async fn write(hub: &Hub, bus: &RedisBus, sessions: &[Session], written: &mut Wr
     if written.len() > 2 * hub.len() + 1024 {
         written.retain(|id, _| hub.get(id).is_some());
     }
-    let ttl = ttl_secs(hub);
-    if let Err(e) = bus.put_sessions(&records, ttl).await {
-        tracing::warn!(error = %e, sessions = records.len(), "cannot checkpoint sessions");
-    }
-    if let Err(e) = bus.touch_sessions(&touched, ttl).await {
-        tracing::warn!(error = %e, sessions = touched.len(), "cannot renew session records");
+    Batch {
+        records,
+        touched,
+        ttl: ttl_secs(hub),
     }
 }
 
