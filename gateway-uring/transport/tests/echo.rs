@@ -1,12 +1,15 @@
 //! End-to-end tests of the transport: an echo server on 127.0.0.1 (two threads, each driver)
 //! driven by tokio-tungstenite clients and raw TCP.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use accord_gateway_transport::{Conn, Driver, Incoming, Server, TransportConfig, WsError};
+use common::next_message;
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::Message;
@@ -70,20 +73,6 @@ async fn connect(addr: SocketAddr) -> Ws {
         .expect("connects");
     assert_eq!(response.status().as_u16(), 101);
     ws
-}
-
-/// The next text, binary or close message (pings and pongs skipped).
-async fn next_message(ws: &mut Ws) -> Message {
-    loop {
-        let message = tokio::time::timeout(TIMEOUT, ws.next())
-            .await
-            .expect("no timeout")
-            .expect("stream open")
-            .expect("no error");
-        if !matches!(message, Message::Ping(_) | Message::Pong(_)) {
-            return message;
-        }
-    }
 }
 
 fn close_code(message: Message) -> u16 {

@@ -2,12 +2,15 @@
 //! time with rcgen) driven by tokio-tungstenite over a tokio-rustls client that trusts it; plain
 //! clients on the TLS port, corrupted records, the handshake timeout and bad certificate files.
 
+mod common;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use accord_gateway_transport::{Conn, Driver, Incoming, Server, TlsSettings, TransportConfig};
+use common::next_message;
 use futures_util::{SinkExt, StreamExt};
 use rustls::pki_types::ServerName;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -110,20 +113,6 @@ async fn connect(addr: SocketAddr, cert: &Cert) -> Ws {
         .expect("upgrades");
     assert_eq!(response.status().as_u16(), 101);
     ws
-}
-
-/// The next text, binary or close message (pings and pongs skipped).
-async fn next_message(ws: &mut Ws) -> Message {
-    loop {
-        let message = tokio::time::timeout(TIMEOUT, ws.next())
-            .await
-            .expect("no timeout")
-            .expect("stream open")
-            .expect("no error");
-        if !matches!(message, Message::Ping(_) | Message::Pong(_)) {
-            return message;
-        }
-    }
 }
 
 async fn exchanges_messages(addr: SocketAddr, cert: &Cert) {
