@@ -8,32 +8,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use accord_api::AppState;
-use accord_bus::{Bus, Interest, LogSettings};
+use accord_bus::Interest;
 use accord_config::{BusKind, Config};
 use tokio::sync::mpsc;
 
-use crate::{Flags, Proc, field, rss_kib, stdin_commands};
+use crate::{Flags, Proc, field, gateway_config, rss_kib, stdin_commands};
 
-/// The settings every process of the run shares.
+/// The settings every process of the run shares: a Redis bus under `prefix`.
 pub fn configure(config: &mut Config, prefix: &str) {
     config.bus.kind = BusKind::Redis;
     config.bus.channel_prefix = prefix.to_owned();
-}
-
-/// The Redis bus for `config`, receiving `interest`.
-pub async fn bus(config: &Config, interest: Interest) -> Bus {
-    Bus::redis(
-        &config.bus.redis_url,
-        &config.bus.channel_prefix,
-        65_536,
-        LogSettings {
-            retention_ms: config.bus.log_retention_secs * 1000,
-            max_len: config.bus.log_max_len,
-        },
-        interest,
-    )
-    .await
-    .expect("Redis on 127.0.0.1:6379")
 }
 
 /// The gateway child processes.
@@ -104,14 +88,11 @@ pub async fn gateway(flags: &Flags) {
     let store = accord_store::Store::connect(&url, &accord_store::PoolSettings::default())
         .await
         .expect("connect to the load test's database");
-    let mut config = Config::default();
-    config.log.filter = "warn".into();
+    let mut config = gateway_config(flags);
     configure(&mut config, &flags.str("prefix", "gwload"));
-    config.gateway.listen = "127.0.0.1:0".parse().expect("addr");
-    config.gateway.threads = flags.num("threads", 2) as u32;
-    config.gateway.max_concurrency = 16;
-    config.gateway.heartbeat_interval_ms = flags.num("heartbeat-ms", 41_250) as u64;
-    let bus = bus(&config, Interest::Chosen).await;
+    let bus = accord_api::bus::open(&config, Interest::Chosen)
+        .await
+        .expect("Redis on 127.0.0.1:6379");
     let state = AppState::new(Arc::new(config), store.clone(), bus)
         .await
         .expect("state");

@@ -34,7 +34,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use accord_api::AppState;
-use accord_bus::Bus;
 use accord_config::Config;
 use accord_testkit::TestDb;
 use futures_util::{SinkExt, StreamExt};
@@ -153,6 +152,19 @@ async fn post(http: &reqwest::Client, url: String, token: &str, body: Option<Val
     body
 }
 
+/// What every process of a run configures alike: quiet logs, the gateway's threads,
+/// concurrency and heartbeat interval, and a bus buffer for bursts of 10,000s of events.
+fn gateway_config(flags: &Flags) -> Config {
+    let mut config = Config::default();
+    config.log.filter = "warn".into();
+    config.bus.capacity = 65_536;
+    config.gateway.listen = "127.0.0.1:0".parse().expect("addr");
+    config.gateway.threads = flags.num("threads", 2) as u32;
+    config.gateway.max_concurrency = 16;
+    config.gateway.heartbeat_interval_ms = flags.num("heartbeat-ms", 41_250) as u64;
+    config
+}
+
 /// `--server`: API and gateway in this process, one guild with `--users` members.
 async fn server(flags: &Flags) {
     let users = flags.num("users", 1000);
@@ -162,24 +174,19 @@ async fn server(flags: &Flags) {
     let store = db.store().await;
     let data_dir = std::env::temp_dir().join(format!("accord-gateway-load-{}", std::process::id()));
     std::fs::create_dir_all(&data_dir).expect("data dir");
-    let mut config = Config::default();
-    config.log.filter = "warn".into();
+    let mut config = gateway_config(flags);
     config.data_dir = data_dir.clone();
     config.database.max_connections = 32;
     config.security.argon2.memory_kib = 256;
     config.security.argon2.iterations = 1;
     accord_bench::disable_rate_limits(&mut config);
-    config.gateway.listen = "127.0.0.1:0".parse().expect("addr");
-    config.gateway.threads = flags.num("threads", 2) as u32;
-    config.gateway.max_concurrency = 16;
-    config.gateway.heartbeat_interval_ms = flags.num("heartbeat-ms", 41_250) as u64;
     let gateways = flags.num("gateways", 0);
-    let bus = if gateways > 0 {
+    if gateways > 0 {
         fleet::configure(&mut config, &format!("gwload{}", std::process::id()));
-        fleet::bus(&config, accord_bus::Interest::Everything).await
-    } else {
-        Bus::memory(65_536)
-    };
+    }
+    let bus = accord_api::bus::open(&config, accord_bus::Interest::Everything)
+        .await
+        .expect("Redis on 127.0.0.1:6379");
     let prefix = config.bus.channel_prefix.clone();
     let state = AppState::new(Arc::new(config), store.clone(), bus)
         .await

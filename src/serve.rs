@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use accord_api::AppState;
 use accord_bus::Bus;
-use accord_config::{BusKind, Config, LogFormat};
+use accord_config::{Config, LogFormat};
 use accord_store::{PoolSettings, Store};
 use anyhow::Context;
 
@@ -54,36 +54,17 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     Ok(store)
 }
 
-/// The Redis event log's settings from the configuration.
-pub fn log_settings(config: &Config) -> accord_bus::LogSettings {
-    accord_bus::LogSettings {
-        retention_ms: config.bus.log_retention_secs.saturating_mul(1000),
-        max_len: config.bus.log_max_len,
-    }
-}
-
-/// Builds the configured event bus; the Redis bus needs Redis reachable now. A process that
-/// runs only the gateway receives only the events of its sessions (`interest`); one that
-/// serves the API receives everything (its caches and revocations follow every event).
+/// Builds the configured event bus (see `accord_api::bus::open`), naming the setting at fault
+/// when Redis cannot be reached.
 pub async fn open_bus(config: &Config, interest: accord_bus::Interest) -> anyhow::Result<Bus> {
-    let bus = &config.bus;
-    match bus.kind {
-        BusKind::Memory => Ok(Bus::memory(bus.capacity)),
-        BusKind::Redis => Bus::redis(
-            &bus.redis_url,
-            &bus.channel_prefix,
-            bus.capacity,
-            log_settings(config),
-            interest,
-        )
+    accord_api::bus::open(config, interest)
         .await
         .with_context(|| {
             format!(
                 "cannot open the Redis event bus ({}; bus.redis_url)",
-                redact(&bus.redis_url)
+                redact(&config.bus.redis_url)
             )
-        }),
-    }
+        })
 }
 
 /// `accord migrate`.

@@ -2,6 +2,7 @@
 //! `/api/v10`, Discord's error bodies for every failure, token authentication without database
 //! reads, CORS, request tracing, Prometheus metrics and a generated OpenAPI document.
 
+pub mod bus;
 pub mod error;
 pub mod extract;
 pub mod ops;

@@ -239,21 +239,9 @@ impl Env {
 
 /// The bus the configuration asks for.
 pub async fn bus_for(config: &Config, interest: accord_bus::Interest) -> Bus {
-    match config.bus.kind {
-        accord_config::BusKind::Memory => Bus::memory(4096),
-        accord_config::BusKind::Redis => Bus::redis(
-            &config.bus.redis_url,
-            &config.bus.channel_prefix,
-            config.bus.capacity,
-            accord_bus::LogSettings {
-                retention_ms: config.bus.log_retention_secs * 1000,
-                max_len: config.bus.log_max_len,
-            },
-            interest,
-        )
+    accord_api::bus::open(config, interest)
         .await
-        .expect("Redis at 127.0.0.1:6379"),
-    }
+        .expect("Redis at 127.0.0.1:6379")
 }
 
 /// A gateway client.
