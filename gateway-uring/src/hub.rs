@@ -436,14 +436,12 @@ impl Hub {
                     }
                     lock(s).visible.insert(g, visible.clone());
                 }
-                let channel = self.state.bus.redis_bus().map(|b| b.guild_channel(g));
-                let mut fresh = false;
-                if let Some(channel) = channel {
-                    for _ in &added {
-                        fresh |= self.want(std::slice::from_ref(&channel)).await;
-                    }
-                }
-                if fresh {
+                // One subscription per session that gained the guild (they are counted), in
+                // one round trip.
+                if let Some(bus) = self.state.bus.redis_bus()
+                    && !added.is_empty()
+                    && self.want(&vec![bus.guild_channel(g); added.len()]).await
+                {
                     return added;
                 }
             }

@@ -382,17 +382,22 @@ async fn take_over(
     }
     let cap = hub.state.config.gateway.replay_buffer as usize;
     // Check before claiming: a resume that cannot have this session leaves it alone.
-    let Some(data) = bus.read_session(id).await? else {
+    let Some(read) = bus.read_session(id).await? else {
         return Ok(false);
     };
-    let peek = handoff::decode(id, &data, cap)?;
+    let peek = handoff::decode(id, &read, cap)?;
     if peek.core.user != user || peek.core.framer.encoding != encoding {
         return Ok(false);
     }
-    let Some(data) = bus.claim_session(id, ttl_secs(hub)).await? else {
+    let Some(claimed) = bus.claim_session(id, ttl_secs(hub)).await? else {
         return Ok(false);
     };
-    let snap = handoff::decode(id, &data, cap)?;
+    // Decoded again only if its holder checkpointed it in between.
+    let snap = if claimed == read {
+        peek
+    } else {
+        handoff::decode(id, &claimed, cap)?
+    };
     if bus.log_trimmed_after(snap.position).await? {
         tracing::warn!(session = %id, "session record older than the event log");
         bus.delete_session(id).await?;
