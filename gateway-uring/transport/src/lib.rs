@@ -20,6 +20,7 @@ pub mod handshake;
 mod server;
 mod signal;
 mod tls;
+mod writer;
 
 pub use server::Server;
 
@@ -111,11 +112,11 @@ pub struct WsReader {
 
 /// The write half of an upgraded connection (cheap to clone; writes are whole frames, in order).
 ///
-/// Frames go through a queue drained by a per-connection writer task, so a `send` future that
-/// is dropped early never leaves half a frame behind. `!Send`: it stays on its thread.
+/// Frames go through a queue that the sender finding the socket free writes itself
+/// (`writer.rs`), so frames from several tasks never interleave. `!Send`: it stays on its thread.
 #[derive(Clone)]
 pub struct WsWriter {
-    handle: std::rc::Rc<conn::WriterHandle>,
+    handle: std::rc::Rc<writer::WriterHandle>,
 }
 
 /// One upgraded connection, handed to the handler on the thread that accepted it.

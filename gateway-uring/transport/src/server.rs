@@ -442,7 +442,7 @@ where
         rest,
         shared.max_message,
         guard.clone(),
-        shared.abort.fired(),
+        shared.abort.clone(),
     );
     let conn = Conn {
         peer,
