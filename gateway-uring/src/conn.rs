@@ -98,7 +98,9 @@ impl Out {
 /// stays resumable.
 async fn after_write_failure(reader: &mut WsReader) -> End {
     let wait = Duration::from_millis(200);
-    while let Ok(msg) = monoio::time::timeout(wait, reader.next()).await {
+    // Boxed: a monoio `Sleep` (640 bytes, 128-aligned) inline here would be room every
+    // connection's task keeps for its whole life, for a path taken once at its end.
+    while let Ok(msg) = Box::pin(monoio::time::timeout(wait, reader.next())).await {
         match msg {
             Ok(Incoming::Close(code)) => {
                 return if matches!(code, Some(1000 | 1001)) {
@@ -146,11 +148,16 @@ async fn empty_lists(hub: Arc<Hub>, id: Arc<str>, soundboard: bool, d: Value) {
 }
 
 /// Serves one upgraded connection until it ends.
-pub async fn serve(conn: Conn, ctx: Rc<ThreadCtx>) {
+pub async fn serve(conn: Box<Conn>, ctx: Rc<ThreadCtx>) {
     let Conn {
-        mut reader, writer, ..
-    } = conn;
-    let params = match Params::parse(&conn.query) {
+        mut reader,
+        writer,
+        query,
+        ..
+    } = *conn;
+    let params = Params::parse(&query);
+    drop(query);
+    let params = match params {
         Ok(p) => p,
         Err(code) => {
             let _ = writer.close(code.code(), code.reason()).await;

@@ -107,7 +107,9 @@ impl Gateway {
                 heartbeat_grace,
                 shutdown: shutdown_rx.clone(),
             });
-            move |conn| conn::serve(conn, ctx.clone())
+            // Boxed: a future keeps its arguments' room for its whole life, and the
+            // connection's task lives as long as the connection.
+            move |conn| conn::serve(Box::new(conn), ctx.clone())
         });
         let server = match server {
             Ok(s) => s,

@@ -301,7 +301,8 @@ async fn thread_main<S, H, F>(
             Either::Right(()) => break,
             Either::Left(Ok((stream, peer))) => {
                 let guard = OpenGuard::new(&open);
-                monoio::spawn(serve(stream, peer, shared.clone(), guard));
+                // Boxed: a task keeps its arguments' room for its whole life.
+                monoio::spawn(serve(Box::new((stream, peer)), shared.clone(), guard));
             }
             Either::Left(Err(e)) => {
                 tracing::warn!(thread = index, error = %e, "accept failed");
@@ -411,14 +412,31 @@ async fn open(
 }
 
 /// One connection: TLS and HTTP handshakes under the timeout, then the handler.
-async fn serve<H, F>(stream: TcpStream, peer: SocketAddr, shared: Rc<Shared<H>>, guard: OpenGuard)
-where
+async fn serve<H, F>(
+    accepted: Box<(TcpStream, SocketAddr)>,
+    shared: Rc<Shared<H>>,
+    guard: OpenGuard,
+) where
     H: Fn(Conn) -> F + 'static,
     F: Future<Output = ()> + 'static,
 {
+    let guard: Rc<dyn std::any::Any> = Rc::new(guard);
+    let Some(conn) = upgrade(*accepted, &shared, guard.clone()).await else {
+        return;
+    };
+    race(pin!((shared.handler)(conn)), pin!(shared.abort.fired())).await;
+    drop(guard);
+}
+
+/// The handshakes (boxed, under the timeout); the upgraded connection, or `None` when they
+/// failed, timed out or the server aborted. A function of its own so that none of its state is
+/// part of the connection's task once the handler runs.
+async fn upgrade<H>(
+    (stream, peer): (TcpStream, SocketAddr),
+    shared: &Shared<H>,
+    guard: Rc<dyn std::any::Any>,
+) -> Option<Conn> {
     let _ = stream.set_nodelay(true);
-    // Boxed: the handshake (its timer, TLS and the request buffer) needs room only until the
-    // upgrade, and the connection's task keeps its state for the connection's whole life.
     let upgraded = race(
         Box::pin(monoio::time::timeout(
             shared.handshake_timeout,
@@ -429,28 +447,25 @@ where
     .await;
     let (read, write, request, rest) = match upgraded {
         Either::Left(Ok(Some(done))) => done,
-        Either::Left(Ok(None)) | Either::Right(()) => return,
+        Either::Left(Ok(None)) | Either::Right(()) => return None,
         Either::Left(Err(_)) => {
             tracing::debug!(%peer, "handshake timed out");
-            return;
+            return None;
         }
     };
-    let guard = Rc::new(guard);
     let (reader, writer) = conn::split(
         read,
         write,
         rest,
         shared.max_message,
-        guard.clone(),
+        guard,
         shared.abort.clone(),
     );
-    let conn = Conn {
+    Some(Conn {
         peer,
         path: request.path,
         query: request.query,
         reader,
         writer,
-    };
-    race(pin!((shared.handler)(conn)), pin!(shared.abort.fired())).await;
-    drop(guard);
+    })
 }

@@ -373,7 +373,9 @@ impl WsWriter {
                 return Ok(());
             };
             let mut holding = Holding { state, armed: true };
-            let outcome = write_queued(state, &mut half, false).await;
+            // Boxed: the write is the largest part of a send, and a sender (a connection's
+            // task) would otherwise keep room for it while idle; one allocation per write.
+            let outcome = Box::pin(write_queued(state, &mut half, false)).await;
             holding.armed = false;
             settle(state, outcome, half);
         }
