@@ -1,55 +1,90 @@
-// A discord.js bot driven by Accord's compatibility test (tests/compat.rs).
+// The discord.js puppet of Accord's compatibility suite: implements the contract in
+// tests/compat/README.md (options, READY/EVENT/DONE/FAILED/ERROR lines, stdin commands) with the
+// unmodified discord.js 14 pinned in package-lock.json, driven by tests/compat.rs.
 //
-// It logs in against Accord, checks on ready that it sees the expected guild and channel, waits
-// for a message from another (non-bot) user containing the trigger text, replies to it and exits 0.
-// Structured lines on stdout:
+// Usage: node djs_bot.js --api URL --gateway URL --token TOKEN --compress json|zlib
+//                        [--intents default|no-content|presence] [--shards N] [--timeout SECONDS]
+// Every option may also come from the environment as COMPAT_<NAME>; COMPAT_DEBUG=1 sends the
+// library's debug log to stderr.
 //
-//   GATEWAY <url>                     the URL GET /gateway/bot returned
-//   CONNECT <url>                     each gateway connection the library opens
-//   READY guilds=<n> guild=<id> channel=<id> compress=<kind> frames_binary=<n> frames_text=<n>
-//   MESSAGE <id> author=<id>          the trigger message as the library parsed it
-//   REPLIED <id>                      the reply the library created
-//   ERROR <text>                      why it failed (exit status non-zero)
-//
-// Usage: node djs_bot.js --api URL --gateway URL --token T --guild ID --channel ID --trigger TEXT
-//                        --compress json|zlib [--timeout SECONDS]
-// --api is the versioned REST base (http://127.0.0.1:PORT/api/v10); --gateway is where the server's
-// gateway listens: discord.js takes its URL from GET /gateway/bot, which must point there.
-// Every option may also come from the environment: COMPAT_API, COMPAT_GATEWAY, COMPAT_TOKEN,
-// COMPAT_GUILD, COMPAT_CHANNEL, COMPAT_TRIGGER, COMPAT_COMPRESS, COMPAT_TIMEOUT.
-// Set COMPAT_DEBUG=1 for the library's debug log on stderr.
+// How the contract maps onto discord.js (where it is not one-to-one, the closest faithful choice):
+// - --api is the versioned REST base; discord.js wants it without the version (`rest.api`).
+// - --gateway: discord.js has no gateway URL option; it connects where GET /gateway/bot points and
+//   later to READY's resume_gateway_url. Those URLs are reported as `connect` events; a host other
+//   than --gateway's is only noted on stderr (gateway.public_url may legitimately name a proxy).
+// - --compress: discord.js requests zlib-stream exactly when `zlib-sync` loads, so for `json` this
+//   process makes that require fail. Every frame is counted (through WebSocketShard#onMessage); a
+//   frame of the wrong kind (text under zlib-stream, binary under json) is an ERROR.
+// - --intents: discord.js has no default intents; `default` uses every non-privileged intent (the
+//   same set as discord.py's Intents.default()) plus GuildMembers and MessageContent.
+// - --shards N: `shards: [0..N-1], shardCount: N`. An event's `shard` is the shard discord.js hands
+//   the packet to (Client#ws.handlePacket); `connect` names the @discordjs/ws shard that logged
+//   "Connecting to <url>" right before opening that socket; `resumed` is Client#shardResume.
+// - All partials are enabled. discord.js still emits some events only when its cache allows:
+//   guildMemberUpdate only when the member changed, presenceUpdate only when the presence differs
+//   from the cached one, guildMemberAdd/Remove only on a Ready shard, and role update/delete,
+//   channel update/delete, pins and webhooks updates only for a cached guild/channel (every guild
+//   the bot is in is cached from GUILD_CREATE).
+// - member_update `roles` is member.roles.cache without @everyone (discord.js adds it, and drops
+//   role ids it does not know).
+// - unreact fetches the message (GET) to get discord.js's MessageReaction, then
+//   reaction.users.remove() (DELETE .../@me): discord.js has no "remove own reaction by id" call.
+// - execute_webhook uses discord.js's WebhookClient (its own @discordjs/rest instance; send()
+//   always passes wait=true).
+// - READY `me`: the bot's member is cached and not partial (GuildMemberManager#me would invent a
+//   partial member when partials are on).
+// - DONE is `{"id": n, ...result}`, so a result's own `id` (the message's, the webhook's) replaces
+//   the command's: answers are matched by order (the harness sends one command at a time).
+//   Commands run concurrently; `quit` (or stdin closing) first waits for those still running.
+// - ERROR carries the first line of the failure (a stack's message line); all of it goes to stderr.
 'use strict';
 
 const Module = require('node:module');
 const process = require('node:process');
+const readline = require('node:readline');
 
-function out(line) {
-  process.stdout.write(`${line}\n`);
+const OPTIONS = ['api', 'gateway', 'token', 'compress', 'intents', 'shards', 'timeout'];
+
+function out(keyword, obj) {
+  process.stdout.write(`${keyword} ${JSON.stringify(obj)}\n`);
 }
 
-function fail(text, code = 1) {
-  out(`ERROR ${text}`);
-  process.exitCode = code;
-  // Let stdout drain before leaving.
-  setImmediate(() => process.exit(code));
+function log(text) {
+  process.stderr.write(`${text}\n`);
+}
+
+let dying = false;
+/** Prints the run-failing ERROR line (the first line of `text`; all of it, e.g. a stack, goes to
+ * stderr) and exits. */
+function die(text, code = 1) {
+  if (dying) return;
+  dying = true;
+  log(`[error] ${text}`);
+  process.stdout.write(`ERROR ${String(text).split('\n')[0]}\n`);
+  process.exit(code);
 }
 
 function parseArgs() {
-  const names = ['api', 'gateway', 'token', 'guild', 'channel', 'trigger', 'compress', 'timeout'];
   const args = {};
-  for (const n of names) args[n] = process.env[`COMPAT_${n.toUpperCase()}`];
+  for (const n of OPTIONS) args[n] = process.env[`COMPAT_${n.toUpperCase()}`];
   const argv = process.argv.slice(2);
   for (let i = 0; i < argv.length; i += 1) {
-    const m = /^--([a-z]+)(?:=(.*))?$/.exec(argv[i]);
-    if (!m || !names.includes(m[1])) throw new Error(`unknown argument ${argv[i]}`);
+    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(argv[i]);
+    if (!m || !OPTIONS.includes(m[1])) throw new Error(`unknown argument ${argv[i]}`);
     args[m[1]] = m[2] ?? argv[++i];
     if (args[m[1]] === undefined) throw new Error(`--${m[1]} needs a value`);
   }
-  args.compress ??= 'json';
-  args.timeout = Number(args.timeout ?? 60);
-  const missing = ['api', 'gateway', 'token', 'guild', 'channel', 'trigger'].filter(n => !args[n]);
+  const missing = ['api', 'gateway', 'token', 'compress'].filter(n => !args[n]);
   if (missing.length) throw new Error(`missing options: ${missing.map(n => `--${n}`).join(', ')}`);
-  if (!['json', 'zlib'].includes(args.compress)) throw new Error(`--compress must be json or zlib`);
+  if (!['json', 'zlib'].includes(args.compress)) throw new Error('--compress must be json or zlib');
+  args.intents ??= 'default';
+  if (!['default', 'no-content', 'presence'].includes(args.intents)) {
+    throw new Error('--intents must be default, no-content or presence');
+  }
+  args.shards = Number(args.shards ?? 1);
+  if (!Number.isInteger(args.shards) || args.shards < 1) throw new Error('--shards must be a positive integer');
+  args.timeout = Number(args.timeout ?? 60);
+  if (!(args.timeout > 0)) throw new Error('--timeout must be a positive number of seconds');
   return args;
 }
 
@@ -57,9 +92,10 @@ let ARGS;
 try {
   ARGS = parseArgs();
 } catch (e) {
-  fail(e.message, 2);
+  die(e.message, 2);
   return;
 }
+const DEBUG = Boolean(process.env.COMPAT_DEBUG && process.env.COMPAT_DEBUG !== '0');
 
 // discord.js 14 turns on zlib-stream exactly when `require('zlib-sync')` succeeds while its
 // WebSocketManager module loads. For the plain JSON run, make that require fail in this process.
@@ -77,134 +113,395 @@ if (ARGS.compress === 'json') {
   try {
     require('zlib-sync');
   } catch (e) {
-    fail(`zlib requested but zlib-sync does not load: ${e.message} (run tests/compat/install.sh)`);
+    die(`zlib requested but zlib-sync does not load: ${e.message} (run tests/compat/install.sh)`);
     return;
   }
 }
 
-const { WebSocketShard } = require('@discordjs/ws');
-const { Client, Events, GatewayIntentBits, version } = require('discord.js');
+// --- Gateway connections and frames, hooked before discord.js loads @discordjs/ws -------------
 
-const EXPECTED = ARGS.compress === 'zlib' ? 'zlib-stream' : 'none';
+const WANT_COMPRESS = ARGS.compress === 'zlib' ? 'zlib-stream' : null;
 const frames = { binary: 0, text: 0 };
-const errors = [];
-let replied = false;
+let connectingShard = null;
 
-// Count the frames the gateway sends: with zlib-stream every frame must be binary, without it text.
-const onMessage = WebSocketShard.prototype.onMessage;
+// @discordjs/ws opens every gateway connection with `new (require('ws').WebSocket)(url)`, right
+// after its shard logs "Connecting to <url>"; wrap that constructor to report each connection.
+const ws = require('ws');
+const LibraryWebSocket = ws.WebSocket;
+class ReportingWebSocket extends LibraryWebSocket {
+  constructor(url, ...rest) {
+    super(url, ...rest);
+    const shard = connectingShard;
+    connectingShard = null;
+    reportConnect(String(url), shard);
+  }
+}
+ws.WebSocket = ReportingWebSocket;
+
+const { WebSocketShard } = require('@discordjs/ws');
+
+const shardDebug = WebSocketShard.prototype.debug;
+WebSocketShard.prototype.debug = function debugNotingConnects(messages) {
+  if (typeof messages?.[0] === 'string' && messages[0].startsWith('Connecting to ')) connectingShard = this.id;
+  return shardDebug.call(this, messages);
+};
+
+const shardOnMessage = WebSocketShard.prototype.onMessage;
 WebSocketShard.prototype.onMessage = function countingOnMessage(data, isBinary) {
   frames[isBinary ? 'binary' : 'text'] += 1;
-  return onMessage.call(this, data, isBinary);
+  if (WANT_COMPRESS && !isBinary) {
+    die(`shard ${this.id} received a text frame under zlib-stream (every frame must be binary)`);
+  } else if (!WANT_COMPRESS && isBinary) {
+    die(`shard ${this.id} received a binary frame without transport compression`);
+  }
+  return shardOnMessage.call(this, data, isBinary);
 };
+
+const {
+  Client,
+  Events,
+  GatewayIntentBits,
+  Partials,
+  RESTEvents,
+  WebhookClient,
+  parseEmoji,
+  version,
+} = require('discord.js');
+
+function reportConnect(url, shard) {
+  let compress = null;
+  try {
+    compress = new URL(url).searchParams.get('compress');
+  } catch (e) {
+    die(`discord.js opened a gateway connection to an invalid URL ${url}: ${e.message}`);
+    return;
+  }
+  out('EVENT', { t: 'connect', shard, url });
+  if (compress !== WANT_COMPRESS) {
+    die(`gateway URL ${url} asks for compress=${compress}, wanted ${WANT_COMPRESS ?? 'none'}`);
+    return;
+  }
+  const wanted = new URL(ARGS.gateway);
+  if (new URL(url).host !== wanted.host) log(`[note] discord.js connects to ${url}, --gateway is ${ARGS.gateway}`);
+}
+
+// --- The client -----------------------------------------------------------------------------
+
+const PRIVILEGED = [GatewayIntentBits.GuildMembers, GatewayIntentBits.GuildPresences, GatewayIntentBits.MessageContent];
+const NON_PRIVILEGED = Object.values(GatewayIntentBits)
+  .filter(bit => typeof bit === 'number' && !PRIVILEGED.includes(bit))
+  .reduce((all, bit) => all | bit, 0);
+const INTENTS = {
+  default: NON_PRIVILEGED | GatewayIntentBits.GuildMembers | GatewayIntentBits.MessageContent,
+  'no-content': NON_PRIVILEGED | GatewayIntentBits.GuildMembers,
+  presence:
+    NON_PRIVILEGED |
+    GatewayIntentBits.GuildMembers |
+    GatewayIntentBits.MessageContent |
+    GatewayIntentBits.GuildPresences,
+}[ARGS.intents];
 
 const restApi = ARGS.api.replace(/\/+$/, '').replace(/\/v\d+$/, '');
 const client = new Client({
-  intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, GatewayIntentBits.MessageContent],
+  intents: INTENTS,
+  partials: Object.values(Partials).filter(p => typeof p === 'number'),
+  shards: Array.from({ length: ARGS.shards }, (_, i) => i),
+  shardCount: ARGS.shards,
   rest: { api: restApi },
 });
+log(`[info] discord.js ${version}, intents ${INTENTS}, ${ARGS.shards} shard(s), compress ${ARGS.compress}`);
 
-function stopWith(text) {
-  errors.push(text);
-  finish();
+// The shard whose packet discord.js is handling: its packet handlers run synchronously inside
+// handlePacket (also for packets it queued before READY), so every event they emit is attributed.
+let currentShard = null;
+const handlePacket = client.ws.handlePacket;
+client.ws.handlePacket = function handlePacketOnShard(packet, shard) {
+  const outer = currentShard;
+  currentShard = shard?.id ?? null;
+  try {
+    return handlePacket.call(this, packet, shard);
+  } finally {
+    currentShard = outer;
+  }
+};
+
+const sorted = ids => [...ids].map(String).sort();
+const emojiText = emoji => (emoji.id ? `${emoji.name}:${emoji.id}` : emoji.name);
+const attachmentsOf = message =>
+  [...message.attachments.values()].map(a => ({ id: a.id, filename: a.name, size: a.size, url: a.url }));
+
+/** Prints one EVENT line; `shard` is the packet's shard, or else the guild's. */
+function event(t, fields, guild = null) {
+  out('EVENT', { t, shard: currentShard ?? guild?.shardId ?? null, ...fields });
 }
 
-let finished = false;
-function finish() {
-  if (finished) return;
-  finished = true;
-  clearTimeout(timer);
-  for (const e of errors) out(`ERROR ${e}`);
-  if (!errors.length && !replied) out('ERROR the client stopped before replying');
-  const code = errors.length || !replied ? 1 : 0;
-  client
-    .destroy()
-    .catch(e => out(`ERROR destroy failed: ${e.message}`))
-    .finally(() => setImmediate(() => process.exit(code)));
+/** Registers a handler whose exceptions fail the run. */
+function on(name, handler) {
+  client.on(name, (...args) => {
+    try {
+      handler(...args);
+    } catch (e) {
+      die(`the ${name} handler threw: ${e.stack ?? e}`);
+    }
+  });
 }
 
-const timer = setTimeout(() => {
-  const ws = client.ws;
-  stopWith(
-    `timed out after ${ARGS.timeout}s (ready=${client.isReady()}, guilds=${client.guilds.cache.size}, ` +
-      `ws status=${ws?.status}, frames_binary=${frames.binary}, frames_text=${frames.text})`,
+on(Events.MessageCreate, m =>
+  event(
+    'message_create',
+    {
+      id: m.id,
+      channel: m.channelId,
+      guild: m.guildId ?? null,
+      author: m.author?.id ?? null,
+      content: m.content ?? null,
+      reference: m.reference?.messageId ?? null,
+      webhook: m.webhookId ?? null,
+      attachments: attachmentsOf(m),
+    },
+    m.guild,
+  ),
+);
+const messageFields = m => ({ id: m.id, channel: m.channelId, guild: m.guildId ?? null });
+on(Events.MessageUpdate, (_old, m) =>
+  event('message_update', { ...messageFields(m), content: m.content ?? null }, m.guild),
+);
+on(Events.MessageDelete, m => event('message_delete', messageFields(m), m.guild));
+for (const [name, t] of [
+  [Events.MessageReactionAdd, 'reaction_add'],
+  [Events.MessageReactionRemove, 'reaction_remove'],
+]) {
+  on(name, (reaction, user) => {
+    const m = reaction.message;
+    const fields = { message: m.id, channel: m.channelId, guild: m.guildId ?? null, user: user.id };
+    event(t, { ...fields, emoji: emojiText(reaction.emoji) }, m.guild);
+  });
+}
+on(Events.ChannelPinsUpdate, c => event('pins_update', { channel: c.id, guild: c.guildId ?? null }, c.guild));
+on(Events.GuildMemberAdd, m => event('member_add', { guild: m.guild.id, user: m.id }, m.guild));
+on(Events.GuildMemberRemove, m => event('member_remove', { guild: m.guild.id, user: m.id }, m.guild));
+on(Events.GuildMemberUpdate, (_old, m) => {
+  const roles = sorted(m.roles.cache.keys()).filter(id => id !== m.guild.id);
+  event('member_update', { guild: m.guild.id, user: m.id, nick: m.nickname ?? null, roles }, m.guild);
+});
+on(Events.GuildBanAdd, ban => event('ban_add', { guild: ban.guild.id, user: ban.user.id }, ban.guild));
+on(Events.GuildRoleCreate, r => event('role_create', { guild: r.guild.id, role: r.id, name: r.name }, r.guild));
+on(Events.GuildRoleUpdate, (_old, r) => event('role_update', { guild: r.guild.id, role: r.id, name: r.name }, r.guild));
+on(Events.GuildRoleDelete, r => event('role_delete', { guild: r.guild.id, role: r.id, name: null }, r.guild));
+const channelFields = c => ({ guild: c.guildId ?? null, channel: c.id, name: c.name ?? null });
+on(Events.ChannelCreate, c => event('channel_create', channelFields(c), c.guild));
+on(Events.ChannelUpdate, (_old, c) => event('channel_update', channelFields(c), c.guild));
+on(Events.ChannelDelete, c => event('channel_delete', channelFields(c), c.guild));
+on(Events.TypingStart, typing =>
+  event('typing', { channel: typing.channel.id, guild: typing.guild?.id ?? null, user: typing.user.id }, typing.guild),
+);
+on(Events.PresenceUpdate, (_old, p) =>
+  event('presence', { guild: p.guild?.id ?? null, user: p.userId, status: p.status ?? null }, p.guild),
+);
+on(Events.WebhooksUpdate, c => event('webhooks_update', { guild: c.guildId ?? null, channel: c.id }, c.guild));
+on(Events.ShardResume, id => out('EVENT', { t: 'resumed', shard: id }));
+
+// --- Readiness and failures -------------------------------------------------------------------
+
+const unavailable = new Map();
+on(Events.ShardReady, (id, missing) => {
+  log(`[info] shard ${id} ready`);
+  if (missing?.size) unavailable.set(id, [...missing]);
+});
+
+const readyTimer = setTimeout(() => {
+  const statuses = [...client.ws.shards.values()].map(s => s.status);
+  die(
+    `timed out after ${ARGS.timeout}s before READY (shard statuses ${JSON.stringify(statuses)}, ` +
+      `guilds ${client.guilds.cache.size}, frames_binary ${frames.binary}, frames_text ${frames.text})`,
   );
 }, ARGS.timeout * 1000);
 
-const expectedGateway = new URL(ARGS.gateway);
+on(Events.ClientReady, c => {
+  clearTimeout(readyTimer);
+  if (unavailable.size) {
+    const missing = JSON.stringify(Object.fromEntries(unavailable));
+    die(`guilds of READY that never arrived (after waitGuildTimeout), by shard: ${missing}`);
+    return;
+  }
+  if (!(frames.binary + frames.text)) {
+    die('ready without any gateway frame counted');
+    return;
+  }
+  const guilds = {};
+  for (const g of c.guilds.cache.values()) {
+    if (!g.available) {
+      die(`guild ${g.id} is unavailable at ready`);
+      return;
+    }
+    // Not GuildMemberManager#me: with partials on it invents a partial member when none is cached.
+    const me = g.members.cache.get(c.user.id);
+    guilds[g.id] = {
+      channels: sorted(g.channels.cache.keys()),
+      roles: sorted(g.roles.cache.keys()),
+      me: Boolean(me && !me.partial),
+    };
+  }
+  out('READY', {
+    user: c.user.id,
+    shards: c.ws.shards.size,
+    compress: WANT_COMPRESS ?? 'json',
+    frames_binary: frames.binary,
+    frames_text: frames.text,
+    guilds,
+  });
+});
+
 client.on(Events.Debug, msg => {
-  if (process.env.COMPAT_DEBUG) process.stderr.write(`[debug] ${msg}\n`);
-  const gw = /URL: (\S+)/.exec(msg);
-  if (msg.includes('Fetched Gateway Information') && gw) {
-    out(`GATEWAY ${gw[1]}`);
-    const got = new URL(gw[1]);
-    if (got.host !== expectedGateway.host) {
-      stopWith(`GET /gateway/bot returned url ${gw[1]}, but the gateway listens at ${ARGS.gateway}`);
+  if (DEBUG) log(`[debug] ${msg}`);
+});
+client.on(Events.Warn, msg => log(`[warn] ${msg}`));
+client.on(Events.Error, e => die(`client error: ${e.stack ?? e}`));
+// A dropped connection (the harness's relay cuts them) surfaces here; discord.js then resumes.
+client.on(Events.ShardError, (e, id) => log(`[shard ${id} error] ${e.stack ?? e}`));
+client.on(Events.ShardReconnecting, id => log(`[info] shard ${id} reconnecting`));
+client.on(Events.ShardDisconnect, (ev, id) => die(`shard ${id} closed for good with code ${ev?.code}`));
+client.rest.on(RESTEvents.RateLimited, i =>
+  log(`[rate limited] ${i.method} ${i.route} scope=${i.scope} global=${i.global} retry after ${i.retryAfter} ms`),
+);
+if (DEBUG) client.rest.on(RESTEvents.Debug, msg => log(`[rest] ${msg}`));
+process.on('unhandledRejection', e => die(`unhandled rejection: ${e?.stack ?? e}`));
+process.on('uncaughtException', e => die(`uncaught exception: ${e?.stack ?? e}`));
+
+// --- Commands ---------------------------------------------------------------------------------
+
+async function textChannel(id) {
+  const channel = await client.channels.fetch(String(id));
+  if (!channel?.isTextBased()) throw new Error(`channel ${id} is not a text channel (type ${channel?.type})`);
+  return channel;
+}
+
+const webhookClients = new Map();
+function webhookClient(id, token) {
+  const key = `${id}/${token}`;
+  if (!webhookClients.has(key)) {
+    webhookClients.set(key, new WebhookClient({ id: String(id), token }, { rest: { api: restApi } }));
+  }
+  return webhookClients.get(key);
+}
+
+const COMMANDS = {
+  async send({ channel, content }) {
+    const m = await (await textChannel(channel)).send({ content });
+    return { id: m.id };
+  },
+  async reply({ channel, message, content }) {
+    const m = await (await textChannel(channel)).send({ content, reply: { messageReference: String(message) } });
+    return { id: m.id, reference: m.reference?.messageId ?? null };
+  },
+  async edit({ channel, message, content }) {
+    const m = await (await textChannel(channel)).messages.edit(String(message), { content });
+    return { id: m.id, content: m.content ?? null };
+  },
+  async react({ channel, message, emoji }) {
+    await (await textChannel(channel)).messages.react(String(message), emoji);
+    return {};
+  },
+  async unreact({ channel, message, emoji }) {
+    const m = await (await textChannel(channel)).messages.fetch({ message: String(message), force: true });
+    const parsed = parseEmoji(emoji);
+    const reaction = parsed && m.reactions.resolve(parsed.id ?? parsed.name);
+    if (!reaction) {
+      const keys = [...m.reactions.cache.keys()].join(',');
+      throw new Error(`message ${m.id} as fetched has no reaction ${emoji} (reactions: ${keys})`);
     }
-  }
-  const conn = /Connecting to (\S+)/.exec(msg);
-  if (conn) {
-    out(`CONNECT ${conn[1]}`);
-    const params = new URL(conn[1]).searchParams;
-    const compress = params.get('compress') ?? 'none';
-    if (compress !== EXPECTED) stopWith(`gateway URL ${conn[1]} has compress=${compress}, wanted ${EXPECTED}`);
-  }
-});
-client.on(Events.Warn, msg => process.stderr.write(`[warn] ${msg}\n`));
-client.on(Events.Error, e => stopWith(`client error: ${e.stack ?? e}`));
-client.on(Events.ShardError, (e, id) => stopWith(`shard ${id} error: ${e.stack ?? e}`));
-client.on(Events.ShardDisconnect, (ev, id) => process.stderr.write(`[disconnect] shard ${id} code ${ev?.code}\n`));
-client.on(Events.Invalidated, () => stopWith('session invalidated'));
+    await reaction.users.remove();
+    return {};
+  },
+  async pin({ channel, message }) {
+    await (await textChannel(channel)).messages.pin(String(message));
+    return {};
+  },
+  async delete({ channel, message }) {
+    await (await textChannel(channel)).messages.delete(String(message));
+    return {};
+  },
+  async create_webhook({ channel, name }) {
+    const w = await (await textChannel(channel)).createWebhook({ name });
+    return { id: w.id, token: w.token ?? null };
+  },
+  async execute_webhook({ webhook, token, content }) {
+    const m = await webhookClient(webhook, token).send({ content });
+    return { id: m.id };
+  },
+  async upload({ channel, filename, data, content }) {
+    const file = { attachment: Buffer.from(data, 'base64'), name: filename };
+    const m = await (await textChannel(channel)).send({ content, files: [file] });
+    return { id: m.id, attachments: attachmentsOf(m) };
+  },
+  async burst({ channel, count, content }) {
+    if (!Number.isInteger(count) || count < 1) throw new Error(`burst count must be a positive integer, got ${count}`);
+    const target = await textChannel(channel);
+    const ids = [];
+    await Promise.all(Array.from({ length: count }, () => target.send({ content }).then(m => ids.push(m.id))));
+    return { ids };
+  },
+};
 
-client.once(Events.ClientReady, c => {
-  const guild = c.guilds.cache.get(ARGS.guild);
-  if (!guild) {
-    stopWith(`ready: guild ${ARGS.guild} not in cache (guilds: ${[...c.guilds.cache.keys()].join(',')})`);
-    return;
-  }
-  const channel = guild.channels.cache.get(ARGS.channel);
-  if (!channel) {
-    stopWith(`ready: channel ${ARGS.channel} not in guild (channels: ${[...guild.channels.cache.keys()].join(',')})`);
-    return;
-  }
-  if (!channel.isTextBased()) {
-    stopWith(`ready: channel ${ARGS.channel} has type ${channel.type}, not text`);
-    return;
-  }
-  const wrongKind = ARGS.compress === 'zlib' ? frames.text : frames.binary;
-  if (wrongKind || !(frames.binary + frames.text)) {
-    stopWith(
-      `frames do not match ${EXPECTED}: ${frames.binary} binary, ${frames.text} text ` +
-        `(zlib-stream sends only binary frames, plain JSON only text)`,
-    );
-    return;
-  }
-  out(
-    `READY guilds=${c.guilds.cache.size} guild=${guild.id} channel=${channel.id} compress=${EXPECTED} ` +
-      `frames_binary=${frames.binary} frames_text=${frames.text} user=${c.user.id}`,
-  );
-});
+// Commands still running; quit answers them first (a `quit` line's own run is added only after
+// quit() has taken its snapshot, so it does not wait for itself).
+const pending = new Set();
 
-client.on(Events.MessageCreate, async message => {
+let quitting = false;
+async function quit(id) {
+  if (quitting) return;
+  quitting = true;
+  await Promise.allSettled([...pending]);
+  if (id !== undefined) out('DONE', { id });
+  clearTimeout(readyTimer);
   try {
-    if (!message.content.includes(ARGS.trigger) || message.author.id === client.user?.id) return;
-    out(`MESSAGE ${message.id} author=${message.author.id} channel=${message.channelId}`);
-    if (message.author.bot) return stopWith(`trigger message ${message.id} came from a bot account`);
-    if (message.channelId !== ARGS.channel) {
-      return stopWith(`trigger message arrived in channel ${message.channelId}, expected ${ARGS.channel}`);
-    }
-    if (message.guildId !== ARGS.guild) {
-      return stopWith(`trigger message has guild ${message.guildId}, expected ${ARGS.guild}`);
-    }
-    const reply = await message.reply(`discord.js ${version} saw ${ARGS.trigger}`);
-    if (reply.reference?.messageId !== message.id) {
-      return stopWith(`reply ${reply.id} came back with reference ${JSON.stringify(reply.reference)}`);
-    }
-    out(`REPLIED ${reply.id}`);
-    replied = true;
-    return finish();
+    for (const w of webhookClients.values()) w.destroy();
+    await client.destroy();
   } catch (e) {
-    return stopWith(`handling the trigger message failed: ${e.stack ?? e}`);
+    die(`closing the client failed: ${e.stack ?? e}`);
+    return;
   }
-});
+  process.exit(0);
+}
 
-client.login(ARGS.token).catch(e => stopWith(`login failed: ${e.stack ?? e}`));
+async function runCommand(line) {
+  if (!line.trim()) return;
+  let command;
+  try {
+    command = JSON.parse(line);
+  } catch (e) {
+    die(`stdin line is not JSON (${e.message}): ${line}`);
+    return;
+  }
+  const { id, cmd } = command ?? {};
+  if (typeof id !== 'number') {
+    die(`command without a numeric "id": ${line}`);
+    return;
+  }
+  if (cmd === 'quit') {
+    await quit(id);
+    return;
+  }
+  const run = COMMANDS[cmd];
+  if (!run) {
+    out('FAILED', { id, error: `unknown command ${JSON.stringify(cmd)}` });
+    return;
+  }
+  try {
+    const result = await run(command);
+    out('DONE', { id, ...result });
+  } catch (e) {
+    if (DEBUG) log(`[command ${id} ${cmd}] ${e.stack ?? e}`);
+    out('FAILED', { id, error: e?.message ?? String(e) });
+  }
+}
+
+const stdin = readline.createInterface({ input: process.stdin, terminal: false });
+stdin.on('line', line => {
+  const running = runCommand(line);
+  pending.add(running);
+  void running.finally(() => pending.delete(running));
+});
+stdin.on('close', () => void quit());
+
+client.login(ARGS.token).catch(e => die(`login failed: ${e.stack ?? e}`));

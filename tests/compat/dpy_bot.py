@@ -1,27 +1,43 @@
-"""A discord.py bot driven by Accord's compatibility test (tests/compat.rs).
+"""The discord.py puppet of Accord's compatibility suite (protocol: tests/compat/README.md).
 
-It logs in against Accord, checks on ready that it sees the expected guild and channel, waits for a
-message from another (non-bot) user containing the trigger text, replies to it and exits 0.
-Structured lines on stdout:
+It logs in with the unmodified library (zlib-stream or zstd-stream transport compression, plain
+`Client` or `AutoShardedClient` when --shards > 1), prints `READY {json}` once every shard is
+ready, prints `EVENT {json}` for each gateway event of the README's kinds as the library's own
+(raw where there is one) handler delivered it, and runs the commands it reads on stdin (one JSON
+object a line) through the library's high-level API, answering `DONE {json}` or `FAILED {json}`.
+Anything else goes to stderr; `COMPAT_DEBUG=1` adds the library's debug log.
 
-    CONNECT <url>                      each gateway connection the library opens
-    READY guilds=<n> guild=<id> channel=<id> compress=<kind> frames_binary=<n> frames_text=<n>
-    MESSAGE <id> author=<id>           the trigger message as the library parsed it
-    REPLIED <id>                       the reply the library created
-    ERROR <text>                       why it failed (exit status non-zero)
-
-Usage: dpy_bot.py --api URL --gateway URL --token T --guild ID --channel ID --trigger TEXT
-                  --compress zlib|zstd [--timeout SECONDS]
-Every option may also come from the environment: COMPAT_API, COMPAT_GATEWAY, COMPAT_TOKEN,
-COMPAT_GUILD, COMPAT_CHANNEL, COMPAT_TRIGGER, COMPAT_COMPRESS, COMPAT_TIMEOUT.
-Set COMPAT_DEBUG=1 for the library's debug log (every gateway event) on stderr.
+Usage: dpy_bot.py --api URL --gateway URL --token T --compress zlib|zstd
+                  [--intents default|no-content|presence] [--shards N] [--timeout SECONDS]
+Every option may also come from the environment as COMPAT_<NAME>.
 """
 
 import argparse
 import asyncio
+import base64
+import contextvars
+import io
+import json
 import logging
 import os
 import sys
+import traceback
+
+
+def out(keyword: str, payload: object = None) -> None:
+    """One protocol line on stdout."""
+    if payload is None:
+        print(keyword, flush=True)
+    else:
+        print(f"{keyword} {json.dumps(payload, separators=(',', ':'))}", flush=True)
+
+
+def fatal(text: str, code: int = 1) -> None:
+    """One `ERROR` line (the whole text, traceback included, also on stderr), then exit."""
+    print(text, file=sys.stderr, flush=True)
+    out(f"ERROR {' | '.join(line for line in text.splitlines() if line.strip())[:4000]}")
+    sys.stdout.flush()
+    os._exit(code)
 
 
 def parse_args() -> argparse.Namespace:
@@ -30,25 +46,19 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--api", default=env("COMPAT_API"), help="REST base, e.g. http://127.0.0.1:3001/api/v10")
     p.add_argument("--gateway", default=env("COMPAT_GATEWAY"), help="gateway URL, e.g. ws://127.0.0.1:3002/")
     p.add_argument("--token", default=env("COMPAT_TOKEN"), help="bot token (without 'Bot ')")
-    p.add_argument("--guild", default=env("COMPAT_GUILD"), help="guild id the bot must see")
-    p.add_argument("--channel", default=env("COMPAT_CHANNEL"), help="text channel id the bot must see")
-    p.add_argument("--trigger", default=env("COMPAT_TRIGGER"), help="text the awaited message contains")
     p.add_argument("--compress", default=env("COMPAT_COMPRESS", "zlib"), choices=["zlib", "zstd"])
+    p.add_argument(
+        "--intents", default=env("COMPAT_INTENTS", "default"), choices=["default", "no-content", "presence"]
+    )
+    p.add_argument("--shards", type=int, default=int(env("COMPAT_SHARDS", "1")))
     p.add_argument("--timeout", type=float, default=float(env("COMPAT_TIMEOUT", "60")))
     args = p.parse_args()
-    missing = [n for n in ("api", "gateway", "token", "guild", "channel", "trigger") if not getattr(args, n)]
+    missing = [n for n in ("api", "gateway", "token") if not getattr(args, n)]
     if missing:
-        fail(f"missing options: {', '.join('--' + m for m in missing)}", code=2)
+        fatal(f"missing options: {', '.join('--' + m for m in missing)}", code=2)
+    if args.shards < 1:
+        fatal("--shards must be at least 1", code=2)
     return args
-
-
-def out(line: str) -> None:
-    print(line, flush=True)
-
-
-def fail(text: str, code: int = 1) -> "None":
-    out(f"ERROR {text}")
-    sys.exit(code)
 
 
 ARGS = parse_args()
@@ -59,19 +69,19 @@ ARGS = parse_args()
 if ARGS.compress == "zlib":
     sys.modules["zstandard"] = None  # type: ignore[assignment]
     sys.modules["compression"] = None  # type: ignore[assignment]
-elif ARGS.compress == "zstd":
+else:
     try:
         import zstandard  # noqa: F401
     except ImportError:
-        fail("zstd requested but the zstandard module is not installed (run tests/compat/install.sh)")
+        fatal("zstd requested but the zstandard module is not installed (run tests/compat/install.sh)")
 
 import discord  # noqa: E402
 import yarl  # noqa: E402
 
-EXPECTED_COMPRESSION = f"{ARGS.compress}-stream"
+COMPRESSION = f"{ARGS.compress}-stream"
 active = discord.utils._ActiveDecompressionContext.COMPRESSION_TYPE
-if active != EXPECTED_COMPRESSION:
-    fail(f"discord.py selected {active}, wanted {EXPECTED_COMPRESSION}")
+if active != COMPRESSION:
+    fatal(f"discord.py selected {active}, wanted {COMPRESSION}")
 
 logging.basicConfig(
     stream=sys.stderr,
@@ -82,117 +92,333 @@ logging.basicConfig(
 discord.http.Route.BASE = ARGS.api.rstrip("/")
 discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(ARGS.gateway)
 
-# Count the frames the gateway sends: under transport compression every frame must be binary.
+# The shard the event being handled arrived on. Set while a gateway frame is processed; event
+# handlers run in tasks created during that processing, which copy the context.
+SHARD: contextvars.ContextVar[int] = contextvars.ContextVar("shard", default=0)
+
+# Frames the gateway sent: under transport compression every one must be binary.
 frames = {"binary": 0, "text": 0}
 _received = discord.gateway.DiscordWebSocket.received_message
 
 
 async def counting_received(self, msg, /):  # type: ignore[no-untyped-def]
-    frames["binary" if isinstance(msg, bytes) else "text"] += 1
+    if isinstance(msg, bytes):
+        frames["binary"] += 1
+    else:
+        frames["text"] += 1
+        fatal(f"a text frame arrived although {COMPRESSION} was requested: {str(msg)[:200]}")
+    SHARD.set(self.shard_id or 0)
     return await _received(self, msg)
 
 
 discord.gateway.DiscordWebSocket.received_message = counting_received  # type: ignore[method-assign]
 
-GUILD_ID = int(ARGS.guild)
-CHANNEL_ID = int(ARGS.channel)
-errors: list[str] = []
-done = asyncio.Event()
+_from_client = discord.gateway.DiscordWebSocket.from_client.__func__  # type: ignore[attr-defined]
 
 
-class Bot(discord.Client):
-    """Replies once to the trigger message, then stops."""
+async def from_client_on_shard(cls, client, **kw):  # type: ignore[no-untyped-def]
+    SHARD.set(kw.get("shard_id") or 0)
+    return await _from_client(cls, client, **kw)
+
+
+discord.gateway.DiscordWebSocket.from_client = classmethod(from_client_on_shard)  # type: ignore[assignment]
+
+
+def sid(x: object) -> "str | None":
+    """An id (or an object with one) as a string; None stays None."""
+    if x is None:
+        return None
+    return str(getattr(x, "id", x))
+
+
+def event(t: str, **fields: object) -> None:
+    out("EVENT", {"t": t, "shard": SHARD.get(), **fields})
+
+
+def attachments(atts: "list[discord.Attachment]") -> list:
+    return [{"id": sid(a), "filename": a.filename, "size": a.size, "url": a.url} for a in atts]
+
+
+def emoji_text(e: discord.PartialEmoji) -> str:
+    return e.name if e.id is None else f"{e.name}:{e.id}"
+
+
+def role_ids(member: discord.Member) -> list:
+    return sorted(str(r.id) for r in member.roles if not r.is_default())
+
+
+def intents() -> discord.Intents:
+    i = discord.Intents.default()
+    i.members = True
+    i.message_content = ARGS.intents != "no-content"
+    i.presences = ARGS.intents == "presence"
+    return i
+
+
+base = discord.AutoShardedClient if ARGS.shards > 1 else discord.Client
+ready_once = asyncio.Event()
+quitting = asyncio.Event()
+identified: "set[int | None]" = set()
+
+
+class Puppet(base):  # type: ignore[misc, valid-type]
+    """Reports events; commands are run by `run_command`."""
 
     async def setup_hook(self) -> None:
         connect = self.http.ws_connect
 
         async def logged_connect(url: str, **kw):  # type: ignore[no-untyped-def]
-            out(f"CONNECT {url}")
-            if f"compress={EXPECTED_COMPRESSION}" not in url:
-                errors.append(f"gateway URL {url} does not ask for {EXPECTED_COMPRESSION}")
+            event("connect", url=str(url))
+            if f"compress={COMPRESSION}" not in str(url):
+                fatal(f"gateway URL {url} does not ask for {COMPRESSION}")
             return await connect(url, **kw)
 
         self.http.ws_connect = logged_connect  # type: ignore[method-assign]
 
+    async def before_identify_hook(self, shard_id: "int | None", *, initial: bool = False) -> None:
+        # The documented hook for identify pacing: the default waits 5 s before every shard's
+        # IDENTIFY but the first. Accord allows 16 concurrent IDENTIFYs (the harness sets
+        # gateway.max_concurrency), so each shard's first IDENTIFY goes at once; later ones (a
+        # session that could not resume) keep the library's pacing.
+        if shard_id not in identified:
+            identified.add(shard_id)
+            return
+        await super().before_identify_hook(shard_id, initial=initial)
+
     async def on_ready(self) -> None:
-        guild = self.get_guild(GUILD_ID)
-        if guild is None:
-            return self.stop_with(f"on_ready: guild {GUILD_ID} not in cache (guilds: {[g.id for g in self.guilds]})")
-        channel = guild.get_channel(CHANNEL_ID)
-        if channel is None:
-            return self.stop_with(
-                f"on_ready: channel {CHANNEL_ID} not in guild {GUILD_ID} (channels: {[c.id for c in guild.channels]})"
-            )
-        if not isinstance(channel, discord.TextChannel):
-            return self.stop_with(f"on_ready: channel {CHANNEL_ID} is {type(channel).__name__}, not a text channel")
-        if frames["text"]:
-            return self.stop_with(
-                f"{frames['text']} text frame(s) received although {EXPECTED_COMPRESSION} was requested "
-                f"({frames['binary']} binary)"
-            )
+        if ready_once.is_set():
+            return
         if not frames["binary"]:
-            return self.stop_with("no binary (compressed) frame received")
+            fatal("no binary (compressed) frame received before READY")
+        guilds = {
+            str(g.id): {
+                "channels": sorted(str(c.id) for c in g.channels),
+                "roles": sorted(str(r.id) for r in g.roles),
+                "me": g.me is not None,
+            }
+            for g in self.guilds
+        }
         out(
-            f"READY guilds={len(self.guilds)} guild={guild.id} channel={channel.id} "
-            f"compress={EXPECTED_COMPRESSION} frames_binary={frames['binary']} frames_text={frames['text']} "
-            f"user={self.user.id if self.user else None}"
+            "READY",
+            {
+                "user": sid(self.user),
+                "shards": self.shard_count or 1,
+                "compress": COMPRESSION,
+                "frames_binary": frames["binary"],
+                "frames_text": frames["text"],
+                "guilds": guilds,
+            },
+        )
+        ready_once.set()
+
+    async def on_message(self, m: discord.Message) -> None:
+        ref = m.reference.message_id if m.reference else None
+        event(
+            "message_create",
+            id=sid(m),
+            channel=sid(m.channel),
+            guild=sid(m.guild),
+            author=sid(m.author),
+            content=m.content,
+            reference=sid(ref),
+            webhook=sid(m.webhook_id),
+            attachments=attachments(m.attachments),
         )
 
-    async def on_message(self, message: discord.Message) -> None:
-        if ARGS.trigger not in message.content:
-            return
-        if self.user is not None and message.author.id == self.user.id:
-            return
-        out(f"MESSAGE {message.id} author={message.author.id} channel={message.channel.id}")
-        if message.author.bot:
-            return self.stop_with(f"trigger message {message.id} came from a bot account")
-        if message.channel.id != CHANNEL_ID:
-            return self.stop_with(f"trigger message arrived in channel {message.channel.id}, expected {CHANNEL_ID}")
-        if message.guild is None or message.guild.id != GUILD_ID:
-            return self.stop_with(f"trigger message has guild {message.guild}, expected {GUILD_ID}")
-        reply = await message.reply(f"discord.py {discord.__version__} saw {ARGS.trigger}")
-        ref = reply.reference
-        if ref is None or ref.message_id != message.id:
-            return self.stop_with(f"reply {reply.id} came back with message_reference {ref}")
-        out(f"REPLIED {reply.id}")
-        done.set()
-        await self.close()
+    async def on_raw_message_edit(self, p: discord.RawMessageUpdateEvent) -> None:
+        content = p.message.content if p.message is not None else p.data.get("content")
+        event("message_update", id=sid(p.message_id), channel=sid(p.channel_id), guild=sid(p.guild_id), content=content)
+
+    async def on_raw_message_delete(self, p: discord.RawMessageDeleteEvent) -> None:
+        event("message_delete", id=sid(p.message_id), channel=sid(p.channel_id), guild=sid(p.guild_id))
+
+    async def on_raw_reaction_add(self, p: discord.RawReactionActionEvent) -> None:
+        self.reaction("reaction_add", p)
+
+    async def on_raw_reaction_remove(self, p: discord.RawReactionActionEvent) -> None:
+        self.reaction("reaction_remove", p)
+
+    def reaction(self, t: str, p: discord.RawReactionActionEvent) -> None:
+        event(
+            t,
+            message=sid(p.message_id),
+            channel=sid(p.channel_id),
+            guild=sid(p.guild_id),
+            user=sid(p.user_id),
+            emoji=emoji_text(p.emoji),
+        )
+
+    async def on_guild_channel_pins_update(self, channel: discord.abc.GuildChannel, _last_pin: object) -> None:
+        event("pins_update", channel=sid(channel), guild=sid(channel.guild))
+
+    async def on_member_join(self, m: discord.Member) -> None:
+        event("member_add", guild=sid(m.guild), user=sid(m))
+
+    async def on_raw_member_remove(self, p: discord.RawMemberRemoveEvent) -> None:
+        event("member_remove", guild=sid(p.guild_id), user=sid(p.user))
+
+    async def on_member_update(self, _before: discord.Member, m: discord.Member) -> None:
+        event("member_update", guild=sid(m.guild), user=sid(m), nick=m.nick, roles=role_ids(m))
+
+    async def on_member_ban(self, guild: discord.Guild, user: discord.abc.User) -> None:
+        event("ban_add", guild=sid(guild), user=sid(user))
+
+    async def on_guild_role_create(self, r: discord.Role) -> None:
+        event("role_create", guild=sid(r.guild), role=sid(r), name=r.name)
+
+    async def on_guild_role_update(self, _before: discord.Role, r: discord.Role) -> None:
+        event("role_update", guild=sid(r.guild), role=sid(r), name=r.name)
+
+    async def on_guild_role_delete(self, r: discord.Role) -> None:
+        event("role_delete", guild=sid(r.guild), role=sid(r), name=None)
+
+    async def on_guild_channel_create(self, c: discord.abc.GuildChannel) -> None:
+        event("channel_create", guild=sid(c.guild), channel=sid(c), name=c.name)
+
+    async def on_guild_channel_update(self, _before: discord.abc.GuildChannel, c: discord.abc.GuildChannel) -> None:
+        event("channel_update", guild=sid(c.guild), channel=sid(c), name=c.name)
+
+    async def on_guild_channel_delete(self, c: discord.abc.GuildChannel) -> None:
+        event("channel_delete", guild=sid(c.guild), channel=sid(c), name=c.name)
+
+    async def on_raw_typing(self, p: discord.RawTypingEvent) -> None:
+        event("typing", channel=sid(p.channel_id), guild=sid(p.guild_id), user=sid(p.user_id))
+
+    async def on_raw_presence_update(self, p: discord.RawPresenceUpdateEvent) -> None:
+        event("presence", guild=sid(p.guild_id), user=sid(p.user_id), status=str(p.client_status.status))
+
+    async def on_webhooks_update(self, c: discord.abc.GuildChannel) -> None:
+        event("webhooks_update", guild=sid(c.guild), channel=sid(c))
+
+    async def on_resumed(self) -> None:
+        event("resumed")
 
     async def on_error(self, event_method: str, /, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
-        import traceback
+        fatal(f"exception in {event_method}: {traceback.format_exc()}")
 
-        self.stop_with(f"exception in {event_method}: {traceback.format_exc()}")
 
-    def stop_with(self, text: str) -> None:
-        errors.append(text)
-        asyncio.get_running_loop().create_task(self.close())
+client = Puppet(intents=intents(), enable_raw_presences=True, **({"shard_count": ARGS.shards} if ARGS.shards > 1 else {}))
+
+
+def messageable(channel: str) -> "discord.abc.Messageable":
+    c = client.get_channel(int(channel))
+    return c if c is not None else client.get_partial_messageable(int(channel))
+
+
+def message(cmd: dict) -> discord.PartialMessage:
+    return messageable(cmd["channel"]).get_partial_message(int(cmd["message"]))  # type: ignore[attr-defined]
+
+
+async def run_command(cmd: dict) -> dict:
+    """Runs one command through the library's high-level API; returns the DONE result."""
+    name = cmd.get("cmd")
+    if name == "send":
+        m = await messageable(cmd["channel"]).send(cmd["content"])
+        return {"id": sid(m)}
+    if name == "reply":
+        m = await message(cmd).reply(cmd["content"])
+        return {"id": sid(m), "reference": sid(m.reference.message_id if m.reference else None)}
+    if name == "edit":
+        m = await message(cmd).edit(content=cmd["content"])
+        return {"id": sid(m), "content": m.content}
+    if name == "react":
+        await message(cmd).add_reaction(cmd["emoji"])
+        return {}
+    if name == "unreact":
+        assert client.user is not None
+        await message(cmd).remove_reaction(cmd["emoji"], client.user)
+        return {}
+    if name == "pin":
+        await message(cmd).pin()
+        return {}
+    if name == "delete":
+        await message(cmd).delete()
+        return {}
+    if name == "create_webhook":
+        channel = client.get_channel(int(cmd["channel"]))
+        if not isinstance(channel, discord.TextChannel):
+            raise LookupError(f"channel {cmd['channel']} is not a cached text channel ({channel!r})")
+        w = await channel.create_webhook(name=cmd["name"])
+        return {"id": sid(w), "token": w.token}
+    if name == "execute_webhook":
+        w = discord.Webhook.partial(int(cmd["webhook"]), cmd["token"], client=client)
+        m = await w.send(cmd["content"], wait=True)
+        return {"id": sid(m)}
+    if name == "upload":
+        f = discord.File(io.BytesIO(base64.b64decode(cmd["data"])), filename=cmd["filename"])
+        m = await messageable(cmd["channel"]).send(cmd.get("content") or None, file=f)
+        return {"id": sid(m), "attachments": attachments(m.attachments)}
+    if name == "burst":
+        channel = messageable(cmd["channel"])
+        sends = [channel.send(f"{cmd['content']} {i}") for i in range(int(cmd["count"]))]
+        ids = []
+        for done in asyncio.as_completed(sends):
+            ids.append(sid(await done))
+        return {"ids": ids}
+    raise ValueError(f"unknown command {name!r}")
+
+
+async def answer(cmd: dict) -> None:
+    try:
+        result = await run_command(cmd)
+    except Exception as e:  # the library's own error is the answer
+        out("FAILED", {"id": cmd.get("id"), "error": f"{type(e).__name__}: {e}"})
+        print(traceback.format_exc(), file=sys.stderr)
+        return
+    out("DONE", {"id": cmd.get("id"), **result})
+
+
+async def read_commands() -> None:
+    """Runs each stdin line as a command (concurrently); `quit` or end of input stops."""
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    tasks = set()
+    while True:
+        line = await reader.readline()
+        if not line:
+            break
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            cmd = json.loads(line)
+        except ValueError as e:
+            fatal(f"unreadable command {line!r}: {e}")
+            return
+        if cmd.get("cmd") == "quit":
+            quitting.set()
+            await client.close()
+            out("DONE", {"id": cmd.get("id")})
+            return
+        task = asyncio.create_task(answer(cmd))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+    quitting.set()
+    await client.close()
 
 
 async def main() -> int:
-    intents = discord.Intents.default()
-    intents.message_content = True
-    bot = Bot(intents=intents)
-    try:
-        await asyncio.wait_for(bot.start(ARGS.token), timeout=ARGS.timeout)
-    except asyncio.TimeoutError:
-        errors.append(
-            f"timed out after {ARGS.timeout:.0f}s (ready={bot.is_ready()}, guilds={len(bot.guilds)}, "
+    started = asyncio.create_task(client.start(ARGS.token))
+    ready = asyncio.create_task(ready_once.wait())
+    finished, _ = await asyncio.wait({started, ready}, timeout=ARGS.timeout, return_when=asyncio.FIRST_COMPLETED)
+    if ready not in finished:
+        ready.cancel()
+        if started in finished and started.exception() is not None:
+            e = started.exception()
+            fatal(f"{type(e).__name__}: {e}\n{''.join(traceback.format_exception(e))}")
+        fatal(
+            f"no READY within {ARGS.timeout:.0f}s (client ready={client.is_ready()}, guilds={len(client.guilds)}, "
             f"frames_binary={frames['binary']}, frames_text={frames['text']})"
         )
-    except Exception as e:  # the library's own error is the diagnosis: report it whole
-        import traceback
-
-        errors.append(f"{type(e).__name__}: {e}\n{traceback.format_exc()}")
-    finally:
-        if not bot.is_closed():
-            await bot.close()
-    if errors:
-        for e in errors:
-            out(f"ERROR {e}")
-        return 1
-    if not done.is_set():
-        out("ERROR the client stopped before replying")
-        return 1
+    commands = asyncio.create_task(read_commands())
+    finished, _ = await asyncio.wait({started, commands}, return_when=asyncio.FIRST_COMPLETED)
+    if started in finished and not quitting.is_set():
+        e = started.exception()
+        fatal(f"the client stopped: {type(e).__name__ if e else 'no error'}: {e}")
+    await commands
+    if not started.done():
+        await client.close()
     return 0
 
 

@@ -1,6 +1,7 @@
-//! A local TCP relay between twilight's shard and Accord's gateway that reports each WebSocket
-//! upgrade request (`CONNECT` lines) and counts the server's text and binary frames, since
-//! twilight hands decompressed and plain frames alike to the application as text.
+//! A local TCP relay between one twilight shard and Accord's gateway (`--gateway`) that records
+//! each WebSocket upgrade request and counts the server's text and binary frames, since twilight
+//! hands decompressed and plain frames alike to the application as text. Under zstd-stream a
+//! request without `compress=zstd-stream` or a text frame from the server is reported as fatal.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -8,6 +9,10 @@ use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc::UnboundedSender;
+
+/// The query parameter every relayed upgrade request must carry.
+pub const COMPRESS_PARAM: &str = "compress=zstd-stream";
 
 /// What the relay saw, shared with the bot.
 #[derive(Default)]
@@ -29,17 +34,29 @@ impl Stats {
     }
 }
 
+/// Where the relay of one shard reports.
+#[derive(Clone)]
+pub struct Report {
+    pub shard: u32,
+    pub stats: Arc<Stats>,
+    /// Receives what makes the run fail.
+    pub fatal: UnboundedSender<String>,
+}
+
 /// Listens on an ephemeral 127.0.0.1 port and relays every connection to `upstream`
 /// (`host:port`). Returns the listening address.
-pub async fn start(upstream: String, stats: Arc<Stats>) -> std::io::Result<SocketAddr> {
+pub async fn start(upstream: String, report: Report) -> std::io::Result<SocketAddr> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     tokio::spawn(async move {
         while let Ok((client, _)) = listener.accept().await {
-            let (upstream, stats) = (upstream.clone(), stats.clone());
+            let (upstream, report) = (upstream.clone(), report.clone());
             tokio::spawn(async move {
-                if let Err(e) = relay(client, &upstream, &stats).await {
-                    eprintln!("[relay] connection to {upstream} ended: {e}");
+                if let Err(e) = relay(client, &upstream, &report).await {
+                    eprintln!(
+                        "[relay] shard {}: connection to {upstream} ended: {e}",
+                        report.shard
+                    );
                 }
             });
         }
@@ -47,7 +64,8 @@ pub async fn start(upstream: String, stats: Arc<Stats>) -> std::io::Result<Socke
     Ok(addr)
 }
 
-async fn relay(client: TcpStream, upstream: &str, stats: &Stats) -> std::io::Result<()> {
+async fn relay(client: TcpStream, upstream: &str, report: &Report) -> std::io::Result<()> {
+    let stats = &report.stats;
     let server = TcpStream::connect(upstream).await?;
     let (mut client_rx, mut client_tx) = client.into_split();
     let (mut server_rx, mut server_tx) = server.into_split();
@@ -56,7 +74,13 @@ async fn relay(client: TcpStream, upstream: &str, stats: &Stats) -> std::io::Res
         let (head, rest) = read_head(&mut client_rx).await?;
         let target = head.split(' ').nth(1).unwrap_or_default();
         let url = format!("ws://{upstream}{target}");
-        crate::out(&format!("CONNECT {url}"));
+        eprintln!("[relay] shard {} connects to {url}", report.shard);
+        if !target.contains(COMPRESS_PARAM) {
+            let _ = report.fatal.send(format!(
+                "shard {}: gateway URL {url} does not ask for {COMPRESS_PARAM}",
+                report.shard
+            ));
+        }
         stats.urls.lock().unwrap().push(url);
         server_tx.write_all(head.as_bytes()).await?;
         server_tx.write_all(&rest).await?;
@@ -68,7 +92,7 @@ async fn relay(client: TcpStream, upstream: &str, stats: &Stats) -> std::io::Res
         client_tx.write_all(head.as_bytes()).await?;
         let mut frames = FrameCounter::default();
         // Count before forwarding, so a frame is counted by the time the library has read it.
-        frames.feed(&rest, stats);
+        frames.feed(&rest, report);
         client_tx.write_all(&rest).await?;
         let mut buf = vec![0u8; 64 * 1024];
         loop {
@@ -76,7 +100,7 @@ async fn relay(client: TcpStream, upstream: &str, stats: &Stats) -> std::io::Res
             if n == 0 {
                 break;
             }
-            frames.feed(&buf[..n], stats);
+            frames.feed(&buf[..n], report);
             client_tx.write_all(&buf[..n]).await?;
         }
         client_tx.shutdown().await
@@ -115,7 +139,22 @@ struct FrameCounter {
 }
 
 impl FrameCounter {
-    fn feed(&mut self, mut data: &[u8], stats: &Stats) {
+    /// Counts the frames of `data` into the stats, reporting each text frame as fatal.
+    fn feed(&mut self, data: &[u8], report: &Report) {
+        if self.count(data, &report.stats) > 0 {
+            let _ = report.fatal.send(format!(
+                "shard {}: the gateway sent a text frame although zstd-stream sends only binary \
+                 frames ({} text, {} binary so far)",
+                report.shard,
+                report.stats.text.load(Ordering::SeqCst),
+                report.stats.binary.load(Ordering::SeqCst)
+            ));
+        }
+    }
+
+    /// Counts the frames of `data` into `stats`; returns how many were text frames.
+    fn count(&mut self, mut data: &[u8], stats: &Stats) -> u64 {
+        let mut text = 0;
         while !data.is_empty() {
             if self.skip > 0 {
                 let n = usize::try_from(self.skip).map_or(data.len(), |s| s.min(data.len()));
@@ -127,7 +166,10 @@ impl FrameCounter {
             data = &data[1..];
             if let Some((opcode, len)) = parse_header(&self.header) {
                 match opcode {
-                    1 => stats.text.fetch_add(1, Ordering::SeqCst),
+                    1 => {
+                        text += 1;
+                        stats.text.fetch_add(1, Ordering::SeqCst)
+                    }
                     2 => stats.binary.fetch_add(1, Ordering::SeqCst),
                     _ => 0,
                 };
@@ -135,6 +177,7 @@ impl FrameCounter {
                 self.header.clear();
             }
         }
+        text
     }
 }
 
@@ -181,6 +224,26 @@ mod tests {
     }
 
     #[test]
+    fn a_text_frame_is_reported_as_fatal() {
+        let (fatal, mut errors) = tokio::sync::mpsc::unbounded_channel();
+        let report = Report {
+            shard: 1,
+            stats: Arc::default(),
+            fatal,
+        };
+        let mut counter = FrameCounter::default();
+        counter.feed(&frame(2, &[7; 40]), &report);
+        assert!(errors.try_recv().is_err(), "a binary frame is fine");
+        counter.feed(&frame(1, b"{}"), &report);
+        let e = errors.try_recv().expect("a text frame is fatal");
+        assert!(
+            e.starts_with("shard 1: the gateway sent a text frame"),
+            "{e}"
+        );
+        assert!(e.ends_with("(1 text, 1 binary so far)"), "{e}");
+    }
+
+    #[test]
     fn counts_frames_split_at_any_byte() {
         let mut stream = frame(2, &[7; 300]);
         stream.extend(frame(1, b"{\"op\":11}"));
@@ -190,9 +253,11 @@ mod tests {
         for chunk in [1, 2, 3, 7, 125, 4096, stream.len()] {
             let stats = Stats::default();
             let mut counter = FrameCounter::default();
+            let mut text = 0;
             for part in stream.chunks(chunk) {
-                counter.feed(part, &stats);
+                text += counter.count(part, &stats);
             }
+            assert_eq!(text, 1, "chunks of {chunk}");
             assert_eq!(stats.frames(), (3, 1), "chunks of {chunk}");
         }
     }
