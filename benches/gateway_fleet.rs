@@ -57,9 +57,9 @@ impl Fleet {
         Self { procs, urls }
     }
 
-    /// (RSS KiB, sessions) summed over the gateway processes.
-    pub async fn rss(&mut self) -> (u64, u64) {
-        let (mut kib, mut sessions) = (0, 0);
+    /// (RSS KiB, sessions, live heap KiB) summed over the gateway processes.
+    pub async fn rss(&mut self) -> (u64, u64, u64) {
+        let (mut kib, mut sessions, mut heap) = (0, 0, 0);
         for p in &mut self.procs {
             p.command("rss");
         }
@@ -67,8 +67,9 @@ impl Fleet {
             let line = p.wait_for("RSS ", Duration::from_secs(30)).await;
             kib += field(&line, "rss_kib");
             sessions += field(&line, "sessions");
+            heap += field(&line, "heap_kib");
         }
-        (kib, sessions)
+        (kib, sessions, heap)
     }
 
     /// Stops them.
@@ -107,7 +108,12 @@ pub async fn gateway(flags: &Flags) {
     );
     while let Some(cmd) = commands.recv().await {
         match cmd.as_str() {
-            "rss" => println!("RSS rss_kib={} sessions={}", rss_kib(), gateway.hub().len()),
+            "rss" => println!(
+                "RSS rss_kib={} sessions={} heap_kib={}",
+                rss_kib(),
+                gateway.hub().len(),
+                super::heap::live_bytes() / 1024
+            ),
             "quit" => break,
             _ => {}
         }

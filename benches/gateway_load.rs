@@ -19,9 +19,13 @@
 //! (`--heartbeat-ms N` shortens Hello's heartbeat interval, so the steady-state figure taken two
 //! heartbeats after connecting comes sooner)
 
-/// The same allocator as the `accord` binary (it gives freed memory back to the system).
+/// The same allocator as the `accord` binary (it gives freed memory back to the system), with
+/// a count of live heap bytes.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: heap::Counting = heap::Counting;
+
+#[path = "heap.rs"]
+mod heap;
 
 #[path = "gateway_fleet.rs"]
 mod fleet;
@@ -167,6 +171,9 @@ fn gateway_config(flags: &Flags) -> Config {
 
 /// `--server`: API and gateway in this process, one guild with `--users` members.
 async fn server(flags: &Flags) {
+    if std::env::var_os("ACCORD_HEAP_HIST").is_some() {
+        heap::enable_histogram();
+    }
     let users = flags.num("users", 1000);
     let backend = flags.str("backend", "postgres");
     let out = flags.str("out", "/tmp/accord-gateway-load.txt");
@@ -315,11 +322,19 @@ async fn server(flags: &Flags) {
     while let Some(cmd) = cmd_rx.recv().await {
         match cmd.as_str() {
             "rss" => match (&gateway, &mut fleet) {
-                (Some(gw), _) => println!("RSS rss_kib={} sessions={}", rss_kib(), gw.hub().len()),
-                (None, Some(f)) => {
-                    let (kib, sessions) = f.rss().await;
+                (Some(gw), _) => {
+                    heap::dump_histogram(gw.hub().len());
                     println!(
-                        "RSS rss_kib={kib} sessions={sessions} api_rss_kib={}",
+                        "RSS rss_kib={} sessions={} heap_kib={}",
+                        rss_kib(),
+                        gw.hub().len(),
+                        heap::live_bytes() / 1024
+                    )
+                }
+                (None, Some(f)) => {
+                    let (kib, sessions, heap_kib) = f.rss().await;
+                    println!(
+                        "RSS rss_kib={kib} sessions={sessions} heap_kib={heap_kib} api_rss_kib={}",
                         rss_kib()
                     );
                 }
@@ -741,12 +756,24 @@ fn field(line: &str, key: &str) -> u64 {
         .unwrap_or_else(|| panic!("no {key}= in {line:?}"))
 }
 
-/// Asks the server for its RSS after letting the process settle for a moment.
-async fn server_rss(server: &mut Proc) -> (u64, u64) {
+/// What the server process(es) hold: RSS, sessions and live heap, KiB.
+#[derive(Clone, Copy)]
+struct Held {
+    rss: u64,
+    sessions: u64,
+    heap: u64,
+}
+
+/// Asks the server for its RSS and live heap after letting the process settle for a moment.
+async fn server_rss(server: &mut Proc) -> Held {
     tokio::time::sleep(Duration::from_secs(3)).await;
     server.command("rss");
     let line = server.wait_for("RSS ", Duration::from_secs(30)).await;
-    (field(&line, "rss_kib"), field(&line, "sessions"))
+    Held {
+        rss: field(&line, "rss_kib"),
+        sessions: field(&line, "sessions"),
+        heap: field(&line, "heap_kib"),
+    }
 }
 
 /// `--run`: one server and client processes per compression kind; prints the figures.
@@ -783,8 +810,11 @@ async fn run(flags: &Flags) {
         server
             .wait_for("SERVER_READY", Duration::from_secs(3600))
             .await;
-        let (base, _) = server_rss(&mut server).await;
-        println!("server RSS with no sessions: {base} KiB");
+        let base = server_rss(&mut server).await;
+        println!(
+            "server with no sessions: RSS {} KiB, live heap {} KiB",
+            base.rss, base.heap
+        );
         let mut clients = Vec::new();
         let mut rss = Vec::new();
         for half in [0..procs / 2, procs / 2..procs] {
@@ -809,24 +839,38 @@ async fn run(flags: &Flags) {
                 let line = c.wait_for("CLIENTS_READY", Duration::from_secs(1800)).await;
                 println!("  {line}");
             }
-            let (kib, sessions) = server_rss(&mut server).await;
-            println!("server RSS with {sessions} sessions: {kib} KiB");
-            rss.push((kib, sessions));
+            let held = server_rss(&mut server).await;
+            println!(
+                "server with {} sessions: RSS {} KiB, live heap {} KiB",
+                held.sessions, held.rss, held.heap
+            );
+            rss.push(held);
         }
-        let (full, sessions) = rss[1];
-        let (half, half_sessions) = rss[0];
+        let (full, half) = (rss[1], rss[0]);
+        let per = |to: Held, from: Held, f: fn(Held) -> u64| {
+            (f(to) as f64 - f(from) as f64) / to.sessions.saturating_sub(from.sessions).max(1) as f64
+        };
         println!(
-            "per idle session: {:.2} KiB from 0 to {sessions} sessions, {:.2} KiB from {half_sessions} to {sessions}",
-            (full as f64 - base as f64) / sessions.max(1) as f64,
-            (full as f64 - half as f64) / (sessions - half_sessions).max(1) as f64
+            "per session right after connecting, RSS: {:.2} KiB from 0 to {} sessions, {:.2} KiB from {} to {}; live heap: {:.2} / {:.2} KiB",
+            per(full, base, |h| h.rss),
+            full.sessions,
+            per(full, half, |h| h.rss),
+            half.sessions,
+            full.sessions,
+            per(full, base, |h| h.heap),
+            per(full, half, |h| h.heap),
         );
         // Steady state: after two heartbeats the replay buffers hold only what clients have
         // not acknowledged and quiet connections have dropped their compression state.
         tokio::time::sleep(Duration::from_millis(2 * heartbeat_ms as u64)).await;
-        let (settled, sessions) = server_rss(&mut server).await;
+        let settled = server_rss(&mut server).await;
         println!(
-            "per idle session after two heartbeats: {:.2} KiB ({settled} KiB with {sessions} sessions)",
-            (settled as f64 - base as f64) / sessions.max(1) as f64
+            "per idle session after two heartbeats: RSS {:.2} KiB, live heap {:.2} KiB ({} sessions: RSS {} KiB, live heap {} KiB)",
+            per(settled, base, |h| h.rss),
+            per(settled, base, |h| h.heap),
+            settled.sessions,
+            settled.rss,
+            settled.heap
         );
 
         let lines: Vec<String> = std::fs::read_to_string(&file)

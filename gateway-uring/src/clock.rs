@@ -1,7 +1,9 @@
 //! Heartbeat deadlines for every connection of a gateway thread, checked by one ticker task per
 //! thread. A monoio `Sleep` is 640 bytes (two cache-padded fields) and a connection would hold
 //! one for its whole life; here a connection holds a small entry in its thread's table, and the
-//! ticker wakes the connections whose deadline passed, `TICK` late at most.
+//! ticker wakes the connections whose deadline passed, `TICK` late at most. When the gateway
+//! shuts down, every alarm of the thread rings (so a connection needs no shutdown future of its
+//! own).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -10,6 +12,7 @@ use std::task::{Poll, Waker};
 use std::time::Duration;
 
 use monoio::time::Instant;
+use tokio::sync::watch;
 
 /// How often the ticker looks at the deadlines.
 pub const TICK: Duration = Duration::from_millis(100);
@@ -23,6 +26,17 @@ struct Table {
 
 thread_local! {
     static TABLE: RefCell<Table> = RefCell::new(Table::default());
+    static STOP: RefCell<Option<watch::Receiver<bool>>> = const { RefCell::new(None) };
+}
+
+/// Makes every alarm of this thread ring once `stop` turns true (the gateway shutting down).
+pub fn ring_all_on(stop: watch::Receiver<bool>) {
+    STOP.with(|s| *s.borrow_mut() = Some(stop));
+}
+
+/// Whether this thread's gateway is shutting down.
+pub fn stopping() -> bool {
+    STOP.with(|s| s.borrow().as_ref().is_some_and(|r| *r.borrow()))
 }
 
 /// A connection's place in its thread's table; removed when dropped.
@@ -41,10 +55,10 @@ impl Alarm {
         })
     }
 
-    /// Resolves once `at` has passed.
+    /// Resolves once `at` has passed, or the gateway is shutting down.
     pub async fn at(&self, at: Instant) {
         poll_fn(|cx| {
-            if Instant::now() >= at {
+            if Instant::now() >= at || stopping() {
                 return Poll::Ready(());
             }
             let start = TABLE.with(|t| {
@@ -82,12 +96,13 @@ async fn tick() {
     loop {
         monoio::time::sleep(TICK).await;
         let now = Instant::now();
+        let stop = stopping();
         let (due, idle) = TABLE.with(|t| {
             let mut t = t.borrow_mut();
             let due: Vec<Waker> = t
                 .entries
                 .values_mut()
-                .filter(|(at, _)| *at <= now)
+                .filter(|(at, _)| stop || *at <= now)
                 .filter_map(|(_, w)| w.take())
                 .collect();
             let idle = t.entries.is_empty();

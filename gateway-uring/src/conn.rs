@@ -2,7 +2,6 @@
 //! deadline, the client event limit, Identify/Resume (run on the tokio side, which reads the
 //! database), and writing the session's dispatches through the connection's compressor.
 
-use std::collections::VecDeque;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,7 +11,6 @@ use accord_gateway_transport::{Conn, Incoming, WsError, WsReader, WsWriter};
 use accord_model::{CloseCode, OpCode};
 use monoio::time::Instant;
 use serde_json::{Value, json};
-use tokio::sync::watch;
 
 use crate::core::Out as SessionOut;
 use crate::frames::Framer;
@@ -22,11 +20,6 @@ use crate::members;
 use crate::outbox::OutboxReceiver;
 use crate::params::{Encoding, Params};
 use crate::route;
-
-/// Client events allowed per window (then 4008).
-const EVENT_LIMIT: usize = 120;
-/// The client event window.
-const EVENT_WINDOW: Duration = Duration::from_secs(60);
 
 /// What every connection of a thread shares.
 pub struct ThreadCtx {
@@ -42,8 +35,6 @@ pub struct ThreadCtx {
     pub heartbeat_interval: Duration,
     /// Slack past the interval before a silent client is dropped.
     pub heartbeat_grace: Duration,
-    /// Becomes true when the gateway shuts down.
-    pub shutdown: watch::Receiver<bool>,
 }
 
 /// How the connection ended, for the session.
@@ -196,13 +187,12 @@ pub async fn serve(conn: Box<Conn>, ctx: Rc<ThreadCtx>) {
     // Whether a dispatch went out since the last heartbeat: a whole interval without one lets
     // the connection drop its compression state.
     let mut busy = false;
-    let mut recent: VecDeque<std::time::Instant> = VecDeque::new();
+    let mut recent = crate::event_window::EventWindow::new();
     let mut session: Option<(Arc<str>, u64)> = None;
     let mut events: Option<OutboxReceiver> = None;
-    let mut shutdown = ctx.shutdown.clone();
 
     let end = loop {
-        if *shutdown.borrow() {
+        if crate::clock::stopping() {
             // Op 7: the client reconnects and resumes elsewhere.
             let _ = out.op(OpCode::Reconnect, &Value::Null).await;
             out.close(CloseCode::UnknownError).await;
@@ -226,12 +216,7 @@ pub async fn serve(conn: Box<Conn>, ctx: Rc<ThreadCtx>) {
                     Err(WsError::Io(_)) => break End::Resumable,
                 };
                 // The client event limit.
-                let now = std::time::Instant::now();
-                while recent.front().is_some_and(|t| now.duration_since(*t) >= EVENT_WINDOW) {
-                    recent.pop_front();
-                }
-                recent.push_back(now);
-                if recent.len() > EVENT_LIMIT {
+                if !recent.admit() {
                     out.close(CloseCode::RateLimited).await;
                     break End::Resumable;
                 }
@@ -388,6 +373,10 @@ pub async fn serve(conn: Box<Conn>, ctx: Rc<ThreadCtx>) {
                 }
             }
             _ = alarm.at(if probed { deadline } else { deadline - grace / 2 }) => {
+                if crate::clock::stopping() {
+                    // The loop's top sends op 7.
+                    continue;
+                }
                 if probed {
                     out.close(CloseCode::SessionTimedOut).await;
                     break End::Resumable;
@@ -397,7 +386,6 @@ pub async fn serve(conn: Box<Conn>, ctx: Rc<ThreadCtx>) {
                     break after_write_failure(&mut reader).await;
                 }
             }
-            _ = shutdown.changed() => {}
         }
     };
 

@@ -43,7 +43,7 @@ pub struct SessionCore {
     /// Its presence.
     pub presence: crate::presence::Presence,
     /// The channels it can view, per guild.
-    pub visible: std::collections::HashMap<GuildId, HashSet<accord_model::ChannelId>>,
+    pub visible: crate::visibility::Visible,
     seq: u64,
     replay: VecDeque<(u64, Bytes)>,
     replay_cap: usize,
@@ -93,7 +93,7 @@ impl SessionCore {
             guilds: HashSet::new(),
             token: (0, String::new()),
             presence: crate::presence::Presence::default(),
-            visible: std::collections::HashMap::new(),
+            visible: crate::visibility::Visible::default(),
             seq: 0,
             replay: VecDeque::new(),
             replay_cap: replay_cap.max(1),

@@ -9,7 +9,7 @@
 //! Record layout: `ACS1`, a little-endian `u32` header length, the JSON header, then each
 //! kept dispatch as `u64` sequence, `u32` length and the frame's bytes.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use accord_bus::LogId;
@@ -71,11 +71,7 @@ pub fn encode(core: &SessionCore, position: LogId) -> Vec<u8> {
         status: core.presence.status.clone(),
         activities: core.presence.activities.clone(),
         guilds: core.guilds.iter().copied().collect(),
-        visible: core
-            .visible
-            .iter()
-            .map(|(g, c)| (*g, c.iter().copied().collect()))
-            .collect(),
+        visible: core.visible.iter().map(|(g, c)| (g, c.to_vec())).collect(),
         seq: core.seq(),
         floor: core.floor(),
         position: position.to_string(),
@@ -148,11 +144,9 @@ pub fn decode(id: &str, data: &[u8], replay_cap: usize) -> Result<Snapshot, BadR
         at: std::time::Instant::now(),
     };
     core.guilds = header.guilds.into_iter().collect();
-    core.visible = header
-        .visible
-        .into_iter()
-        .map(|(g, c)| (g, c.into_iter().collect::<HashSet<_>>()))
-        .collect();
+    for (g, c) in header.visible {
+        core.visible.insert(g, c);
+    }
     core.log_floor = position;
     Ok(Snapshot { core, position })
 }
@@ -178,8 +172,7 @@ mod tests {
         );
         core.token = (123, "tok".into());
         core.guilds.insert(GuildId::new(5));
-        core.visible
-            .insert(GuildId::new(5), [ChannelId::new(9)].into_iter().collect());
+        core.visible.insert(GuildId::new(5), [ChannelId::new(9)]);
         core.presence = Presence::parse(&serde_json::json!({"status": "dnd"})).unwrap();
         core.start(vec![("READY".into(), "{}".into())]);
         for _ in 0..4 {

@@ -257,7 +257,7 @@ impl Hub {
 
     fn drop_guild(&self, session: &Session, guild: GuildId) {
         let mut core = lock(session);
-        core.visible.remove(&guild);
+        core.visible.remove_guild(guild);
         if core.guilds.remove(&guild) {
             if let Some(mut set) = self.by_guild.get_mut(&guild) {
                 set.remove(&core.id);
@@ -434,7 +434,7 @@ impl Hub {
                     if self.add_guild(s, g) {
                         added.push(s.clone());
                     }
-                    lock(s).visible.insert(g, visible.clone());
+                    lock(s).visible.insert(g, visible.iter().copied());
                 }
                 // One subscription per session that gained the guild (they are counted), in
                 // one round trip.
@@ -448,9 +448,7 @@ impl Hub {
             ("CHANNEL_DELETE", Some(g), _) => {
                 if let Some(c) = channel_id(&data, "id") {
                     for s in scope(self.of_guild(g)) {
-                        if let Some(v) = lock(&s).visible.get_mut(&g) {
-                            v.remove(&c);
-                        }
+                        lock(&s).visible.remove_channel(g, c);
                     }
                 }
             }

@@ -233,7 +233,7 @@ pub async fn identify(
 
     let built = async {
         let mut initial: Vec<(String, Arc<str>)> = Vec::with_capacity(guilds.len() + 1);
-        let mut visible = std::collections::HashMap::new();
+        let mut visible = crate::visibility::Visible::default();
         let mut ready = json!({
             "v": framer_version(),
             "user": private_user(&user),
@@ -293,7 +293,7 @@ pub async fn identify(
                     .collect();
             }
             payload.voice_states = crate::voice::of_guild(&hub, *g).await;
-            visible.insert(*g, payload.channels.iter().map(|c| c.id).collect());
+            visible.insert(*g, payload.channels.iter().map(|c| c.id));
             let text = serde_json::to_string(&payload)
                 .map_err(|e| accord_api::ApiError::Internal(e.to_string()))?;
             initial.push(("GUILD_CREATE".into(), text.into()));

@@ -5,6 +5,7 @@
 pub mod clock;
 pub mod conn;
 pub mod core;
+mod event_window;
 pub mod frames;
 pub mod handoff;
 pub mod hub;
@@ -105,8 +106,9 @@ impl Gateway {
                 settings,
                 heartbeat_interval,
                 heartbeat_grace,
-                shutdown: shutdown_rx.clone(),
             });
+            // This runs on the gateway thread: its connections' alarms ring at shutdown.
+            clock::ring_all_on(shutdown_rx.clone());
             // Boxed: a future keeps its arguments' room for its whole life, and the
             // connection's task lives as long as the connection.
             move |conn| conn::serve(Box::new(conn), ctx.clone())

@@ -39,6 +39,56 @@ pub fn channels_of(guild_create: &serde_json::Value) -> HashSet<ChannelId> {
         .unwrap_or_default()
 }
 
+/// The channels a session can view, per guild: sorted ids, one small allocation per guild (a
+/// map of hash sets cost every session about 300 bytes for a single guild).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Visible(Vec<(GuildId, Box<[ChannelId]>)>);
+
+impl Visible {
+    /// The channels of `guild` it can view, if the guild is known.
+    pub fn get(&self, guild: GuildId) -> Option<&[ChannelId]> {
+        self.0.iter().find(|(g, _)| *g == guild).map(|(_, c)| &**c)
+    }
+
+    /// Sets the channels of `guild`; returns the ones it replaced (empty for a new guild).
+    pub fn insert(
+        &mut self,
+        guild: GuildId,
+        channels: impl IntoIterator<Item = ChannelId>,
+    ) -> Box<[ChannelId]> {
+        let mut ids: Vec<ChannelId> = channels.into_iter().collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let ids = ids.into_boxed_slice();
+        match self.0.iter_mut().find(|(g, _)| *g == guild) {
+            Some((_, c)) => std::mem::replace(c, ids),
+            None => {
+                self.0.push((guild, ids));
+                Box::default()
+            }
+        }
+    }
+
+    /// Forgets `guild`.
+    pub fn remove_guild(&mut self, guild: GuildId) {
+        self.0.retain(|(g, _)| *g != guild);
+    }
+
+    /// Forgets one channel of `guild` (it was deleted).
+    pub fn remove_channel(&mut self, guild: GuildId, channel: ChannelId) {
+        if let Some((_, c)) = self.0.iter_mut().find(|(g, _)| *g == guild)
+            && c.binary_search(&channel).is_ok()
+        {
+            *c = c.iter().copied().filter(|id| *id != channel).collect();
+        }
+    }
+
+    /// Every guild with its channels.
+    pub fn iter(&self) -> impl Iterator<Item = (GuildId, &[ChannelId])> {
+        self.0.iter().map(|(g, c)| (*g, &**c))
+    }
+}
+
 /// What changed for one session.
 #[derive(Debug, Default)]
 pub struct Change {
@@ -84,10 +134,12 @@ pub async fn recompute(
             Err(_) => continue,
         };
         let mut core = lock(s);
-        let before = core
+        let before: HashSet<ChannelId> = core
             .visible
-            .insert(guild, visible.clone())
-            .unwrap_or_default();
+            .insert(guild, visible.iter().copied())
+            .iter()
+            .copied()
+            .collect();
         let change = Change {
             gained: visible.difference(&before).copied().collect(),
             lost: before.difference(&visible).copied().collect(),
@@ -133,5 +185,27 @@ pub fn announce(
         if let Some(o) = objects.get(id) {
             core.push("CHANNEL_DELETE", o);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn visible_channels_per_guild() {
+        let (g1, g2) = (GuildId::new(1), GuildId::new(2));
+        let c = ChannelId::new;
+        let mut v = Visible::default();
+        assert!(v.insert(g1, [c(9), c(3), c(9)]).is_empty());
+        assert_eq!(v.get(g1), Some(&[c(3), c(9)][..]));
+        assert_eq!(&*v.insert(g1, [c(4)]), &[c(3), c(9)]);
+        v.insert(g2, [c(7), c(8)]);
+        v.remove_channel(g2, c(7));
+        v.remove_channel(g2, c(100));
+        assert_eq!(v.get(g2), Some(&[c(8)][..]));
+        v.remove_guild(g1);
+        assert_eq!(v.get(g1), None);
+        assert_eq!(v.iter().count(), 1);
     }
 }

@@ -22,9 +22,9 @@ use crate::{Incoming, WsError, WsReader, WsWriter};
 pub(crate) const READ_CHUNK: usize = 4 * 1024;
 /// How much the reader asks for when nothing is buffered, i.e. between messages. Every idle
 /// connection holds this buffer in its pending read, so it is small: enough for a heartbeat
-/// (about 30 bytes on the wire) and most other client messages in one read; a longer message
-/// (Identify) completes with [`READ_CHUNK`]-sized reads.
-const IDLE_CHUNK: usize = 256;
+/// (about 30 bytes on the wire) in one read; a longer message (Identify, a presence update)
+/// completes with [`READ_CHUNK`]-sized reads.
+const IDLE_CHUNK: usize = 128;
 
 /// Builds the reader/writer pair for an upgraded stream. `leftover` holds bytes read past the
 /// handshake. `guard` is kept until nothing more can be written; `abort` ends any writing at once.
@@ -167,7 +167,7 @@ impl WsReader {
                 // Between messages: a small buffer of its own, so an idle connection neither
                 // holds a large one nor keeps alive one shared with the last message (or the
                 // handshake). A few bytes left in the current one are not worth a read.
-                if !(64..=IDLE_CHUNK).contains(&buf.capacity()) {
+                if !(32..=IDLE_CHUNK).contains(&buf.capacity()) {
                     buf = BytesMut::with_capacity(IDLE_CHUNK);
                 }
             } else {
