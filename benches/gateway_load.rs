@@ -848,7 +848,8 @@ async fn run(flags: &Flags) {
         }
         let (full, half) = (rss[1], rss[0]);
         let per = |to: Held, from: Held, f: fn(Held) -> u64| {
-            (f(to) as f64 - f(from) as f64) / to.sessions.saturating_sub(from.sessions).max(1) as f64
+            (f(to) as f64 - f(from) as f64)
+                / to.sessions.saturating_sub(from.sessions).max(1) as f64
         };
         println!(
             "per session right after connecting, RSS: {:.2} KiB from 0 to {} sessions, {:.2} KiB from {} to {}; live heap: {:.2} / {:.2} KiB",
