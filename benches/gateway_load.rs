@@ -478,13 +478,17 @@ async fn session(
     let mut decoder = Decoder::new(&target.compress);
     let next = async |ws: &mut tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>,
                       decoder: &mut Decoder|
-           -> Result<(Value, usize, usize), String> {
+           -> Result<(Value, usize, usize, u64), String> {
         loop {
             let msg = ws
                 .next()
                 .await
                 .ok_or("connection ended")?
                 .map_err(|e| format!("read: {e}"))?;
+            // Delivered = read off the socket: the time is taken before this process decodes
+            // the frame, so that its own decoding (of this and of its other sessions' frames)
+            // is not counted as delivery time.
+            let arrived = now_us();
             let wire = match msg {
                 Message::Text(t) => t.as_bytes().to_vec(),
                 Message::Binary(b) => b.to_vec(),
@@ -493,10 +497,10 @@ async fn session(
             };
             let plain = decoder.decode(&wire)?;
             let value = serde_json::from_slice(&plain).map_err(|e| format!("json: {e}"))?;
-            return Ok((value, wire.len(), plain.len()));
+            return Ok((value, wire.len(), plain.len(), arrived));
         }
     };
-    let (hello, _, _) = tokio::time::timeout(SETUP_TIMEOUT, next(&mut ws, &mut decoder))
+    let (hello, _, _, _) = tokio::time::timeout(SETUP_TIMEOUT, next(&mut ws, &mut decoder))
         .await
         .map_err(|_| format!("no Hello within {SETUP_TIMEOUT:?}"))??;
     let interval = hello["d"]["heartbeat_interval"]
@@ -512,7 +516,7 @@ async fn session(
         .map_err(|e| format!("send identify: {e}"))?;
     let mut seq = Value::Null;
     let ready_bytes = loop {
-        let (value, _, json) = tokio::time::timeout(SETUP_TIMEOUT, next(&mut ws, &mut decoder))
+        let (value, _, json, _) = tokio::time::timeout(SETUP_TIMEOUT, next(&mut ws, &mut decoder))
             .await
             .map_err(|_| format!("no READY within {SETUP_TIMEOUT:?}"))??;
         if !value["s"].is_null() {
@@ -538,7 +542,7 @@ async fn session(
         loop {
             tokio::select! {
                 got = next(&mut ws, &mut decoder) => {
-                    let (value, wire, json) = got?;
+                    let (value, wire, json, arrived) = got?;
                     if value["t"] == "GUILD_CREATE" {
                         let _ = events.send(Event::Sizes(ready_bytes, json, wire));
                     }
@@ -548,10 +552,9 @@ async fn session(
                     if value["t"] == "MESSAGE_CREATE"
                         && let Some(mark) = value["d"]["content"].as_str().and_then(|c| c.strip_prefix("gwload "))
                     {
-                        let received = now_us();
                         let mut parts = mark.split(' ').map(|p| p.parse::<u64>().unwrap_or(0));
                         let (id, sent) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
-                        let latency_us = received.saturating_sub(sent);
+                        let latency_us = arrived.saturating_sub(sent);
                         let _ = events.send(Event::Delivered { id, latency_us, wire, json });
                     }
                 }
