@@ -1,6 +1,6 @@
-//! `accord`: the one binary. With no command it runs every service in one process on the
-//! configured database (an embedded SQLite file by default); subcommands run one service, apply
-//! migrations, print the sample configuration, or administer accounts.
+//! `accord`: the one binary. With no command it runs every service in one process (API,
+//! gateway, CDN) on the configured database (an embedded SQLite file by default); subcommands
+//! run one service, apply migrations, print the sample configuration, or administer accounts.
 
 mod admin;
 mod serve;
@@ -37,6 +37,8 @@ enum Command {
     Api,
     /// Run the WebSocket gateway alone.
     Gateway,
+    /// Run the CDN alone (serves uploaded files from the configured storage).
+    Cdn,
     /// Apply pending database migrations and exit.
     Migrate,
     /// Configuration helpers.
@@ -96,6 +98,7 @@ fn main() -> ExitCode {
             None => serve::run(config, serve::Services::All).await,
             Some(Command::Api) => serve::run(config, serve::Services::Api).await,
             Some(Command::Gateway) => serve::run(config, serve::Services::Gateway).await,
+            Some(Command::Cdn) => serve::run(config, serve::Services::Cdn).await,
             Some(Command::Migrate) => serve::migrate_only(config).await,
             Some(Command::Admin(cmd)) => admin::run(config, cmd).await,
             Some(Command::Config(_)) => Ok(()),

@@ -18,6 +18,8 @@ pub enum Services {
     Api,
     /// The WebSocket gateway only.
     Gateway,
+    /// The CDN only (no database or bus: it reads the configured file storage).
+    Cdn,
 }
 
 /// Sets up `tracing` from the `[log]` section (`RUST_LOG` overrides the filter).
@@ -81,8 +83,66 @@ pub async fn migrate_only(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A CDN serving in the background until [`CdnTask::stop`].
+struct CdnTask {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl CdnTask {
+    /// Binds `cdn.listen` and serves `blobs` there; prints its banner line.
+    async fn start(config: &Config, blobs: accord_blobs::Blobs) -> anyhow::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(config.cdn.listen)
+            .await
+            .with_context(|| format!("cannot listen on {} (cdn.listen)", config.cdn.listen))?;
+        println!(
+            "  CDN:       {}   (listening on {}, {})",
+            config.cdn_public_url(),
+            listener.local_addr()?,
+            blobs.describe()
+        );
+        let (stop, rx) = tokio::sync::oneshot::channel::<()>();
+        let state = accord_cdn::CdnState { blobs };
+        let task = tokio::spawn(accord_cdn::serve(listener, state, async move {
+            let _ = rx.await;
+        }));
+        Ok(Self { stop, task })
+    }
+
+    /// Stops accepting, lets requests in flight finish, and reports how serving ended.
+    async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(());
+        self.task
+            .await
+            .context("CDN task failed")?
+            .context("CDN server failed")
+    }
+}
+
+/// `accord cdn`: the CDN alone, until Ctrl-C or SIGTERM.
+async fn run_cdn(config: &Config) -> anyhow::Result<()> {
+    let blobs = accord_blobs::Blobs::from_config(config)
+        .context("cannot open the file storage ([cdn] storage settings)")?;
+    println!("Accord is running (CDN only).");
+    let mut cdn = CdnTask::start(config, blobs).await?;
+    let stop = shutdown_signal();
+    println!("Press Ctrl-C to stop.");
+    tokio::select! {
+        () = stop => {}
+        // The server ends by itself only when it fails.
+        ended = &mut cdn.task => {
+            return ended.context("CDN task failed")?.context("CDN server failed");
+        }
+    }
+    tracing::info!("shutting down");
+    cdn.stop().await
+}
+
 /// Runs `services` until Ctrl-C or SIGTERM.
 pub async fn run(config: Config, services: Services) -> anyhow::Result<()> {
+    if services == Services::Cdn {
+        return run_cdn(&config).await;
+    }
     let config = Arc::new(config);
     let store = open_store(&config).await?;
     let interest = if services == Services::Gateway {
@@ -117,8 +177,9 @@ pub async fn run(config: Config, services: Services) -> anyhow::Result<()> {
         );
     }
     if services == Services::Gateway {
+        let stop = shutdown_signal();
         println!("Press Ctrl-C to stop.");
-        shutdown_signal().await;
+        stop.await;
     } else {
         let listener = tokio::net::TcpListener::bind(config.api.listen)
             .await
@@ -127,13 +188,22 @@ pub async fn run(config: Config, services: Services) -> anyhow::Result<()> {
         println!("  REST API:  {api_url}/api/v10   (also /api/v9 and /api)");
         println!("  OpenAPI:   {api_url}/api/openapi.json");
         println!("  Health:    {api_url}/healthz   {api_url}/readyz   {api_url}/metrics");
-        if services == Services::All {
-            println!("  CDN and voice are not part of this build yet.");
-        }
+        let cdn = if services == Services::All {
+            let cdn = CdnTask::start(&config, state.blobs.clone()).await?;
+            println!("  Voice is not part of this build yet.");
+            Some(cdn)
+        } else {
+            None
+        };
+        let stop = shutdown_signal();
         println!("Press Ctrl-C to stop.");
-        accord_api::serve(listener, state, shutdown_signal())
+        let served = accord_api::serve(listener, state, stop)
             .await
-            .context("API server failed")?;
+            .context("API server failed");
+        if let Some(cdn) = cdn {
+            cdn.stop().await?;
+        }
+        served?;
     }
     tracing::info!("shutting down");
     if let Some(gw) = gateway {
@@ -147,25 +217,33 @@ pub async fn run(config: Config, services: Services) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves on Ctrl-C or SIGTERM. The handlers are installed when this is called, not when the
+/// future is first polled, so a signal sent right after the banner (which is printed before
+/// serving starts) stops the server cleanly instead of killing it.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let int = signal(SignalKind::interrupt()).ok();
+        let term = signal(SignalKind::terminate()).ok();
+        async move {
+            let wait = |s: Option<tokio::signal::unix::Signal>| async move {
+                match s {
+                    Some(mut s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                () = wait(int) => {},
+                () = wait(term) => {},
             }
-            Err(_) => std::future::pending::<()>().await,
         }
-    };
+    }
     #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
+    async {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 

@@ -50,7 +50,7 @@ const SCENARIOS: [&str; 11] = [
 const NOTES: &[&str] = &[
     "presence: also covers typing (TYPING_START from the same user).",
     "upload: the attachment's metadata is checked in the puppet's answer, its event and a REST \
-     message read; fetching the attachment URL needs the CDN (issue 8) and is not checked yet.",
+     message read, and the URL in the puppet's answer is fetched from the CDN (same bytes).",
     "resume: every puppet connects through the harness's TCP relay (also gateway.public_url); the \
      relay cuts the connection twice while users post a numbered sequence.",
 ];

@@ -1,1 +1,51 @@
-//! The CDN (attachments, avatars, icons, emojis). Empty until the CDN issue builds it.
+//! Accord's CDN: an HTTP server (axum) that serves uploaded files from the configured storage
+//! (local disk or S3, `accord-blobs`) under Discord's URL scheme, so clients that build CDN URLs
+//! themselves find them: `/attachments/{channel_id}/{attachment_id}/{filename}` and
+//! `/emojis/{emoji_id}.{ext}`.
+//!
+//! Every file answer carries the content type sniffed from its bytes (never its extension), an
+//! entity tag (`If-None-Match` → 304), byte ranges (206/416), `Cache-Control: immutable` (these
+//! URLs never change content), `X-Content-Type-Options: nosniff` and a sandboxing CSP;
+//! anything but images, audio, video and plain text is sent as a download
+//! (`Content-Disposition: attachment`), and HTML, XML and SVG are never rendered. Errors are
+//! Discord-shaped JSON bodies.
+
+mod error;
+mod media;
+mod respond;
+mod routes;
+
+use std::future::Future;
+
+use accord_blobs::Blobs;
+use axum::Router;
+use tower_http::trace::TraceLayer;
+
+pub use error::CdnError;
+
+/// What the handlers share (cheap to clone).
+#[derive(Debug, Clone)]
+pub struct CdnState {
+    /// Where the files are.
+    pub blobs: Blobs,
+}
+
+/// The CDN's HTTP application.
+pub fn router(state: CdnState) -> Router {
+    routes::routes()
+        .fallback(|| async { CdnError::NotFound })
+        .method_not_allowed_fallback(|| async { CdnError::MethodNotAllowed })
+        .with_state(state)
+        .layer(TraceLayer::new_for_http())
+}
+
+/// Serves the CDN on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: CdnState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

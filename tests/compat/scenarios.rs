@@ -345,7 +345,7 @@ fn base64(data: &[u8]) -> String {
 }
 
 /// The puppet uploads a file; the attachment's metadata is checked in its answer, its event and
-/// REST. (Fetching the attachment's URL needs the CDN, issue 8: not checked yet.)
+/// REST, and the URL in its answer is fetched from the CDN: the same bytes come back.
 pub async fn upload(env: &Env<'_>, p: &mut Puppet) -> Result<(), String> {
     let (w, c) = (env.world, env.world.channel.as_str());
     let data: Vec<u8> = (0..1500u32).map(|i| (i * 7 % 251) as u8).collect();
@@ -373,8 +373,12 @@ pub async fn upload(env: &Env<'_>, p: &mut Puppet) -> Result<(), String> {
     fields(
         what,
         &read["attachments"][0],
-        &[("id", sent["attachments"][0]["id"].clone())],
+        &[
+            ("id", sent["attachments"][0]["id"].clone()),
+            ("url", sent["attachments"][0]["url"].clone()),
+        ],
     )?;
+    fetch_attachment(env, &sent["attachments"][0], &data).await?;
     let ev = p
         .event(from, "message_create", "the upload", EVENT, |e| {
             e["id"] == mid.as_str()
@@ -390,6 +394,47 @@ pub async fn upload(env: &Env<'_>, p: &mut Puppet) -> Result<(), String> {
         &ev,
         &[("guild", json!(w.guild)), ("author", json!(w.bot_id))],
     )
+}
+
+/// Fetches the `url` of an attachment as the library reported it; its bytes must be `data`.
+async fn fetch_attachment(env: &Env<'_>, attachment: &Value, data: &[u8]) -> Result<(), String> {
+    let what = "DONE upload attachments[0].url";
+    let url = attachment["url"]
+        .as_str()
+        .ok_or_else(|| format!("{what}: missing: {attachment}"))?;
+    let cdn = &env.server.cdn;
+    if !url.starts_with(&format!("{cdn}/attachments/{}/", env.world.channel)) {
+        return Err(format!(
+            "{what}: `{url}` is not under {cdn}/attachments/{{channel}}/"
+        ));
+    }
+    let resp = reqwest::Client::new()
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| format!("GET {url}: {e}"))?;
+    let status = resp.status();
+    let kind = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let body = resp.bytes().await.map_err(|e| format!("GET {url}: {e}"))?;
+    if status != 200 || body != data {
+        return Err(format!(
+            "GET {url}: status {status}, {} bytes (wanted 200 and the {} uploaded bytes)",
+            body.len(),
+            data.len()
+        ));
+    }
+    // The bytes are not text and match no known type: a download, whatever the name says.
+    if kind != "application/octet-stream" {
+        return Err(format!(
+            "GET {url}: content-type `{kind}`, wanted application/octet-stream"
+        ));
+    }
+    Ok(())
 }
 
 /// A burst past the per-route message limit: the library's limiter absorbs every 429.

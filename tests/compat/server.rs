@@ -38,13 +38,15 @@ impl Drop for Killed {
 pub struct Server {
     _process: Killed,
     pub api: String,
+    /// The CDN's base URL (`cdn.public_url`), where attachment URLs point.
+    pub cdn: String,
     pub gateway_direct: String,
     pub relay: Relay,
 }
 
 /// Starts the server on `db_url` in `dir`.
 pub async fn start(dir: &Path, db_url: &str) -> Server {
-    let (api, gw) = (free_port(), free_port());
+    let (api, gw, cdn) = (free_port(), free_port(), free_port());
     let relay = Relay::start(gw).await;
     let mut child = Command::new(BIN)
         .current_dir(dir)
@@ -52,6 +54,7 @@ pub async fn start(dir: &Path, db_url: &str) -> Server {
         .env("ACCORD_API__LISTEN", format!("127.0.0.1:{api}"))
         .env("ACCORD_GATEWAY__LISTEN", format!("127.0.0.1:{gw}"))
         .env("ACCORD_GATEWAY__PUBLIC_URL", relay.url())
+        .env("ACCORD_CDN__LISTEN", format!("127.0.0.1:{cdn}"))
         .env("ACCORD_DATABASE__URL", db_url)
         .env("ACCORD_SECURITY__ARGON2__MEMORY_KIB", "256")
         .env("ACCORD_SECURITY__ARGON2__ITERATIONS", "1")
@@ -79,6 +82,7 @@ pub async fn start(dir: &Path, db_url: &str) -> Server {
     Server {
         _process: process,
         api: format!("http://127.0.0.1:{api}/api/v10"),
+        cdn: format!("http://127.0.0.1:{cdn}"),
         gateway_direct: format!("ws://127.0.0.1:{gw}"),
         relay,
     }

@@ -30,6 +30,7 @@ pub fn accord(dir: &Path, port: u16, db_url: Option<&str>) -> Command {
             "ACCORD_GATEWAY__LISTEN",
             format!("127.0.0.1:{}", free_port()),
         )
+        .env("ACCORD_CDN__LISTEN", format!("127.0.0.1:{}", free_port()))
         .env("ACCORD_SECURITY__ARGON2__MEMORY_KIB", "256")
         .env("ACCORD_SECURITY__ARGON2__ITERATIONS", "1")
         .env("ACCORD_LOG__FILTER", "warn");

@@ -308,6 +308,12 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl From<accord_blobs::BlobError> for ApiError {
+    fn from(e: accord_blobs::BlobError) -> Self {
+        ApiError::Internal(format!("file storage: {e}"))
+    }
+}
+
 impl From<accord_store::StoreError> for ApiError {
     fn from(e: accord_store::StoreError) -> Self {
         match e {

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use accord_auth::{HashCost, PasswordRules, Revocations, TokenSigner};
+use accord_blobs::{BlobError, Blobs};
 use accord_bus::{Audience, Bus, Event};
 use accord_config::Config;
 use accord_model::SnowflakeGenerator;
@@ -40,6 +41,19 @@ pub struct Inner {
     pub users: Arc<UserCache>,
     /// Identifies left per account today (`session_start_limit`).
     pub identifies: Arc<IdentifyBudget>,
+    /// Uploaded files (attachments, emoji images): local disk or S3, as configured.
+    pub blobs: Blobs,
+}
+
+/// Why the state could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// The database failed (reading the token secret or revocations).
+    #[error(transparent)]
+    Store(#[from] accord_store::StoreError),
+    /// The configured file storage could not be set up (`[cdn]`).
+    #[error(transparent)]
+    Blobs(#[from] BlobError),
 }
 
 impl std::ops::Deref for AppState {
@@ -60,12 +74,9 @@ impl std::fmt::Debug for AppState {
 impl AppState {
     /// Builds the state: resolves the token secret (from the config, or generated once and
     /// shared through the database), loads the revocation state, and keeps it current from the
-    /// bus.
-    pub async fn new(
-        config: Arc<Config>,
-        store: Store,
-        bus: Bus,
-    ) -> Result<Self, accord_store::StoreError> {
+    /// bus; opens the configured file storage.
+    pub async fn new(config: Arc<Config>, store: Store, bus: Bus) -> Result<Self, StateError> {
+        let blobs = Blobs::from_config(&config)?;
         let signer = TokenSigner::new(token_secret(&config, &store).await?.as_bytes());
         let revocations = Arc::new(Revocations::new());
         load_revocations(&store, &revocations).await?;
@@ -90,6 +101,7 @@ impl AppState {
             permissions,
             users,
             identifies: Arc::new(IdentifyBudget::new(config_identifies)),
+            blobs,
         })))
     }
 

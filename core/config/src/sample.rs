@@ -273,6 +273,7 @@ mod tests {
             "[api]",
             "[gateway]",
             "[cdn]",
+            "[cdn.s3]",
             "[voice]",
             "[database]",
             "[bus]",

@@ -4,6 +4,7 @@
 //! so it is written for the person running the server, not for the programmer.
 
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::path::PathBuf;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -151,7 +152,7 @@ pub enum GatewayDriver {
     Epoll,
 }
 
-/// The content server for avatars, icons, emojis and attachments.
+/// The content server for avatars, icons, emojis and attachments, and where uploads are stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct CdnConfig {
@@ -163,6 +164,15 @@ pub struct CdnConfig {
     #[serde(deserialize_with = "lenient::opt_string")]
     #[schemars(example = &"https://cdn.chat.example.com")]
     pub public_url: Option<String>,
+    /// Where uploaded files (attachments, emoji images) are stored. Every process that runs the
+    /// API or the CDN must use the same storage: with several machines, that means `s3` (or a
+    /// shared file system).
+    pub storage: StorageKind,
+    /// Directory of `local` storage. When unset, `<data_dir>/attachments`.
+    #[schemars(example = &"/var/lib/accord/uploads")]
+    pub local_dir: Option<PathBuf>,
+    /// S3-compatible object storage, used when `storage = "s3"`.
+    pub s3: S3Config,
 }
 
 impl Default for CdnConfig {
@@ -170,6 +180,68 @@ impl Default for CdnConfig {
         Self {
             listen: local(3003),
             public_url: None,
+            storage: StorageKind::Local,
+            local_dir: None,
+            s3: S3Config::default(),
+        }
+    }
+}
+
+/// Where uploaded files are stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StorageKind {
+    /// Files on this machine's disk, under `cdn.local_dir`.
+    #[default]
+    Local,
+    /// An S3-compatible object store (AWS S3, MinIO, Garage, Ceph, Cloudflare R2, ...), set up
+    /// in `[cdn.s3]`.
+    S3,
+}
+
+/// S3-compatible object storage for uploads (used when `cdn.storage = "s3"`). Settings left unset
+/// here are taken from the usual `AWS_*` environment variables (`AWS_ACCESS_KEY_ID`,
+/// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION`, `AWS_ENDPOINT`, ...), and on AWS
+/// from the instance's role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct S3Config {
+    /// The bucket's name. Required with `cdn.storage = "s3"`; the bucket must exist.
+    #[serde(deserialize_with = "lenient::opt_string")]
+    #[schemars(example = &"accord-uploads")]
+    pub bucket: Option<String>,
+    /// The bucket's region. Most S3-compatible servers accept any value here.
+    #[serde(deserialize_with = "lenient::string")]
+    pub region: String,
+    /// The server's URL, for anything other than AWS itself, e.g. `http://127.0.0.1:9000` for a
+    /// local MinIO. Must be an absolute `http://` or `https://` URL; plain `http://` is allowed
+    /// only because it is written here. When unset, AWS's endpoint of `region` is used.
+    #[serde(deserialize_with = "lenient::opt_string")]
+    #[schemars(example = &"https://s3.example.com")]
+    pub endpoint: Option<String>,
+    /// Access key id. Prefer the environment variable `ACCORD_CDN__S3__ACCESS_KEY_ID` (or
+    /// `AWS_ACCESS_KEY_ID`) over writing it in the file.
+    #[serde(deserialize_with = "lenient::opt_string")]
+    pub access_key_id: Option<String>,
+    /// Secret access key. Prefer the environment variable `ACCORD_CDN__S3__SECRET_ACCESS_KEY`
+    /// (or `AWS_SECRET_ACCESS_KEY`) over writing it in the file.
+    #[serde(deserialize_with = "lenient::opt_string")]
+    pub secret_access_key: Option<String>,
+    /// Address objects as `https://<bucket>.<endpoint>/<key>` (virtual-hosted style) instead of
+    /// `https://<endpoint>/<bucket>/<key>` (path style, which MinIO and most self-hosted servers
+    /// expect).
+    pub virtual_hosted_style: bool,
+}
+
+impl Default for S3Config {
+    fn default() -> Self {
+        Self {
+            bucket: None,
+            region: "us-east-1".into(),
+            endpoint: None,
+            access_key_id: None,
+            secret_access_key: None,
+            virtual_hosted_style: false,
         }
     }
 }

@@ -148,7 +148,14 @@ fn env_overrides_toml() {
         );
         jail.set_env("ACCORD_INSTANCE__NAME", "1234");
         jail.set_env("ACCORD_REGISTER__PASSWORD__MIN_LENGTH", "10");
+        jail.set_env("ACCORD_CDN__STORAGE", "s3");
+        jail.set_env("ACCORD_CDN__S3__BUCKET", "2026");
+        jail.set_env("ACCORD_CDN__S3__SECRET_ACCESS_KEY", "s3cret");
+        jail.set_env("ACCORD_CDN__S3__ACCESS_KEY_ID", "AKIA");
         let c = Config::load(None).map_err(|e| e.to_string())?;
+        assert_eq!(c.cdn.storage, StorageKind::S3);
+        assert_eq!(c.cdn.s3.bucket.as_deref(), Some("2026"));
+        assert_eq!(c.cdn.s3.secret_access_key.as_deref(), Some("s3cret"));
         assert_eq!(c.database.max_connections, 5);
         assert_eq!(c.database.min_connections, 2);
         assert_eq!(c.register.mode, RegisterMode::Closed);
@@ -351,6 +358,30 @@ fn every_rule_names_its_key() {
             "cdn.public_url: must be an absolute http:// or https://",
         ),
         (
+            "[cdn]\nstorage = \"s3\"",
+            "cdn.s3.bucket: must be set when cdn.storage is \"s3\"",
+        ),
+        (
+            "[cdn]\nstorage = \"s3\"\n[cdn.s3]\nbucket = \"  \"",
+            "cdn.s3.bucket: must be set when cdn.storage is \"s3\"",
+        ),
+        (
+            "[cdn]\nstorage = \"ftp\"",
+            "cdn.storage: unknown value `ftp`, expected one of `local`, `s3`",
+        ),
+        (
+            "[cdn.s3]\nendpoint = \"minio:9000\"",
+            "cdn.s3.endpoint: must be an absolute http:// or https://",
+        ),
+        (
+            "[cdn.s3]\naccess_key_id = \"AKIA\"",
+            "cdn.s3.secret_access_key: cdn.s3.access_key_id and cdn.s3.secret_access_key must be set together",
+        ),
+        (
+            "[cdn]\nlocal_dir = \"\"",
+            "cdn.local_dir: must not be empty",
+        ),
+        (
             "[voice]\npublic_url = \"http://voice.example\"",
             "voice.public_url: must be an absolute ws:// or wss://",
         ),
@@ -512,6 +543,13 @@ fn valid_values_accepted() {
         public_url = "wss://gateway.example.com"
         [cdn]
         public_url = "http://localhost:3003"
+        storage = "s3"
+        local_dir = "/srv/uploads"
+        [cdn.s3]
+        bucket = "accord"
+        endpoint = "http://127.0.0.1:9000"
+        access_key_id = "id"
+        secret_access_key = "secret"
         [voice]
         public_url = "ws://127.0.0.1:3004"
         [database]

@@ -4,7 +4,7 @@ use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
 
-use crate::{BusKind, Config, ConfigError, Problem};
+use crate::{BusKind, Config, ConfigError, Problem, StorageKind};
 
 /// An IP address range in CIDR notation (`10.0.0.0/8`, `::1/128`); a plain address is a range of
 /// one (`/32` or `/128`).
@@ -186,6 +186,33 @@ pub(crate) fn validate(c: &Config) -> Result<(), ConfigError> {
         c.cdn.public_url.as_deref(),
         &["http", "https"],
     );
+    if c.cdn
+        .local_dir
+        .as_ref()
+        .is_some_and(|d| d.as_os_str().is_empty())
+    {
+        k.fail(
+            "cdn.local_dir",
+            "must not be empty (leave it unset for the default)",
+        );
+    }
+    k.url(
+        "cdn.s3.endpoint",
+        c.cdn.s3.endpoint.as_deref(),
+        &["http", "https"],
+    );
+    if c.cdn.storage == StorageKind::S3 {
+        match c.cdn.s3.bucket.as_deref().map(str::trim) {
+            None | Some("") => k.fail("cdn.s3.bucket", "must be set when cdn.storage is \"s3\""),
+            Some(_) => {}
+        }
+    }
+    if c.cdn.s3.access_key_id.is_some() != c.cdn.s3.secret_access_key.is_some() {
+        k.fail(
+            "cdn.s3.secret_access_key",
+            "cdn.s3.access_key_id and cdn.s3.secret_access_key must be set together",
+        );
+    }
     k.url(
         "voice.public_url",
         c.voice.public_url.as_deref(),

@@ -4,7 +4,6 @@
 pub mod access;
 pub mod accounts;
 pub mod applications;
-pub mod blobs;
 pub mod channels;
 pub mod guild_payload;
 pub mod identify_budget;

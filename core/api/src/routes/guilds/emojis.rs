@@ -15,7 +15,6 @@ use utoipa_axum::routes;
 use crate::error::{ApiError, ApiResult, Maximum, Unknown};
 use crate::extract::{Auth, Json};
 use crate::services::access::GuildAccess;
-use crate::services::blobs::Blobs;
 use crate::services::ids;
 use crate::state::AppState;
 use crate::views::public_user;
@@ -339,9 +338,9 @@ pub async fn create(
         return Err(ApiError::Maximum(Maximum::Emojis, limit));
     }
     let id: EmojiId = state.ids.next();
-    let blobs = Blobs::from_config(&state.config);
+    let blobs = &state.blobs;
     let key = blob_key(id);
-    blobs.put(&key, &bytes).await?;
+    blobs.put(&key, bytes.into()).await?;
     let new = NewEmoji {
         id,
         guild_id: access.guild_id(),
@@ -421,7 +420,7 @@ pub async fn delete(
     publish(&state, access.guild_id()).await?;
     // The row is gone and the change announced; a file left behind is only logged.
     let key = blob_key(row.emoji_id());
-    if let Err(e) = Blobs::from_config(&state.config).delete(&key).await {
+    if let Err(e) = state.blobs.delete(&key).await {
         tracing::warn!(key, error = %e, "could not remove a deleted emoji's image");
     }
     Ok(StatusCode::NO_CONTENT)

@@ -15,7 +15,6 @@ use crate::extract::multipart::JsonOrMultipart;
 use crate::routes::channels::messages::delete::MessageDelete;
 use crate::routes::channels::messages::edit::EditMessage;
 use crate::services::access::ChannelAccess;
-use crate::services::blobs::Blobs;
 use crate::services::ids;
 use crate::services::messages::{events, webhook};
 use crate::state::AppState;
@@ -153,7 +152,7 @@ pub async fn delete(
         }
         Err(e) => return Err(e.into()),
     }
-    let blobs = Blobs::from_config(&state.config);
+    let blobs = &state.blobs;
     for a in &message.attachments {
         let _ = blobs.delete(&a.storage_key).await;
     }

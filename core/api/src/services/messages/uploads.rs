@@ -8,7 +8,6 @@ use serde::Deserialize;
 
 use crate::error::{ApiError, ApiResult, Maximum};
 use crate::extract::multipart::Upload;
-use crate::services::blobs::Blobs;
 use crate::state::AppState;
 
 /// An entry of a request's `attachments` array: an upload's `files[n]` index (new files) or an
@@ -110,13 +109,13 @@ pub fn prepare(
 
 /// Writes prepared uploads to blob storage; on failure removes what was written.
 pub async fn store(state: &AppState, files: &[Prepared]) -> ApiResult<()> {
-    let blobs = Blobs::from_config(&state.config);
+    let blobs = &state.blobs;
     for (i, f) in files.iter().enumerate() {
-        if let Err(e) = blobs.put(&f.row.storage_key, &f.bytes).await {
+        if let Err(e) = blobs.put(&f.row.storage_key, f.bytes.clone()).await {
             for done in &files[..i] {
                 let _ = blobs.delete(&done.row.storage_key).await;
             }
-            return Err(e);
+            return Err(e.into());
         }
     }
     Ok(())
@@ -124,7 +123,7 @@ pub async fn store(state: &AppState, files: &[Prepared]) -> ApiResult<()> {
 
 /// Removes stored uploads again (when the message could not be written).
 pub async fn discard(state: &AppState, files: &[Prepared]) {
-    let blobs = Blobs::from_config(&state.config);
+    let blobs = &state.blobs;
     for f in files {
         let _ = blobs.delete(&f.row.storage_key).await;
     }

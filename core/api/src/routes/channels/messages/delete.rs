@@ -13,7 +13,6 @@ use utoipa::ToSchema;
 use crate::error::{ApiError, ApiResult, Unknown};
 use crate::extract::{Auth, Json};
 use crate::services::access::ChannelAccess;
-use crate::services::blobs::Blobs;
 use crate::services::ids;
 use crate::state::AppState;
 
@@ -46,7 +45,7 @@ pub struct MessageDeleteBulk {
 
 /// Removes the stored files of deleted messages (the rows went with the messages).
 async fn discard_files(state: &AppState, messages: &[MessageRecord]) {
-    let blobs = Blobs::from_config(&state.config);
+    let blobs = &state.blobs;
     for a in messages.iter().flat_map(|m| &m.attachments) {
         let _ = blobs.delete(&a.storage_key).await;
     }

@@ -14,7 +14,6 @@ use crate::extract::Auth;
 use crate::extract::multipart::JsonOrMultipart;
 use crate::routes::nullable;
 use crate::services::access::ChannelAccess;
-use crate::services::blobs::Blobs;
 use crate::services::ids;
 use crate::services::messages::uploads::{self, AttachmentRequest};
 use crate::services::messages::{embeds, events, mentions, resolve_mentions};
@@ -232,7 +231,7 @@ pub async fn patch(
             .store
             .replace_attachments(channel_id, message_id, &keep, &rows)
             .await?;
-        let blobs = Blobs::from_config(&state.config);
+        let blobs = &state.blobs;
         for a in removed {
             let _ = blobs.delete(&a.storage_key).await;
         }
