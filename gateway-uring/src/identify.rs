@@ -280,15 +280,18 @@ pub async fn identify(
                 guild_create_with(state, *g, claims.user_id, large_threshold).await?;
             if sees_presences {
                 let gid = g.to_string();
-                payload.presences = payload
+                let users: Vec<_> = payload
                     .members
                     .iter()
-                    .filter_map(|m| {
-                        let user = m.user.as_ref()?.id;
-                        let (status, activities) = crate::presence::seen(&hub, user);
-                        (status != "offline").then(|| {
-                            crate::presence::object(user, Some(&gid), &status, &activities)
-                        })
+                    .filter_map(|m| Some(m.user.as_ref()?.id))
+                    .collect();
+                let seen = crate::presence::seen_many(&hub, &users).await;
+                payload.presences = users
+                    .iter()
+                    .zip(seen)
+                    .filter(|(_, (status, _))| status != "offline")
+                    .map(|(user, (status, activities))| {
+                        crate::presence::object(*user, Some(&gid), &status, &activities)
                     })
                     .collect();
             }

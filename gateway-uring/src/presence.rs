@@ -2,9 +2,17 @@
 //! user's presence as others see it (the latest update among their sessions; `invisible` shows
 //! as offline, no session as offline), and PRESENCE_UPDATE to the user's guilds whenever that
 //! changes — including offline when their last session ends.
+//!
+//! With the Redis bus a user's sessions may live on several gateway processes, so each process
+//! writes its sessions' presences to Redis (`accord_bus`'s `redis_presence`: one field per
+//! session, each with its own expiry, renewed every [`RENEW`]) and reads everyone's from there;
+//! a change several processes notice is announced once. A process that dies stops counting
+//! for its users after [`SHARED_TTL`] (their sessions usually resume elsewhere first); nobody
+//! announces that as offline until the user's presence next changes.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use accord_bus::Audience;
 use accord_model::UserId;
@@ -12,6 +20,11 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use crate::hub::{Hub, lock};
+
+/// How long a session's presence in Redis counts without being renewed.
+pub const SHARED_TTL: Duration = Duration::from_secs(120);
+/// How often a process renews its sessions' presences in Redis.
+pub const RENEW: Duration = Duration::from_secs(40);
 
 /// Statuses a client may set.
 const STATUSES: [&str; 5] = ["online", "idle", "dnd", "invisible", "offline"];
@@ -65,18 +78,107 @@ impl Presence {
     }
 }
 
-/// What others see of `user` right now: `(status, activities)`.
+/// What others see of `user` right now (`(status, activities)`), from this process's sessions.
 pub fn seen(hub: &Hub, user: UserId) -> (String, Value) {
-    let latest = hub
-        .sessions_of(user)
+    let local: Vec<(u64, Presence)> = local_presences(hub, user)
+        .into_iter()
+        .map(|(_, p)| (unix_ms(p.at), p))
+        .collect();
+    pick(local)
+}
+
+/// What others see of each of `users` right now: from every process's sessions with the Redis
+/// bus (one round trip for all of them), else from this process's.
+pub async fn seen_many(hub: &Hub, users: &[UserId]) -> Vec<(String, Value)> {
+    let shared = match hub.state.bus.redis_bus() {
+        Some(bus) if !users.is_empty() => {
+            let ids: Vec<u64> = users.iter().map(|u| u.get()).collect();
+            match bus.presences(&ids).await {
+                Ok(found) => Some(found),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read shared presences; using this process's");
+                    None
+                }
+            }
+        }
+        _ => None,
+    };
+    let now = unix_ms(Instant::now());
+    users
         .iter()
-        .map(|s| lock(s).presence.clone())
-        .max_by_key(|p| p.at);
-    match latest {
-        Some(p) if p.visible_status() != "offline" => {
-            (p.visible_status().to_owned(), p.activities.clone())
+        .enumerate()
+        .map(|(i, user)| {
+            let mut all: Vec<(u64, Presence)> = local_presences(hub, *user)
+                .into_iter()
+                .map(|(_, p)| (unix_ms(p.at), p))
+                .collect();
+            if let Some(found) = &shared {
+                all.extend(
+                    found
+                        .get(i)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|json| serde_json::from_str::<Shared>(json).ok())
+                        .filter(|s| s.until > now)
+                        .map(|s| (s.at, s.into_presence())),
+                );
+            }
+            pick(all)
+        })
+        .collect()
+}
+
+/// The latest of a user's session presences, as others see it.
+fn pick(all: Vec<(u64, Presence)>) -> (String, Value) {
+    match all.into_iter().max_by_key(|(at, _)| *at) {
+        Some((_, p)) if p.visible_status() != "offline" => {
+            (p.visible_status().to_owned(), p.activities)
         }
         _ => ("offline".to_owned(), json!([])),
+    }
+}
+
+/// The presences of `user`'s sessions on this process, by session id.
+fn local_presences(hub: &Hub, user: UserId) -> Vec<(Arc<str>, Presence)> {
+    hub.sessions_of(user)
+        .iter()
+        .map(|s| {
+            let core = lock(s);
+            (core.id.clone(), core.presence.clone())
+        })
+        .collect()
+}
+
+/// `at` as milliseconds since the Unix epoch (presences from several processes compare by it).
+fn unix_ms(at: Instant) -> u64 {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis() as u64;
+    now.saturating_sub(at.elapsed().as_millis() as u64)
+}
+
+/// One session's presence as kept in Redis.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Shared {
+    status: String,
+    activities: Value,
+    /// When it was set (Unix ms).
+    at: u64,
+    /// When it stops counting unless renewed (Unix ms).
+    until: u64,
+}
+
+impl Shared {
+    fn into_presence(self) -> Presence {
+        let age = unix_ms(Instant::now()).saturating_sub(self.at);
+        Presence {
+            status: self.status,
+            activities: self.activities,
+            at: Instant::now()
+                .checked_sub(Duration::from_millis(age))
+                .unwrap_or_else(Instant::now),
+        }
     }
 }
 
@@ -95,26 +197,68 @@ pub fn object(user: UserId, guild: Option<&str>, status: &str, activities: &Valu
 }
 
 /// Publishes PRESENCE_UPDATE for each user sent on the returned queue, when what others see
-/// changed since the last time.
+/// changed since the last time (with the Redis bus, also writes and renews the shared record
+/// of this process's sessions).
 pub fn spawn_publisher(hub: Arc<Hub>) -> mpsc::UnboundedSender<UserId> {
     let (tx, mut rx) = mpsc::unbounded_channel::<UserId>();
     tokio::spawn(async move {
-        let mut last: std::collections::HashMap<UserId, (String, Value)> =
-            std::collections::HashMap::new();
-        while let Some(user) = rx.recv().await {
-            let now = seen(&hub, user);
-            let before = last
-                .get(&user)
-                .cloned()
-                .unwrap_or_else(|| ("offline".to_owned(), json!([])));
-            if now == before {
-                continue;
-            }
-            if now.0 == "offline" {
-                last.remove(&user);
+        let mut last: HashMap<UserId, (String, Value)> = HashMap::new();
+        // Redis bus: the session ids this process wrote per user.
+        let mut mine: HashMap<UserId, HashSet<Arc<str>>> = HashMap::new();
+        let mut renew = tokio::time::interval(RENEW);
+        renew.tick().await;
+        loop {
+            let user = tokio::select! {
+                user = rx.recv() => match user {
+                    Some(user) => user,
+                    None => return,
+                },
+                _ = renew.tick() => {
+                    let users: Vec<UserId> = mine.keys().copied().collect();
+                    for user in users {
+                        share(&hub, user, &mut mine).await;
+                    }
+                    continue;
+                }
+            };
+            let now = if hub.state.bus.redis_bus().is_some() {
+                share(&hub, user, &mut mine).await;
+                let now = seen_many(&hub, &[user]).await.remove(0);
+                let announce = match hub.state.bus.redis_bus() {
+                    Some(bus) => bus
+                        .swap_presence_seen(
+                            user.get(),
+                            &json!([now.0, now.1]).to_string(),
+                            &json!(["offline", []]).to_string(),
+                            SHARED_TTL.as_millis() as u64 * 10,
+                        )
+                        .await
+                        .unwrap_or_else(|e| {
+                            tracing::warn!(error = %e, "cannot record a presence; announcing it");
+                            true
+                        }),
+                    None => false,
+                };
+                if !announce {
+                    continue;
+                }
+                now
             } else {
-                last.insert(user, now.clone());
-            }
+                let now = seen(&hub, user);
+                let before = last
+                    .get(&user)
+                    .cloned()
+                    .unwrap_or_else(|| ("offline".to_owned(), json!([])));
+                if now == before {
+                    continue;
+                }
+                if now.0 == "offline" {
+                    last.remove(&user);
+                } else {
+                    last.insert(user, now.clone());
+                }
+                now
+            };
             let guilds = match hub.state.store.guild_ids_of_user(user).await {
                 Ok(g) => g,
                 Err(e) => {
@@ -131,6 +275,46 @@ pub fn spawn_publisher(hub: Arc<Hub>) -> mpsc::UnboundedSender<UserId> {
         }
     });
     tx
+}
+
+/// Writes `user`'s sessions on this process to Redis (renewing them) and removes the ones that
+/// ended here since the last write.
+async fn share(hub: &Hub, user: UserId, mine: &mut HashMap<UserId, HashSet<Arc<str>>>) {
+    let Some(bus) = hub.state.bus.redis_bus() else {
+        return;
+    };
+    let local = local_presences(hub, user);
+    let until = unix_ms(Instant::now()) + SHARED_TTL.as_millis() as u64;
+    let fields: Vec<(String, String)> = local
+        .iter()
+        .map(|(id, p)| {
+            let shared = Shared {
+                status: p.status.clone(),
+                activities: p.activities.clone(),
+                at: unix_ms(p.at),
+                until,
+            };
+            (
+                id.to_string(),
+                serde_json::to_string(&shared).unwrap_or_default(),
+            )
+        })
+        .collect();
+    let now: HashSet<Arc<str>> = local.into_iter().map(|(id, _)| id).collect();
+    let gone: Vec<String> = mine
+        .get(&user)
+        .map(|before| before.difference(&now).map(|id| id.to_string()).collect())
+        .unwrap_or_default();
+    let ttl = SHARED_TTL.as_millis() as u64;
+    if let Err(e) = bus.put_presences(user.get(), &fields, &gone, ttl).await {
+        tracing::warn!(error = %e, "cannot share presences");
+        return;
+    }
+    if now.is_empty() {
+        mine.remove(&user);
+    } else {
+        mine.insert(user, now);
+    }
 }
 
 #[cfg(test)]

@@ -84,3 +84,73 @@ fn rand_suffix() -> u64 {
         .unwrap()
         .as_nanos() as u64
 }
+
+/// A user with sessions on two gateway processes stays online while either remains: the
+/// process whose session ended must not announce offline (presences are shared in Redis).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn presence_counts_sessions_on_every_process() {
+    let prefix = format!("accordtest{}", rand_suffix());
+    let env = Env::start("postgres", |c| {
+        c.bus.kind = accord_config::BusKind::Redis;
+        c.bus.channel_prefix = prefix.clone();
+    })
+    .await;
+    let (owner, _) = env.user("owner").await;
+    let (member, member_id) = env.user("member").await;
+    let (_, general) = env.guild(&owner, "Lounge").await;
+    env.join(&owner, &general, &member).await;
+    let other = env.second_state().await;
+    let gateway = Gateway::start(other.clone(), tokio::runtime::Handle::current()).unwrap();
+    let base = format!("ws://{}", gateway.local_addr());
+
+    let (mut watcher, _) = Client::connect(&env, "v=10&encoding=json").await;
+    watcher.identify(&owner, json!({})).await;
+    watcher.until("GUILD_CREATE").await;
+    let (mut here, _) = Client::connect(&env, "v=10&encoding=json").await;
+    here.identify(&member, json!({})).await;
+    let p = watcher.until("PRESENCE_UPDATE").await["d"].clone();
+    assert_eq!(
+        (p["user"]["id"].as_str(), p["status"].as_str()),
+        (Some(member_id.as_str()), Some("online"))
+    );
+    let (mut there, _) = Client::connect_to(&base, "v=10&encoding=json").await;
+    there.identify(&member, json!({})).await;
+    there.until("GUILD_CREATE").await;
+
+    // The session on the first process ends; the one on the second lives on.
+    here.close(1000).await;
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    there
+        .send(
+            json!({"op": 3, "d": {"status": "dnd", "activities": [], "since": null, "afk": false}}),
+        )
+        .await;
+    let p = watcher.until("PRESENCE_UPDATE").await["d"].clone();
+    assert_eq!(
+        p["status"], "dnd",
+        "no offline while a session remains elsewhere: {p}"
+    );
+
+    // A session starting on the first process sees the member through the second's session.
+    let (mut late, _) = Client::connect(&env, "v=10&encoding=json").await;
+    late.identify(&owner, json!({})).await;
+    let gc = late.until("GUILD_CREATE").await;
+    let presences = gc["d"]["presences"].as_array().unwrap();
+    assert!(
+        presences
+            .iter()
+            .any(|p| p["user"]["id"] == member_id.as_str() && p["status"] == "dnd"),
+        "{presences:?}"
+    );
+
+    // The last session ends: offline.
+    there.close(1000).await;
+    let p = watcher.until("PRESENCE_UPDATE").await["d"].clone();
+    assert_eq!(p["status"], "offline", "{p}");
+    drop((watcher, late));
+    tokio::task::spawn_blocking(move || gateway.shutdown(std::time::Duration::from_secs(1)))
+        .await
+        .unwrap();
+    other.store.close().await;
+    env.stop().await;
+}

@@ -13,6 +13,7 @@ mod log_id;
 mod redis_bus;
 mod redis_interest;
 mod redis_log;
+mod redis_presence;
 
 pub use crate::log_id::{BadLogId, LogId};
 pub use crate::redis_bus::{RedisBus, channel_for, valid_prefix};

@@ -503,3 +503,47 @@ async fn a_chosen_interest_receives_only_what_it_asked_for() {
     a.publish(sentinel.clone()).await.unwrap();
     assert_eq!(next(&mut sub).await.unwrap(), sentinel);
 }
+
+#[tokio::test]
+async fn presences_are_shared_and_announced_once() {
+    let prefix = unique_prefix("presence");
+    let a = open(&redis_url(), &prefix, 16).await;
+    let b = open(&redis_url(), &prefix, 16).await;
+    let (a, b) = (a.redis_bus().unwrap(), b.redis_bus().unwrap());
+    let online = r#"{"status":"online"}"#.to_owned();
+    let idle = r#"{"status":"idle"}"#.to_owned();
+    // Two processes hold one session each of user 7.
+    a.put_presences(7, &[("s1".into(), online.clone())], &[], 60_000)
+        .await
+        .unwrap();
+    b.put_presences(7, &[("s2".into(), idle.clone())], &[], 60_000)
+        .await
+        .unwrap();
+    let mut seen = a.presences(&[7, 8]).await.unwrap();
+    seen[0].sort();
+    assert_eq!(seen, vec![vec![idle.clone(), online.clone()], vec![]]);
+    // One session ends: only the other remains, for either process.
+    a.put_presences(7, &[], &["s1".into()], 60_000)
+        .await
+        .unwrap();
+    assert_eq!(b.presences(&[7]).await.unwrap(), vec![vec![idle.clone()]]);
+    // A change noticed by both processes is announced by the first only.
+    assert!(
+        a.swap_presence_seen(7, "idle", "off", 60_000)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !b.swap_presence_seen(7, "idle", "off", 60_000)
+            .await
+            .unwrap()
+    );
+    assert!(b.swap_presence_seen(7, "off", "off", 60_000).await.unwrap());
+    // No record: the absent value is what was last told.
+    assert!(!a.swap_presence_seen(8, "off", "off", 60_000).await.unwrap());
+    assert!(
+        a.swap_presence_seen(9, "idle", "off", 60_000)
+            .await
+            .unwrap()
+    );
+}
