@@ -12,7 +12,8 @@ use accord_bus::Interest;
 use accord_config::{BusKind, Config};
 use tokio::sync::mpsc;
 
-use crate::{Flags, Proc, field, gateway_config, rss_kib, stdin_commands};
+use crate::driver::{Proc, field};
+use crate::{Flags, gateway_config, rss_kib, stdin_commands};
 
 /// The settings every process of the run shares: a Redis bus under `prefix`.
 pub fn configure(config: &mut Config, prefix: &str) {
