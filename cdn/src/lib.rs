@@ -1,7 +1,7 @@
 //! Accord's CDN: an HTTP server (axum) that serves uploaded files from the configured storage
 //! (local disk or S3, `accord-blobs`) under Discord's URL scheme, so clients that build CDN URLs
 //! themselves find them: `/attachments/{channel_id}/{attachment_id}/{filename}` and
-//! `/emojis/{emoji_id}.{ext}`.
+//! `/emojis/{emoji_id}.{ext}`, and the default avatars `/embed/avatars/{n}.png` (drawn at startup).
 //!
 //! Every file answer carries the content type sniffed from its bytes (never its extension), an
 //! entity tag (`If-None-Match` → 304), byte ranges (206/416), `Cache-Control: immutable` (these
@@ -10,6 +10,7 @@
 //! (`Content-Disposition: attachment`), and HTML, XML and SVG are never rendered. Errors are
 //! Discord-shaped JSON bodies.
 
+mod defaults;
 mod error;
 mod media;
 mod respond;

@@ -87,6 +87,55 @@ pub async fn file(
     Ok(response)
 }
 
+/// The answer for a file held in memory (the default avatars): 200, 206, 304 or 416, with the
+/// same headers as a stored file.
+pub fn memory(
+    bytes: &Bytes,
+    meta: &Meta,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Result<Response, CdnError> {
+    if not_modified(headers, &meta.etag) {
+        let mut response = StatusCode::NOT_MODIFIED.into_response();
+        common_headers(response.headers_mut(), meta);
+        return Ok(response);
+    }
+    let range = match requested_range(headers, meta) {
+        Wanted::Whole => None,
+        Wanted::Part(r) => Some(r),
+        Wanted::Unsatisfiable => return Err(CdnError::RangeNotSatisfiable(meta.size)),
+    };
+    let sniffed = media::sniff(
+        &bytes[..media::SNIFF_LEN.min(meta.size) as usize],
+        media::SNIFF_LEN >= meta.size,
+    );
+    let (status, part) = match &range {
+        Some(r) => (
+            StatusCode::PARTIAL_CONTENT,
+            bytes.slice(r.start as usize..r.end as usize),
+        ),
+        None => (StatusCode::OK, bytes.clone()),
+    };
+    let length = part.len() as u64;
+    let mut response = if method == Method::HEAD {
+        Response::new(Body::empty())
+    } else {
+        Response::new(Body::from(part))
+    };
+    *response.status_mut() = status;
+    let h = response.headers_mut();
+    common_headers(h, meta);
+    media_headers(h, &sniffed, Download { filename: None });
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    if let Some(r) = &range
+        && let Ok(v) =
+            HeaderValue::from_str(&format!("bytes {}-{}/{}", r.start, r.end - 1, meta.size))
+    {
+        h.insert(header::CONTENT_RANGE, v);
+    }
+    Ok(response)
+}
+
 /// Headers of every answer about a file, 304s included.
 fn common_headers(h: &mut HeaderMap, meta: &Meta) {
     if let Ok(v) = HeaderValue::from_str(&meta.etag) {

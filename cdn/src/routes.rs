@@ -8,6 +8,7 @@ use axum::response::Response;
 use axum::routing::get;
 
 use crate::CdnState;
+use crate::defaults;
 use crate::error::CdnError;
 use crate::respond::{self, Download};
 
@@ -19,6 +20,22 @@ pub fn routes() -> Router<CdnState> {
             get(attachment),
         )
         .route("/emojis/{file}", get(emoji))
+        .route("/embed/avatars/{file}", get(default_avatar))
+}
+
+/// `GET /embed/avatars/{n}.png`, n 0–5: a default avatar, drawn at startup (`?size=` is
+/// accepted and ignored).
+async fn default_avatar(
+    Path(file): Path<String>,
+    method: Method,
+    headers: HeaderMap,
+) -> Result<Response, CdnError> {
+    let n = file
+        .strip_suffix(".png")
+        .filter(|n| n.len() == 1)
+        .and_then(|n| n.parse::<usize>().ok());
+    let avatar = n.and_then(defaults::avatar).ok_or(CdnError::NotFound)?;
+    respond::memory(&avatar.bytes, &avatar.meta, &method, &headers)
 }
 
 /// `GET /attachments/{channel_id}/{attachment_id}/{filename}`: a message attachment, stored by
