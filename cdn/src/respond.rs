@@ -64,6 +64,19 @@ pub async fn file(
             .ok_or(CdnError::NotFound)?;
         media::sniff(&head, sniff_len == meta.size)
     };
+    Ok(content(body, head_only, range, &meta, &sniffed, download))
+}
+
+/// A 200 (or 206 for `range`) answer carrying `body` (the whole file or that part; empty for
+/// HEAD) with every file header.
+fn content(
+    body: Bytes,
+    head_only: bool,
+    range: Option<Range<u64>>,
+    meta: &Meta,
+    sniffed: &Media,
+    download: Download<'_>,
+) -> Response {
     let (status, length) = match &range {
         Some(r) => (StatusCode::PARTIAL_CONTENT, r.end - r.start),
         None => (StatusCode::OK, meta.size),
@@ -75,8 +88,8 @@ pub async fn file(
     };
     *response.status_mut() = status;
     let h = response.headers_mut();
-    common_headers(h, &meta);
-    media_headers(h, &sniffed, download);
+    common_headers(h, meta);
+    media_headers(h, sniffed, download);
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
     if let Some(r) = &range
         && let Ok(v) =
@@ -84,7 +97,7 @@ pub async fn file(
     {
         h.insert(header::CONTENT_RANGE, v);
     }
-    Ok(response)
+    response
 }
 
 /// The answer for a file held in memory (the default avatars): 200, 206, 304 or 416, with the
@@ -109,31 +122,19 @@ pub fn memory(
         &bytes[..media::SNIFF_LEN.min(meta.size) as usize],
         media::SNIFF_LEN >= meta.size,
     );
-    let (status, part) = match &range {
-        Some(r) => (
-            StatusCode::PARTIAL_CONTENT,
-            bytes.slice(r.start as usize..r.end as usize),
-        ),
-        None => (StatusCode::OK, bytes.clone()),
+    let part = match &range {
+        Some(r) => bytes.slice(r.start as usize..r.end as usize),
+        None => bytes.clone(),
     };
-    let length = part.len() as u64;
-    let mut response = if method == Method::HEAD {
-        Response::new(Body::empty())
-    } else {
-        Response::new(Body::from(part))
-    };
-    *response.status_mut() = status;
-    let h = response.headers_mut();
-    common_headers(h, meta);
-    media_headers(h, &sniffed, Download { filename: None });
-    h.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
-    if let Some(r) = &range
-        && let Ok(v) =
-            HeaderValue::from_str(&format!("bytes {}-{}/{}", r.start, r.end - 1, meta.size))
-    {
-        h.insert(header::CONTENT_RANGE, v);
-    }
-    Ok(response)
+    let download = Download { filename: None };
+    Ok(content(
+        part,
+        method == Method::HEAD,
+        range,
+        meta,
+        &sniffed,
+        download,
+    ))
 }
 
 /// Headers of every answer about a file, 304s included.
