@@ -18,6 +18,8 @@ mod scenarios;
 mod scenarios_guild;
 #[path = "compat/server.rs"]
 mod server;
+#[path = "support/mod.rs"]
+mod support;
 #[path = "compat/world.rs"]
 mod world;
 

@@ -4,16 +4,8 @@
 
 mod common;
 
-use common::{Stack, Storage, error_body};
+use common::{Stack, Storage, error_body, header};
 use reqwest::{Method, StatusCode};
-
-fn header<'a>(resp: &'a reqwest::Response, name: &str) -> &'a str {
-    resp.headers()
-        .get(name)
-        .unwrap_or_else(|| panic!("no {name} header: {:?}", resp.headers()))
-        .to_str()
-        .unwrap()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn default_avatars_are_served_as_png() {

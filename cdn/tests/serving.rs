@@ -6,7 +6,7 @@
 mod common;
 
 use base64::Engine;
-use common::{Stack, Storage, error_body};
+use common::{Stack, Storage, error_body, header};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -28,14 +28,6 @@ fn attachment<'a>(message: &'a Value, name: &str) -> &'a Value {
         .iter()
         .find(|a| a["filename"] == name)
         .unwrap_or_else(|| panic!("no attachment {name} in {message}"))
-}
-
-fn header<'a>(resp: &'a reqwest::Response, name: &str) -> &'a str {
-    resp.headers()
-        .get(name)
-        .unwrap_or_else(|| panic!("no {name} header: {:?}", resp.headers()))
-        .to_str()
-        .unwrap()
 }
 
 async fn files_round_trip(storage: Storage) {

@@ -279,3 +279,12 @@ pub async fn error_body(resp: reqwest::Response) -> Value {
     );
     resp.json().await.unwrap()
 }
+
+/// Header `name` of `resp` (it must be there).
+pub fn header<'a>(resp: &'a reqwest::Response, name: &str) -> &'a str {
+    resp.headers()
+        .get(name)
+        .unwrap_or_else(|| panic!("no {name} header: {:?}", resp.headers()))
+        .to_str()
+        .unwrap()
+}
