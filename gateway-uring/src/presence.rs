@@ -14,7 +14,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use accord_bus::Audience;
+use accord_bus::{Audience, PresenceWrite};
 use accord_model::UserId;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
@@ -215,14 +215,12 @@ pub fn spawn_publisher(hub: Arc<Hub>) -> mpsc::UnboundedSender<UserId> {
                 },
                 _ = renew.tick() => {
                     let users: Vec<UserId> = mine.keys().copied().collect();
-                    for user in users {
-                        share(&hub, user, &mut mine).await;
-                    }
+                    share(&hub, &users, &mut mine).await;
                     continue;
                 }
             };
             let now = if hub.state.bus.redis_bus().is_some() {
-                share(&hub, user, &mut mine).await;
+                share(&hub, &[user], &mut mine).await;
                 let now = seen_many(&hub, &[user]).await.remove(0);
                 let announce = match hub.state.bus.redis_bus() {
                     Some(bus) => bus
@@ -277,43 +275,55 @@ pub fn spawn_publisher(hub: Arc<Hub>) -> mpsc::UnboundedSender<UserId> {
     tx
 }
 
-/// Writes `user`'s sessions on this process to Redis (renewing them) and removes the ones that
-/// ended here since the last write.
-async fn share(hub: &Hub, user: UserId, mine: &mut HashMap<UserId, HashSet<Arc<str>>>) {
+/// Writes the sessions of `users` on this process to Redis (renewing them) and removes the
+/// ones that ended here since the last write: one round trip for all of them.
+async fn share(hub: &Hub, users: &[UserId], mine: &mut HashMap<UserId, HashSet<Arc<str>>>) {
     let Some(bus) = hub.state.bus.redis_bus() else {
         return;
     };
-    let local = local_presences(hub, user);
     let until = unix_ms(Instant::now()) + SHARED_TTL.as_millis() as u64;
-    let fields: Vec<(String, String)> = local
-        .iter()
-        .map(|(id, p)| {
-            let shared = Shared {
-                status: p.status.clone(),
-                activities: p.activities.clone(),
-                at: unix_ms(p.at),
-                until,
-            };
-            (
-                id.to_string(),
-                serde_json::to_string(&shared).unwrap_or_default(),
-            )
-        })
-        .collect();
-    let now: HashSet<Arc<str>> = local.into_iter().map(|(id, _)| id).collect();
-    let gone: Vec<String> = mine
-        .get(&user)
-        .map(|before| before.difference(&now).map(|id| id.to_string()).collect())
-        .unwrap_or_default();
+    let mut writes = Vec::with_capacity(users.len());
+    let mut held = Vec::with_capacity(users.len());
+    for &user in users {
+        let local = local_presences(hub, user);
+        let sessions = local
+            .iter()
+            .map(|(id, p)| {
+                let shared = Shared {
+                    status: p.status.clone(),
+                    activities: p.activities.clone(),
+                    at: unix_ms(p.at),
+                    until,
+                };
+                (
+                    id.to_string(),
+                    serde_json::to_string(&shared).unwrap_or_default(),
+                )
+            })
+            .collect();
+        let now: HashSet<Arc<str>> = local.into_iter().map(|(id, _)| id).collect();
+        let gone = mine
+            .get(&user)
+            .map(|before| before.difference(&now).map(|id| id.to_string()).collect())
+            .unwrap_or_default();
+        writes.push(PresenceWrite {
+            user: user.get(),
+            sessions,
+            gone,
+        });
+        held.push((user, now));
+    }
     let ttl = SHARED_TTL.as_millis() as u64;
-    if let Err(e) = bus.put_presences(user.get(), &fields, &gone, ttl).await {
+    if let Err(e) = bus.put_presences(&writes, ttl).await {
         tracing::warn!(error = %e, "cannot share presences");
         return;
     }
-    if now.is_empty() {
-        mine.remove(&user);
-    } else {
-        mine.insert(user, now);
+    for (user, now) in held {
+        if now.is_empty() {
+            mine.remove(&user);
+        } else {
+            mine.insert(user, now);
+        }
     }
 }
 

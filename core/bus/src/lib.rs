@@ -19,6 +19,7 @@ pub use crate::log_id::{BadLogId, LogId};
 pub use crate::redis_bus::{RedisBus, channel_for, valid_prefix};
 pub use crate::redis_interest::Interest;
 pub use crate::redis_log::{LogSettings, SessionRecord};
+pub use crate::redis_presence::PresenceWrite;
 
 /// Who a dispatch is for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -20,6 +20,17 @@ redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1
 "#;
 
+/// One user's presences as this process writes them (see [`RedisBus::put_presences`]).
+#[derive(Debug, Clone, Default)]
+pub struct PresenceWrite {
+    /// The user.
+    pub user: u64,
+    /// `(session id, presence JSON)` of the user's sessions held here.
+    pub sessions: Vec<(String, String)>,
+    /// Session ids of the user that ended here since the last write.
+    pub gone: Vec<String>,
+}
+
 fn transport(context: &str, e: impl std::fmt::Display) -> BusError {
     BusError::Transport(format!("{context}: {e}"))
 }
@@ -33,28 +44,32 @@ impl RedisBus {
         format!("{}:presence_seen:{user}", self.inner.prefix)
     }
 
-    /// Writes `user`'s sessions held here (`(session id, presence JSON)`), removes `gone` ones,
-    /// and keeps the user's hash for `ttl_ms` after the last write. One round trip.
+    /// For each write: sets the user's sessions held here (`(session id, presence JSON)`),
+    /// removes its `gone` ones, and keeps the user's hash for `ttl_ms` after the last write.
+    /// One round trip for all of them.
     pub async fn put_presences(
         &self,
-        user: u64,
-        sessions: &[(String, String)],
-        gone: &[String],
+        writes: &[PresenceWrite],
         ttl_ms: u64,
     ) -> Result<(), BusError> {
-        let key = self.presence_key(user);
+        if writes.is_empty() {
+            return Ok(());
+        }
         let mut pipe = redis::pipe();
         pipe.atomic();
-        if !gone.is_empty() {
-            pipe.cmd("HDEL").arg(&key).arg(gone).ignore();
-        }
-        if !sessions.is_empty() {
-            pipe.cmd("HSET").arg(&key);
-            for (id, json) in sessions {
-                pipe.arg(id).arg(json);
+        for w in writes {
+            let key = self.presence_key(w.user);
+            if !w.gone.is_empty() {
+                pipe.cmd("HDEL").arg(&key).arg(&w.gone).ignore();
             }
-            pipe.ignore();
-            pipe.cmd("PEXPIRE").arg(&key).arg(ttl_ms).ignore();
+            if !w.sessions.is_empty() {
+                pipe.cmd("HSET").arg(&key);
+                for (id, json) in &w.sessions {
+                    pipe.arg(id).arg(json);
+                }
+                pipe.ignore();
+                pipe.cmd("PEXPIRE").arg(&key).arg(ttl_ms).ignore();
+            }
         }
         let mut conn = self.inner.publisher.clone();
         pipe.query_async::<()>(&mut conn)

@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use accord_bus::{
-    Audience, Bus, BusError, Dispatch, Event, Interest, LogId, LogSettings, RecvError,
-    SessionRecord, Subscription,
+    Audience, Bus, BusError, Dispatch, Event, Interest, LogId, LogSettings, PresenceWrite,
+    RecvError, SessionRecord, Subscription,
 };
 use accord_model::{ChannelId, GuildId, UserId};
 use tokio::net::{TcpListener, TcpStream};
@@ -513,17 +513,25 @@ async fn presences_are_shared_and_announced_once() {
     let online = r#"{"status":"online"}"#.to_owned();
     let idle = r#"{"status":"idle"}"#.to_owned();
     // Two processes hold one session each of user 7.
-    a.put_presences(7, &[("s1".into(), online.clone())], &[], 60_000)
-        .await
-        .unwrap();
-    b.put_presences(7, &[("s2".into(), idle.clone())], &[], 60_000)
+    let write = |sessions: Vec<(String, String)>, gone: Vec<String>| PresenceWrite {
+        user: 7,
+        sessions,
+        gone,
+    };
+    a.put_presences(
+        &[write(vec![("s1".into(), online.clone())], vec![])],
+        60_000,
+    )
+    .await
+    .unwrap();
+    b.put_presences(&[write(vec![("s2".into(), idle.clone())], vec![])], 60_000)
         .await
         .unwrap();
     let mut seen = a.presences(&[7, 8]).await.unwrap();
     seen[0].sort();
     assert_eq!(seen, vec![vec![idle.clone(), online.clone()], vec![]]);
     // One session ends: only the other remains, for either process.
-    a.put_presences(7, &[], &["s1".into()], 60_000)
+    a.put_presences(&[write(vec![], vec!["s1".into()])], 60_000)
         .await
         .unwrap();
     assert_eq!(b.presences(&[7]).await.unwrap(), vec![vec![idle.clone()]]);
