@@ -14,12 +14,7 @@ use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_cross_processes_over_redis() {
-    let prefix = format!("accordtest{}", rand_suffix());
-    let env = Env::start("postgres", |c| {
-        c.bus.kind = accord_config::BusKind::Redis;
-        c.bus.channel_prefix = prefix.clone();
-    })
-    .await;
+    let env = redis_env().await;
     let (owner, _) = env.user("owner").await;
     let (_, general) = env.guild(&owner, "Lounge").await;
 
@@ -78,6 +73,16 @@ async fn events_cross_processes_over_redis() {
     env.stop().await;
 }
 
+/// A PostgreSQL environment on the Redis bus, under a channel prefix of its own.
+async fn redis_env() -> Env {
+    let prefix = format!("accordtest{}", rand_suffix());
+    Env::start("postgres", |c| {
+        c.bus.kind = accord_config::BusKind::Redis;
+        c.bus.channel_prefix = prefix;
+    })
+    .await
+}
+
 fn rand_suffix() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -89,12 +94,7 @@ fn rand_suffix() -> u64 {
 /// process whose session ended must not announce offline (presences are shared in Redis).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn presence_counts_sessions_on_every_process() {
-    let prefix = format!("accordtest{}", rand_suffix());
-    let env = Env::start("postgres", |c| {
-        c.bus.kind = accord_config::BusKind::Redis;
-        c.bus.channel_prefix = prefix.clone();
-    })
-    .await;
+    let env = redis_env().await;
     let (owner, _) = env.user("owner").await;
     let (member, member_id) = env.user("member").await;
     let (_, general) = env.guild(&owner, "Lounge").await;
