@@ -24,6 +24,14 @@ pub fn lock(s: &Session) -> MutexGuard<'_, SessionCore> {
     s.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Intents that few sessions hold (two are privileged) and whose events are many — every
+/// member coming online, typing or joining: the hub also indexes each guild's sessions by them.
+const SELECTIVE: [Intents; 3] = [
+    Intents::GUILD_PRESENCES,
+    Intents::GUILD_MESSAGE_TYPING,
+    Intents::GUILD_MEMBERS,
+];
+
 /// The registry of sessions and their indexes.
 #[derive(Debug)]
 pub struct Hub {
@@ -32,6 +40,8 @@ pub struct Hub {
     sessions: DashMap<Arc<str>, Session>,
     by_user: DashMap<UserId, HashSet<Arc<str>>>,
     by_guild: DashMap<GuildId, HashSet<Arc<str>>>,
+    /// The sessions of a guild that hold one of the [`SELECTIVE`] intents (by its bits).
+    by_guild_intent: DashMap<(GuildId, u64), HashSet<Arc<str>>>,
     /// The tokio runtime and a handle on this hub, for work started from sync code.
     tokio: std::sync::OnceLock<(tokio::runtime::Handle, std::sync::Weak<Hub>)>,
     /// Voice states by (guild, user).
@@ -53,6 +63,7 @@ impl Hub {
             sessions: DashMap::new(),
             by_user: DashMap::new(),
             by_guild: DashMap::new(),
+            by_guild_intent: DashMap::new(),
             presence_changes: std::sync::OnceLock::new(),
             voice: DashMap::new(),
             tokio: std::sync::OnceLock::new(),
@@ -171,16 +182,46 @@ impl Hub {
 
     /// Registers a session (it receives events from now on; they queue until it starts).
     pub fn insert(&self, session: Session, guilds: &[GuildId]) {
-        let (id, user) = {
+        let (id, user, intents) = {
             let mut core = lock(&session);
             core.guilds.extend(guilds.iter().copied());
-            (core.id.clone(), core.user)
+            (core.id.clone(), core.user, core.intents)
         };
         self.by_user.entry(user).or_default().insert(id.clone());
         for g in guilds {
-            self.by_guild.entry(*g).or_default().insert(id.clone());
+            self.index(&id, intents, *g);
         }
         self.sessions.insert(id, session);
+    }
+
+    /// Adds session `id` to the indexes of `guild`.
+    fn index(&self, id: &Arc<str>, intents: Intents, guild: GuildId) {
+        self.by_guild.entry(guild).or_default().insert(id.clone());
+        for intent in SELECTIVE {
+            if intents.contains(intent) {
+                self.by_guild_intent
+                    .entry((guild, intent.bits()))
+                    .or_default()
+                    .insert(id.clone());
+            }
+        }
+    }
+
+    /// Takes session `id` out of the indexes of `guild`.
+    fn unindex(&self, id: &str, intents: Intents, guild: GuildId) {
+        if let Some(mut set) = self.by_guild.get_mut(&guild) {
+            set.remove(id);
+        }
+        self.by_guild.remove_if(&guild, |_, s| s.is_empty());
+        for intent in SELECTIVE {
+            if intents.contains(intent) {
+                let key = (guild, intent.bits());
+                if let Some(mut set) = self.by_guild_intent.get_mut(&key) {
+                    set.remove(id);
+                }
+                self.by_guild_intent.remove_if(&key, |_, s| s.is_empty());
+            }
+        }
     }
 
     /// Ends a session for good.
@@ -210,10 +251,7 @@ impl Hub {
         }
         self.by_user.remove_if(&core.user, |_, s| s.is_empty());
         for g in &core.guilds {
-            if let Some(mut set) = self.by_guild.get_mut(g) {
-                set.remove(&id);
-            }
-            self.by_guild.remove_if(g, |_, s| s.is_empty());
+            self.unindex(&id, core.intents, *g);
             self.left_guild(*g);
         }
         let user = core.user;
@@ -246,10 +284,7 @@ impl Hub {
         let mut core = lock(session);
         if route::shard_of(Some(guild), core.shard[1]) == core.shard[0] && core.guilds.insert(guild)
         {
-            self.by_guild
-                .entry(guild)
-                .or_default()
-                .insert(core.id.clone());
+            self.index(&core.id, core.intents, guild);
             return true;
         }
         false
@@ -259,10 +294,7 @@ impl Hub {
         let mut core = lock(session);
         core.visible.remove_guild(guild);
         if core.guilds.remove(&guild) {
-            if let Some(mut set) = self.by_guild.get_mut(&guild) {
-                set.remove(&core.id);
-            }
-            self.by_guild.remove_if(&guild, |_, s| s.is_empty());
+            self.unindex(&core.id, core.intents, guild);
             drop(core);
             self.left_guild(guild);
             if let Some(bus) = self.state.bus.redis_bus() {
@@ -288,6 +320,20 @@ impl Hub {
             .into_iter()
             .filter_map(|id| self.get(&id))
             .collect()
+    }
+
+    /// The sessions of `guild` that may receive dispatch `name`: for an event gated by one of
+    /// the [`SELECTIVE`] intents only those holding it (a presence update in a guild of many
+    /// sessions costs nothing when none asked for presences), otherwise all of them.
+    fn of_guild_for(&self, guild: GuildId, name: &str) -> Vec<Session> {
+        match route::required_intent(name, true) {
+            Some(intent) if SELECTIVE.contains(&intent) => self
+                .by_guild_intent
+                .get(&(guild, intent.bits()))
+                .map(|s| s.iter().filter_map(|id| self.get(id)).collect())
+                .unwrap_or_default(),
+            _ => self.of_guild(guild),
+        }
     }
 
     /// Keeps only sessions whose user can view `channel` of `guild` (one batched check for
@@ -347,7 +393,7 @@ impl Hub {
         }
         let recipients = match &d.audience {
             Audience::Guild(g) => {
-                let all = scope(self.of_guild(*g));
+                let all = scope(self.of_guild_for(*g, name));
                 match (name, channel_id(&data, "id")) {
                     ("CHANNEL_CREATE", Some(c)) => self.viewers(all, *g, c).await,
                     ("CHANNEL_UPDATE", Some(c)) => {
@@ -372,7 +418,7 @@ impl Hub {
                 }
             }
             Audience::Channel(c) => match guild {
-                Some(g) => self.viewers(scope(self.of_guild(g)), g, *c).await,
+                Some(g) => self.viewers(scope(self.of_guild_for(g, name)), g, *c).await,
                 None => match self.state.store.recipients(*c).await {
                     Ok(users) => scope(self.of_users(&users)),
                     Err(e) => {

@@ -325,6 +325,78 @@ async fn voice_states(backend: &str) {
     env.stop().await;
 }
 
+/// GUILDS | GUILD_MEMBERS | GUILD_PRESENCES | DIRECT_MESSAGES.
+const WATCH: u64 = 1 | (1 << 1) | (1 << 8) | (1 << 12);
+
+/// Presence and member events reach a session through the hub's per-guild index of sessions
+/// holding those intents — also when the session joined the guild after it identified, and
+/// no longer once it left.
+async fn selective_intents_follow_membership(backend: &str) {
+    let env = Env::start(backend, |_| {}).await;
+    let (owner, _) = env.user("owner").await;
+    let (watcher, watcher_id) = env.user("watcher").await;
+    let (member, member_id) = env.user("member").await;
+    let (guild, general) = env.guild(&owner, "Lounge").await;
+    // The watcher identifies in no guild, then joins one.
+    let (mut w, _) = Client::connect(&env, Q).await;
+    w.identify(&watcher, json!({"intents": WATCH})).await;
+    env.join(&owner, &general, &watcher).await;
+    assert_eq!(w.until("GUILD_CREATE").await["d"]["id"], guild.as_str());
+    // A session of the guild without those intents gets neither kind of event.
+    let (mut plain, _) = Client::connect(&env, Q).await;
+    plain.identify(&owner, json!({"intents": BASIC})).await;
+    plain.until("GUILD_CREATE").await;
+
+    env.join(&owner, &general, &member).await;
+    let add = w.until("GUILD_MEMBER_ADD").await["d"].clone();
+    assert_eq!(add["user"]["id"], member_id.as_str());
+    let (mut m, _) = Client::connect(&env, Q).await;
+    m.identify(&member, json!({"intents": BASIC})).await;
+    let p = w.until("PRESENCE_UPDATE").await["d"].clone();
+    assert_eq!(p["user"]["id"], member_id.as_str());
+    env.say(&owner, &general, "after the presence").await;
+    let next = plain.dispatch().await;
+    assert_eq!(
+        (next["t"].as_str(), next["d"]["content"].as_str()),
+        (Some("MESSAGE_CREATE"), Some("after the presence")),
+        "a session without GUILD_MEMBERS / GUILD_PRESENCES got {next}"
+    );
+
+    // The watcher leaves: the member's presence changes no longer reach it. A DM sent after
+    // the change shows what came before it.
+    let (st, _) = env
+        .call(
+            reqwest::Method::DELETE,
+            &format!("/users/@me/guilds/{guild}"),
+            Some(&watcher),
+            None,
+        )
+        .await;
+    assert!(st.is_success(), "{st}");
+    w.until("GUILD_DELETE").await;
+    m.send(json!({"op": 3, "d": {"status": "dnd", "activities": [], "since": null, "afk": false}}))
+        .await;
+    let dm = env
+        .ok(
+            reqwest::Method::POST,
+            "/users/@me/channels",
+            &member,
+            Some(json!({"recipient_id": watcher_id})),
+        )
+        .await;
+    env.say(&member, dm["id"].as_str().unwrap(), "after leaving")
+        .await;
+    loop {
+        let v = w.dispatch().await;
+        assert_ne!(v["t"], "PRESENCE_UPDATE", "a presence after leaving: {v}");
+        if v["t"] == "MESSAGE_CREATE" {
+            assert_eq!(v["d"]["content"], "after leaving");
+            break;
+        }
+    }
+    env.stop().await;
+}
+
 both_backends!(
     channels_hidden_by_permissions,
     shards_get_their_guilds,
@@ -332,4 +404,5 @@ both_backends!(
     presences_and_revocation,
     member_chunks,
     voice_states,
+    selective_intents_follow_membership,
 );
