@@ -90,8 +90,13 @@ struct CdnTask {
 }
 
 impl CdnTask {
-    /// Binds `cdn.listen` and serves `blobs` there; prints its banner line.
-    async fn start(config: &Config, blobs: accord_blobs::Blobs) -> anyhow::Result<Self> {
+    /// Binds `cdn.listen` and serves `blobs` there, checking signed attachment URLs with
+    /// `url_key` (when `cdn.signed_urls` is enabled); prints its banner line.
+    async fn start(
+        config: &Config,
+        blobs: accord_blobs::Blobs,
+        url_key: Option<accord_auth::UrlSigningKey>,
+    ) -> anyhow::Result<Self> {
         let listener = tokio::net::TcpListener::bind(config.cdn.listen)
             .await
             .with_context(|| format!("cannot listen on {} (cdn.listen)", config.cdn.listen))?;
@@ -102,7 +107,10 @@ impl CdnTask {
             blobs.describe()
         );
         let (stop, rx) = tokio::sync::oneshot::channel::<()>();
-        let state = accord_cdn::CdnState { blobs };
+        let mut state = accord_cdn::CdnState::new(config, blobs);
+        if let Some(key) = url_key {
+            state = state.with_url_key(key);
+        }
         let task = tokio::spawn(accord_cdn::serve(listener, state, async move {
             let _ = rx.await;
         }));
@@ -123,8 +131,9 @@ impl CdnTask {
 async fn run_cdn(config: &Config) -> anyhow::Result<()> {
     let blobs = accord_blobs::Blobs::from_config(config)
         .context("cannot open the file storage ([cdn] storage settings)")?;
+    let url_key = cdn_url_key(config).await?;
     println!("Accord is running (CDN only).");
-    let mut cdn = CdnTask::start(config, blobs).await?;
+    let mut cdn = CdnTask::start(config, blobs, url_key).await?;
     let stop = shutdown_signal();
     println!("Press Ctrl-C to stop.");
     tokio::select! {
@@ -136,6 +145,26 @@ async fn run_cdn(config: &Config) -> anyhow::Result<()> {
     }
     tracing::info!("shutting down");
     cdn.stop().await
+}
+
+/// The key of signed attachment URLs for `accord cdn`, when `cdn.signed_urls` is enabled: from
+/// `security.token_secret`, or else from the secret the API generated in the database (the only
+/// time the CDN alone opens the database).
+async fn cdn_url_key(config: &Config) -> anyhow::Result<Option<accord_auth::UrlSigningKey>> {
+    if !config.cdn.signed_urls.enabled {
+        return Ok(None);
+    }
+    if let Some(secret) = &config.security.token_secret {
+        return Ok(Some(accord_auth::UrlSigningKey::derive(secret.as_bytes())));
+    }
+    let store = open_store(config)
+        .await
+        .context("cdn.signed_urls needs the token secret: set security.token_secret, or let the CDN reach the database")?;
+    let key = accord_api::state::url_signing_key(config, &store)
+        .await
+        .context("cannot read the token secret from the database");
+    store.close().await;
+    Ok(Some(key?))
 }
 
 /// Runs `services` until Ctrl-C or SIGTERM.
@@ -189,7 +218,8 @@ pub async fn run(config: Config, services: Services) -> anyhow::Result<()> {
         println!("  OpenAPI:   {api_url}/api/openapi.json");
         println!("  Health:    {api_url}/healthz   {api_url}/readyz   {api_url}/metrics");
         let cdn = if services == Services::All {
-            let cdn = CdnTask::start(&config, state.blobs.clone()).await?;
+            let cdn =
+                CdnTask::start(&config, state.blobs.clone(), Some(state.url_key.clone())).await?;
             println!("  Voice is not part of this build yet.");
             Some(cdn)
         } else {

@@ -9,12 +9,20 @@ use axum::response::{IntoResponse, Response};
 pub enum CdnError {
     /// No such file, or a path that cannot name one (404).
     NotFound,
+    /// An attachment URL without a valid signature, or past its expiry, when URLs are signed
+    /// (404 "This content is no longer available.", as Discord's CDN answers).
+    NoLongerAvailable,
     /// Only GET and HEAD are served (405).
     MethodNotAllowed,
     /// The requested byte range lies outside a file of this size (416).
     RangeNotSatisfiable(u64),
     /// The storage failed; the cause is logged, never sent (500).
     Storage(accord_blobs::BlobError),
+    /// A query the route cannot answer, such as a `?size=` that is not a power of two from 16
+    /// to 4096 (400).
+    BadRequest(&'static str),
+    /// A stored image could not be resized or converted; the cause is logged (415).
+    Render(String),
 }
 
 impl From<accord_blobs::BlobError> for CdnError {
@@ -31,6 +39,10 @@ impl IntoResponse for CdnError {
     fn into_response(self) -> Response {
         let (status, message) = match &self {
             CdnError::NotFound => (StatusCode::NOT_FOUND, "404: Not Found"),
+            CdnError::NoLongerAvailable => (
+                StatusCode::NOT_FOUND,
+                "This content is no longer available.",
+            ),
             CdnError::MethodNotAllowed => {
                 (StatusCode::METHOD_NOT_ALLOWED, "405: Method Not Allowed")
             }
@@ -38,6 +50,14 @@ impl IntoResponse for CdnError {
                 StatusCode::RANGE_NOT_SATISFIABLE,
                 "416: Range Not Satisfiable",
             ),
+            CdnError::BadRequest(why) => (StatusCode::BAD_REQUEST, *why),
+            CdnError::Render(e) => {
+                tracing::warn!(error = %e, "CDN could not render an image");
+                (
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "415: Unsupported Media Type",
+                )
+            }
             CdnError::Storage(e) => {
                 tracing::error!(error = %e, "CDN storage failed");
                 (

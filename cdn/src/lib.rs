@@ -10,11 +10,13 @@
 //! (`Content-Disposition: attachment`), and HTML, XML and SVG are never rendered. Errors are
 //! Discord-shaped JSON bodies.
 
+mod assets;
 mod defaults;
 mod error;
 mod media;
 mod respond;
 mod routes;
+mod signed;
 
 use std::future::Future;
 
@@ -23,17 +25,41 @@ use axum::Router;
 use tower_http::trace::TraceLayer;
 
 pub use error::CdnError;
+pub use signed::SignedUrls;
 
 /// What the handlers share (cheap to clone).
 #[derive(Debug, Clone)]
 pub struct CdnState {
     /// Where the files are.
     pub blobs: Blobs,
+    /// Limits and slots for resizing and converting images.
+    pub rendering: assets::Rendering,
+    /// Signed attachment URLs (`cdn.signed_urls`); the key comes from [`CdnState::with_url_key`].
+    pub signed_urls: SignedUrls,
+}
+
+impl CdnState {
+    /// The state for serving `blobs` as `config` says.
+    pub fn new(config: &accord_config::Config, blobs: Blobs) -> Self {
+        let images = &config.cdn.images;
+        let limits = accord_media::Limits {
+            max_bytes: usize::try_from(images.max_upload_bytes).unwrap_or(usize::MAX),
+            max_pixels: images.max_pixels,
+            max_frames: images.max_frames,
+            max_animation_pixels: images.max_animation_pixels,
+        };
+        Self {
+            blobs,
+            rendering: assets::Rendering::new(limits),
+            signed_urls: SignedUrls::from_config(config),
+        }
+    }
 }
 
 /// The CDN's HTTP application.
 pub fn router(state: CdnState) -> Router {
     routes::routes()
+        .merge(assets::routes())
         .fallback(|| async { CdnError::NotFound })
         .method_not_allowed_fallback(|| async { CdnError::MethodNotAllowed })
         .with_state(state)
@@ -46,7 +72,9 @@ pub async fn serve(
     state: CdnState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
+    // The peer address is what signed URLs bound to one client are checked against.
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
 }

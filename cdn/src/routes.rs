@@ -19,7 +19,6 @@ pub fn routes() -> Router<CdnState> {
             "/attachments/{channel_id}/{attachment_id}/{filename}",
             get(attachment),
         )
-        .route("/emojis/{file}", get(emoji))
         .route("/embed/avatars/{file}", get(default_avatar))
 }
 
@@ -39,10 +38,13 @@ async fn default_avatar(
 }
 
 /// `GET /attachments/{channel_id}/{attachment_id}/{filename}`: a message attachment, stored by
-/// the API under `<channel_id>/<attachment_id>/<filename>`.
+/// the API under `<channel_id>/<attachment_id>/<filename>`. With `cdn.signed_urls` enabled, only
+/// for a URL signed for this client and not expired (see [`crate::signed`]).
 async fn attachment(
     State(state): State<CdnState>,
     Path((channel, id, filename)): Path<(String, String, String)>,
+    uri: axum::http::Uri,
+    connection: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     method: Method,
     headers: HeaderMap,
 ) -> Result<Response, CdnError> {
@@ -52,6 +54,11 @@ async fn attachment(
     if !is_file_name(&filename) {
         return Err(CdnError::NotFound);
     }
+    let peer = connection.map(|c| c.0.0.ip());
+    let path = format!("/attachments/{channel}/{id}/{filename}");
+    state
+        .signed_urls
+        .check(&path, uri.query(), peer, &headers)?;
     let key = format!("{channel}/{id}/{filename}");
     let download = Download {
         filename: Some(&filename),
@@ -59,34 +66,8 @@ async fn attachment(
     respond::file(&state.blobs, &key, &method, &headers, download).await
 }
 
-/// `GET /emojis/{emoji_id}.{png|jpg|jpeg|webp|gif|avif}` (the extension may be left out): the
-/// stored image as uploaded. Conversion to the requested format and `?size=` come with resizing.
-async fn emoji(
-    State(state): State<CdnState>,
-    Path(file): Path<String>,
-    method: Method,
-    headers: HeaderMap,
-) -> Result<Response, CdnError> {
-    let (id, ext) = file.split_once('.').unwrap_or((&file, "png"));
-    let Some(id) = snowflake(id) else {
-        return Err(CdnError::NotFound);
-    };
-    if !matches!(ext, "png" | "jpg" | "jpeg" | "webp" | "gif" | "avif") {
-        return Err(CdnError::NotFound);
-    }
-    let key = format!("emojis/{id}");
-    respond::file(
-        &state.blobs,
-        &key,
-        &method,
-        &headers,
-        Download { filename: None },
-    )
-    .await
-}
-
 /// A snowflake written as decimal digits (no sign, no leading `+`, fits in 63 bits).
-fn snowflake(s: &str) -> Option<u64> {
+pub(crate) fn snowflake(s: &str) -> Option<u64> {
     if s.is_empty() || s.len() > 20 || !s.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }

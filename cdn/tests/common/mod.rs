@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod images;
+
 use std::sync::Arc;
 
 use accord_api::AppState;
@@ -54,6 +56,11 @@ pub struct Stack {
 impl Stack {
     /// Starts the API and the CDN on `storage` and sets a guild up.
     pub async fn start(storage: Storage) -> Self {
+        Self::start_with(storage, |_| {}).await
+    }
+
+    /// [`Stack::start`] with the test configuration changed by `configure` first.
+    pub async fn start_with(storage: Storage, configure: impl FnOnce(&mut Config)) -> Self {
         let db = TestDb::sqlite();
         let store = db.store().await;
         let data = tempfile::tempdir().expect("data directory");
@@ -74,6 +81,7 @@ impl Stack {
             config.cdn.s3.access_key_id = Some("test".into());
             config.cdn.s3.secret_access_key = Some("test".into());
         }
+        configure(&mut config);
         config.validate().expect("test config is valid");
         let state = AppState::new(Arc::new(config), store, Bus::memory(1024))
             .await
@@ -87,7 +95,7 @@ impl Stack {
         let blobs = accord_blobs::Blobs::from_config(&state.config).expect("storage");
         tokio::spawn(accord_cdn::serve(
             cdn_listener,
-            CdnState { blobs },
+            CdnState::new(&state.config, blobs).with_url_key(state.url_key.clone()),
             async move {
                 let _ = cdn_rx.await;
             },

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use accord_auth::{HashCost, PasswordRules, Revocations, TokenSigner};
+use accord_auth::{HashCost, PasswordRules, Revocations, TokenSigner, UrlSigningKey};
 use accord_blobs::{BlobError, Blobs};
 use accord_bus::{Audience, Bus, Event};
 use accord_config::Config;
@@ -31,6 +31,8 @@ pub struct Inner {
     pub bus: Bus,
     /// Signs and checks tokens.
     pub signer: TokenSigner,
+    /// Signs attachment URLs (`cdn.signed_urls`), derived from the token secret.
+    pub url_key: UrlSigningKey,
     /// Revoked tokens, shared with every service of the process.
     pub revocations: Arc<Revocations>,
     /// Snowflake generator.
@@ -77,7 +79,9 @@ impl AppState {
     /// bus; opens the configured file storage.
     pub async fn new(config: Arc<Config>, store: Store, bus: Bus) -> Result<Self, StateError> {
         let blobs = Blobs::from_config(&config)?;
-        let signer = TokenSigner::new(token_secret(&config, &store).await?.as_bytes());
+        let secret = token_secret(&config, &store).await?;
+        let signer = TokenSigner::new(secret.as_bytes());
+        let url_key = UrlSigningKey::derive(secret.as_bytes());
         let revocations = Arc::new(Revocations::new());
         load_revocations(&store, &revocations).await?;
         let permissions = Arc::new(PermissionCache::new());
@@ -96,6 +100,7 @@ impl AppState {
             store,
             bus,
             signer,
+            url_key,
             revocations,
             ids,
             permissions,
@@ -151,6 +156,18 @@ impl AppState {
             tracing::error!(error = %e, "bus publish failed");
         }
     }
+}
+
+/// The key attachment URLs are signed with: derived from the token secret (configured, or
+/// generated on first start and stored in the database), as the API's own. For processes that
+/// verify URLs without running the API (`accord cdn`).
+pub async fn url_signing_key(
+    config: &Config,
+    store: &Store,
+) -> Result<UrlSigningKey, accord_store::StoreError> {
+    Ok(UrlSigningKey::derive(
+        token_secret(config, store).await?.as_bytes(),
+    ))
 }
 
 /// The configured secret, or the one stored in the database (generated on first start).

@@ -15,12 +15,27 @@ use crate::state::AppState;
 use crate::views::public_user;
 use crate::views_guild::timestamp;
 
-/// The public URL of a stored attachment.
+/// The public URL of a stored attachment: signed for anyone, with Discord's `ex`/`is`/`hm`
+/// parameters, when `cdn.signed_urls` is enabled.
 pub fn attachment_url(state: &AppState, channel: i64, id: i64, filename: &str) -> String {
-    format!(
-        "{}/attachments/{channel}/{id}/{filename}",
-        state.config.cdn_public_url()
+    signed_cdn_url(
+        state,
+        &format!("/attachments/{channel}/{id}/{filename}"),
+        None,
     )
+}
+
+/// The CDN URL of `path` (`/attachments/...`), signed from now when `cdn.signed_urls` is enabled
+/// (for requests from `ip` only, when given), plain otherwise.
+pub fn signed_cdn_url(state: &AppState, path: &str, ip: Option<std::net::IpAddr>) -> String {
+    let base = state.config.cdn_public_url();
+    let signing = &state.config.cdn.signed_urls;
+    if !signing.enabled {
+        return format!("{base}{path}");
+    }
+    let now = accord_auth::now_ms() / 1000;
+    let query = accord_auth::signed_url::sign(&state.url_key, path, now, signing.ttl_secs, ip);
+    format!("{base}{path}?{query}")
 }
 
 /// An attachment object.

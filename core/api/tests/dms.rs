@@ -328,7 +328,7 @@ async fn group_recipients(backend: &str) {
     assert_eq!(remove(newcomer, newcomer_id).await.0, 204);
     events.expect(&["CHANNEL_RECIPIENT_REMOVE", "CHANNEL_DELETE"]);
 
-    // Editing: any recipient renames; icon data is refused until the CDN exists.
+    // Editing: any recipient renames or sets the icon (an image data URI).
     let edit = async |body: Value| go(&s, Method::PATCH, &path, member, Some(body)).await;
     let Resp(status, c) = edit(json!({"name": "Friends"})).await;
     assert_eq!((status, c["name"].as_str()), (200, Some("Friends")));
@@ -345,6 +345,14 @@ async fn group_recipients(backend: &str) {
         ),
         (Some(50035), true)
     );
+    // A 1×1 PNG: stored, and the icon answers its hash.
+    let png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
+    let Resp(status, c) = edit(json!({"icon": format!("data:image/png;base64,{png}")})).await;
+    assert_eq!(status, 200, "{c}");
+    let hash = c["icon"].as_str().expect("icon hash").to_owned();
+    assert!(hash.len() == 32 && hash.bytes().all(|b| b.is_ascii_hexdigit()), "{hash}");
+    let got = events.expect(&["CHANNEL_UPDATE"; 8]);
+    assert!(got.iter().all(|(_, _, d)| d["icon"] == hash.as_str()));
     let resp = edit(json!({"name": "x".repeat(101)})).await.1;
     assert_eq!(field_code(&resp, &["name"]), Some("BASE_TYPE_BAD_LENGTH"));
     events.expect(&[]);

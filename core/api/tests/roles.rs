@@ -184,10 +184,7 @@ async fn create_modify_delete(backend: &str) {
     }
     let icon = json!({"icon": "data:image/png;base64,AAAA"});
     let body = g.no(POST, "/roles", &owner, icon, 50035).await;
-    assert_eq!(
-        field_code(&body, &["icon"]),
-        Some("IMAGE_UPLOADS_UNAVAILABLE")
-    );
+    assert_eq!(field_code(&body, &["icon"]), Some("IMAGE_INVALID"));
     events.expect(&[]);
     assert_eq!(g.roles(&owner).await.len(), 3);
 

@@ -173,6 +173,14 @@ pub struct CdnConfig {
     pub local_dir: Option<PathBuf>,
     /// S3-compatible object storage, used when `storage = "s3"`.
     pub s3: S3Config,
+    /// Limits on uploaded images (avatars, icons, banners, splashes, role icons, emojis) and on
+    /// the resized and converted copies the CDN makes of them.
+    pub images: ImageLimitsConfig,
+    /// Expiring attachment URLs, as Discord's (`?ex=...&is=...&hm=...`), renewed by clients
+    /// with `POST /attachments/refresh-urls`. Signed with a key derived from the token secret
+    /// (`security.token_secret`, or the one generated in the database), so API and CDN agree
+    /// with no secret of their own.
+    pub signed_urls: SignedUrlsConfig,
 }
 
 impl Default for CdnConfig {
@@ -183,6 +191,67 @@ impl Default for CdnConfig {
             storage: StorageKind::Local,
             local_dir: None,
             s3: S3Config::default(),
+            images: ImageLimitsConfig::default(),
+            signed_urls: SignedUrlsConfig::default(),
+        }
+    }
+}
+
+/// Expiring attachment URLs. When enabled, the API gives out attachment URLs carrying Discord's
+/// `ex` (expiry), `is` (issue time) and `hm` (signature) parameters, the CDN answers a request
+/// for an attachment without a valid, unexpired signature with 404, and clients get fresh URLs
+/// from `POST /attachments/refresh-urls`. The signing key is derived from the token secret
+/// (`security.token_secret`, or the one generated in the database), so the API and CDN
+/// processes of one instance agree on it; changing that secret invalidates every signed URL.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct SignedUrlsConfig {
+    /// Sign attachment URLs and refuse unsigned or expired ones at the CDN. Emojis, avatars and
+    /// other images stay public.
+    pub enabled: bool,
+    /// How long a signed URL works, in seconds (at least 1; Discord uses a day).
+    pub ttl_secs: u64,
+    /// Bind the URLs given out by `POST /attachments/refresh-urls` to the caller's IP address,
+    /// so they work only for requests from that address (URLs in message objects stay unbound:
+    /// they reach everyone who can read the message).
+    pub bind_ip: bool,
+}
+
+impl Default for SignedUrlsConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            ttl_secs: 86_400,
+            bind_ip: false,
+        }
+    }
+}
+
+/// Limits on uploaded images. An image past any of them is refused when it is uploaded (a
+/// Discord-style 400 naming the field), and never decoded by the CDN: the checks read only the
+/// image's header, so a small file claiming huge dimensions (a "decompression bomb") costs
+/// nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct ImageLimitsConfig {
+    /// Largest upload in bytes of an avatar, banner, icon, splash or role icon (emojis have
+    /// Discord's own 256 KiB limit).
+    pub max_upload_bytes: u64,
+    /// Most pixels (width × height) of one frame.
+    pub max_pixels: u64,
+    /// Most frames of an animated GIF or WebP.
+    pub max_frames: u32,
+    /// Most pixels over all frames of an animation (width × height × frames).
+    pub max_animation_pixels: u64,
+}
+
+impl Default for ImageLimitsConfig {
+    fn default() -> Self {
+        Self {
+            max_upload_bytes: 10 * 1024 * 1024,
+            max_pixels: 4096 * 4096,
+            max_frames: 512,
+            max_animation_pixels: 256 * 1024 * 1024,
         }
     }
 }

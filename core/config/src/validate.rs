@@ -207,6 +207,9 @@ pub(crate) fn validate(c: &Config) -> Result<(), ConfigError> {
             Some(_) => {}
         }
     }
+    if c.cdn.signed_urls.ttl_secs == 0 {
+        k.fail("cdn.signed_urls.ttl_secs", "must be at least 1");
+    }
     if c.cdn.s3.access_key_id.is_some() != c.cdn.s3.secret_access_key.is_some() {
         k.fail(
             "cdn.s3.secret_access_key",

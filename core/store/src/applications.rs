@@ -76,6 +76,8 @@ pub struct ApplicationPatch {
     pub flags: Option<i64>,
     /// Interactions endpoint; `Some(None)` clears it.
     pub interactions_endpoint_url: Option<Option<String>>,
+    /// Icon hash; `Some(None)` clears it.
+    pub icon: Option<Option<String>>,
 }
 
 macro_rules! app_columns {
@@ -201,6 +203,8 @@ impl Store {
     ) -> Result<ApplicationRecord> {
         let endpoint_set = patch.interactions_endpoint_url.is_some();
         let endpoint = patch.interactions_endpoint_url.clone().flatten();
+        let icon_set = patch.icon.is_some();
+        let icon = patch.icon.clone().flatten();
         dispatch!(self.db(), |pool| {
             let row: Option<ApplicationRecord> = sqlx::query_as(concat!(
                 "UPDATE applications SET \
@@ -209,7 +213,8 @@ impl Store {
                  bot_public = COALESCE($4, bot_public), \
                  bot_require_code_grant = COALESCE($5, bot_require_code_grant), \
                  flags = COALESCE($6, flags), \
-                 interactions_endpoint_url = CASE WHEN $7 THEN $8 ELSE interactions_endpoint_url END \
+                 interactions_endpoint_url = CASE WHEN $7 THEN $8 ELSE interactions_endpoint_url END, \
+                 icon = CASE WHEN $9 THEN $10 ELSE icon END \
                  WHERE id = $1 RETURNING ",
                 app_columns!()
             ))
@@ -221,6 +226,8 @@ impl Store {
             .bind(patch.flags)
             .bind(endpoint_set)
             .bind(&endpoint)
+            .bind(icon_set)
+            .bind(&icon)
             .fetch_optional(pool)
             .await?;
             row.ok_or(StoreError::NotFound)

@@ -1,6 +1,7 @@
 //! The REST routes; the module tree mirrors Discord's URL tree under `/api/v{9,10}`.
 
 pub mod applications;
+pub mod attachments;
 pub mod auth;
 pub mod channels;
 pub mod gateway;
@@ -94,6 +95,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .pipe(invites::register)
         .pipe(oauth2::register)
         .pipe(webhooks::register)
+        .pipe(attachments::register)
 }
 
 /// Lets each route group register itself on the router in turn.

@@ -8,6 +8,7 @@ pub mod channels;
 pub mod guild_payload;
 pub mod identify_budget;
 pub mod ids;
+pub mod images;
 pub mod members;
 pub mod messages;
 pub mod moderation;

@@ -310,6 +310,7 @@ async fn applications_and_bots(store: Store) {
         bot_public: Some(false),
         flags: Some(1 << 15),
         interactions_endpoint_url: Some(Some("https://example.test/i".into())),
+        icon: Some(Some("0123456789abcdef0123456789abcdef".into())),
         ..ApplicationPatch::default()
     };
     let updated = store
@@ -336,6 +337,22 @@ async fn applications_and_bots(store: Store) {
         .unwrap();
     assert_eq!(cleared.interactions_endpoint_url, None);
     assert_eq!(cleared.name, "Renamed");
+    assert_eq!(
+        cleared.icon.as_deref(),
+        Some("0123456789abcdef0123456789abcdef"),
+        "a patch without an icon leaves it"
+    );
+    let no_icon = store
+        .update_application(
+            app.application_id(),
+            &ApplicationPatch {
+                icon: Some(None),
+                ..ApplicationPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(no_icon.icon, None);
     assert!(matches!(
         store
             .update_application(id(), &ApplicationPatch::default())

@@ -39,7 +39,7 @@ pub async fn patch(
 ) -> ApiResult<axum::Json<Application>> {
     auth.not_bot()?;
     let app = applications::owned(&state, parse_id(&id)?, auth.user_id).await?;
-    let patch = body.to_patch(&app, true)?;
+    let patch = body.to_patch(&state, &app, true).await?;
     let app = state
         .store
         .update_application(app.application_id(), &patch)

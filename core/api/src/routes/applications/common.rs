@@ -7,6 +7,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, ApiResult};
+use crate::services::images::{self, Change};
 use crate::services::validate;
 use crate::state::AppState;
 use crate::views;
@@ -57,16 +58,28 @@ pub struct ModifyApplicationBody {
     #[serde(default, deserialize_with = "crate::routes::nullable")]
     #[schema(value_type = Option<String>)]
     pub interactions_endpoint_url: Option<Option<String>>,
+    /// Icon as a data URI (PNG, JPEG, GIF or WebP), or null to remove it.
+    #[serde(default, deserialize_with = "crate::routes::nullable")]
+    #[schema(value_type = Option<String>)]
+    pub icon: Option<Option<String>>,
 }
 
 impl ModifyApplicationBody {
-    /// Validates the body against the current application and builds the store patch.
-    pub fn to_patch(
+    /// Validates the body against the current application, stores a new icon and builds the
+    /// store patch.
+    pub async fn to_patch(
         &self,
+        state: &AppState,
         current: &ApplicationRecord,
         allow_name: bool,
     ) -> ApiResult<ApplicationPatch> {
         let mut tree = ErrorTree::new();
+        let icon = Change::of(
+            &mut tree,
+            "icon",
+            self.icon.as_ref(),
+            &images::upload_limits(state),
+        );
         if let Some(name) = &self.name {
             if allow_name {
                 validate::display_name(&mut tree, "name", name, 1, 100);
@@ -110,6 +123,9 @@ impl ModifyApplicationBody {
         if !tree.is_empty() {
             return Err(ApiError::InvalidForm(tree));
         }
+        let icon = icon
+            .apply(state, &format!("app-icons/{}", current.id))
+            .await?;
         Ok(ApplicationPatch {
             name: self.name.as_ref().map(|n| n.trim().to_owned()),
             description: self.description.clone(),
@@ -117,6 +133,7 @@ impl ModifyApplicationBody {
             bot_require_code_grant: self.bot_require_code_grant,
             flags,
             interactions_endpoint_url: self.interactions_endpoint_url.clone(),
+            icon,
         })
     }
 }

@@ -46,7 +46,7 @@ pub async fn patch_me(
     Json(body): Json<ModifyApplicationBody>,
 ) -> ApiResult<axum::Json<Application>> {
     let app = own_application(&state, &auth).await?;
-    let patch = body.to_patch(&app, false)?;
+    let patch = body.to_patch(&state, &app, false).await?;
     let app = state
         .store
         .update_application(app.application_id(), &patch)

@@ -17,6 +17,7 @@ use crate::services::channels::{
     has_manage_roles_overwrite, has_parent, parent_permissions, resolve_overwrites,
     validate_fields,
 };
+use crate::services::images::{self, Change};
 use crate::services::{ids, validate};
 use crate::state::AppState;
 use crate::views_guild;
@@ -42,7 +43,7 @@ pub struct ModifyChannelBody {
     /// Every overwrite of the channel (replaces the current ones; null removes them all).
     #[serde(default, deserialize_with = "crate::routes::nullable")]
     pub permission_overwrites: Option<Option<Vec<OverwriteBody>>>,
-    /// Group DM icon (uploads arrive with the CDN; null clears it).
+    /// Group DM icon as a data URI (PNG, JPEG, GIF or WebP), or null to remove it.
     #[serde(default, deserialize_with = "crate::routes::nullable")]
     #[schema(value_type = Option<String>)]
     pub icon: Option<Option<String>>,
@@ -85,22 +86,24 @@ async fn patch_group_dm(
     if let Some(Some(name)) = &body.name {
         validate::display_name(&mut tree, "name", name, 1, 100);
     }
-    if matches!(body.icon, Some(Some(_))) {
-        tree.add(
-            &["icon"],
-            "IMAGE_UPLOADS_UNAVAILABLE",
-            "Image uploads are not available on this instance yet; only null (no icon) is accepted.",
-        );
-    }
+    let icon = Change::of(
+        &mut tree,
+        "icon",
+        body.icon.as_ref(),
+        &images::upload_limits(state),
+    );
     if !tree.is_empty() {
         return Err(ApiError::InvalidForm(tree));
     }
+    let icon = icon
+        .apply(state, &format!("channel-icons/{}", c.id))
+        .await?;
     let patch = ChannelPatch {
         name: body
             .name
             .as_ref()
             .map(|n| n.as_ref().map(|n| n.trim().to_owned())),
-        icon: body.icon.as_ref().map(|_| None),
+        icon,
         ..ChannelPatch::default()
     };
     let updated = state.store.update_channel(c.channel_id(), &patch).await?;

@@ -13,6 +13,7 @@ use crate::extract::{Auth, Json};
 use crate::routes::users::me::caller;
 use crate::services::channels::apply_type_defaults;
 use crate::services::guild_payload::guild_create;
+use crate::services::images::{self, Change};
 use crate::services::validate;
 use crate::state::AppState;
 use crate::views_guild;
@@ -82,6 +83,9 @@ pub struct CreateGuildChannel {
 pub struct CreateGuildBody {
     /// Name (2–100 characters).
     pub name: String,
+    /// Icon as a data URI (PNG, JPEG, GIF or WebP).
+    #[serde(default)]
+    pub icon: Option<String>,
     /// Verification level (0–4).
     #[serde(default)]
     pub verification_level: Option<i32>,
@@ -138,6 +142,12 @@ pub async fn create(
     }
     let mut tree = ErrorTree::new();
     validate::display_name(&mut tree, "name", &body.name, 2, 100);
+    let icon = Change::of(
+        &mut tree,
+        "icon",
+        body.icon.as_ref().map(|i| Some(i.clone())).as_ref(),
+        &images::upload_limits(&state),
+    );
     check_range(&mut tree, "verification_level", body.verification_level, 4);
     check_range(
         &mut tree,
@@ -263,6 +273,10 @@ pub async fn create(
     new.channels = resolved;
     new.afk_channel_id = afk_channel_id;
     new.system_channel_id = system_channel_id;
+    new.icon = icon
+        .apply(&state, &format!("icons/{guild_id}"))
+        .await?
+        .flatten();
     let guild = state.store.create_guild(&new).await?;
     let roles = state.store.guild_roles(guild_id).await?;
     let payload = guild_create(&state, guild_id, user.user_id()).await?;

@@ -16,6 +16,7 @@ use crate::error::{ApiError, ApiResult, Maximum, Unknown};
 use crate::extract::{Auth, Json};
 use crate::services::access::GuildAccess;
 use crate::services::ids;
+use crate::services::images;
 use crate::state::AppState;
 use crate::views::public_user;
 
@@ -196,9 +197,14 @@ fn sniff(bytes: &[u8]) -> Option<ImageKind> {
     }
 }
 
-/// Decodes `data:image/<png|jpeg|gif|webp>;base64,<data>` and checks the bytes; adds problems
-/// to `tree` under `image`.
-fn decode_image(tree: &mut ErrorTree, uri: &str) -> Option<(Vec<u8>, bool)> {
+/// Decodes `data:image/<png|jpeg|gif|webp>;base64,<data>` and checks the bytes (type, size, and
+/// the pixel and frame limits of `[cdn.images]` read from the header); adds problems to `tree`
+/// under `image`.
+fn decode_image(
+    tree: &mut ErrorTree,
+    uri: &str,
+    limits: &accord_media::Limits,
+) -> Option<(Vec<u8>, bool)> {
     let invalid = |tree: &mut ErrorTree| {
         tree.add(&["image"], "IMAGE_INVALID", "Invalid image data");
         None
@@ -235,6 +241,16 @@ fn decode_image(tree: &mut ErrorTree, uri: &str) -> Option<(Vec<u8>, bool)> {
         Some(ImageKind::Webp { animated }) => animated,
         Some(ImageKind::Png | ImageKind::Jpeg) => false,
     };
+    // A decompression bomb (a small file claiming huge dimensions or endless frames) is refused
+    // here, never stored for the CDN to meet.
+    if let Err(accord_media::MediaError::Bomb(why)) = accord_media::probe(&bytes, limits) {
+        tree.add(
+            &["image"],
+            "IMAGE_TOO_LARGE",
+            format!("Image dimensions are too large: {why}."),
+        );
+        return None;
+    }
     Some((bytes, animated))
 }
 
@@ -322,7 +338,11 @@ pub async fn create(
         }
     }
     let image = match &body.image {
-        Some(uri) => decode_image(&mut tree, uri),
+        Some(uri) => decode_image(
+            &mut tree,
+            uri,
+            &images::limits(&state.config.cdn.images, MAX_EMOJI_BYTES),
+        ),
         None => {
             tree.add(&["image"], "BASE_TYPE_REQUIRED", required);
             None

@@ -11,6 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::error::{ApiError, ApiResult, Unknown};
 use crate::extract::{Auth, Json};
 use crate::services::access::GuildAccess;
+use crate::services::images::{self, Change};
 use crate::services::{ids, validate};
 use crate::state::AppState;
 use crate::views_guild;
@@ -67,10 +68,22 @@ pub struct ModifyGuildBody {
     /// AFK timeout (60, 300, 900, 1800, 3600).
     #[serde(default)]
     pub afk_timeout: Option<i32>,
-    /// Icon (uploads arrive with the CDN; null clears).
+    /// Icon: a data URI (PNG, JPEG, GIF or WebP), or null to remove it.
     #[serde(default, deserialize_with = "crate::routes::nullable")]
     #[schema(value_type = Option<String>)]
     pub icon: Option<Option<String>>,
+    /// Banner: a data URI, or null to remove it.
+    #[serde(default, deserialize_with = "crate::routes::nullable")]
+    #[schema(value_type = Option<String>)]
+    pub banner: Option<Option<String>>,
+    /// Invite splash: a data URI, or null to remove it.
+    #[serde(default, deserialize_with = "crate::routes::nullable")]
+    #[schema(value_type = Option<String>)]
+    pub splash: Option<Option<String>>,
+    /// Discovery splash: a data URI, or null to remove it.
+    #[serde(default, deserialize_with = "crate::routes::nullable")]
+    #[schema(value_type = Option<String>)]
+    pub discovery_splash: Option<Option<String>>,
     /// New owner (owner only).
     #[serde(default)]
     #[schema(value_type = Option<String>)]
@@ -143,13 +156,16 @@ pub async fn patch(
             "Value must be one of {60, 300, 900, 1800, 3600}.",
         );
     }
-    if matches!(body.icon, Some(Some(_))) {
-        tree.add(
-            &["icon"],
-            "IMAGE_UPLOADS_UNAVAILABLE",
-            "Image uploads are not available on this instance yet.",
-        );
-    }
+    let limits = images::upload_limits(&state);
+    let icon = Change::of(&mut tree, "icon", body.icon.as_ref(), &limits);
+    let banner = Change::of(&mut tree, "banner", body.banner.as_ref(), &limits);
+    let splash = Change::of(&mut tree, "splash", body.splash.as_ref(), &limits);
+    let discovery_splash = Change::of(
+        &mut tree,
+        "discovery_splash",
+        body.discovery_splash.as_ref(),
+        &limits,
+    );
     if let Some(Some(d)) = &body.description
         && d.chars().count() > 120
     {
@@ -201,10 +217,14 @@ pub async fn patch(
     }
     let patch = GuildPatch {
         name: body.name.as_ref().map(|n| n.trim().to_owned()),
-        icon: match body.icon {
-            Some(None) => Some(None),
-            _ => None,
-        },
+        icon: icon.apply(&state, &format!("icons/{guild_id}")).await?,
+        banner: banner.apply(&state, &format!("banners/{guild_id}")).await?,
+        splash: splash
+            .apply(&state, &format!("splashes/{guild_id}"))
+            .await?,
+        discovery_splash: discovery_splash
+            .apply(&state, &format!("discovery-splashes/{guild_id}"))
+            .await?,
         description: body.description.clone(),
         owner_id: body.owner_id,
         afk_channel_id: body.afk_channel_id,

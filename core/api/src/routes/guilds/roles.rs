@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use accord_bus::Audience;
+use accord_media::Limits;
 use accord_model::{ErrorTree, Permissions, Role, RoleId};
 use accord_store::{NewRole, RolePatch, RoleRecord};
 use axum::extract::{Path, State};
@@ -16,6 +17,7 @@ use utoipa_axum::routes;
 use crate::error::{ApiError, ApiResult, Maximum, Unknown};
 use crate::extract::{Auth, Json};
 use crate::services::access::GuildAccess;
+use crate::services::images::{self, Change};
 use crate::services::roles::{RoleDeleteEvent, RoleEvent, check_grant, reorder};
 use crate::services::{ids, validate};
 use crate::state::AppState;
@@ -67,7 +69,7 @@ pub struct RoleBody {
     /// Shown separately in the member list.
     #[serde(default)]
     pub hoist: Option<bool>,
-    /// Icon image (uploads arrive with the CDN; null removes the icon).
+    /// Icon image as a data URI (PNG, JPEG, GIF or WebP), or null to remove it.
     #[serde(default, deserialize_with = "crate::routes::nullable")]
     #[schema(value_type = Option<String>)]
     pub icon: Option<Option<String>>,
@@ -84,6 +86,7 @@ pub struct RoleBody {
 struct Checked {
     name: Option<String>,
     color: Option<i32>,
+    icon: Change,
     unicode_emoji: Option<Option<String>>,
 }
 
@@ -98,7 +101,7 @@ fn check_color(tree: &mut ErrorTree, path: &[&str], color: Option<u32>) {
 }
 
 /// Checks the fields every role body shares; adds problems to `tree`.
-fn check_body(tree: &mut ErrorTree, body: &RoleBody) -> Checked {
+fn check_body(tree: &mut ErrorTree, body: &RoleBody, limits: &Limits) -> Checked {
     if let Some(name) = &body.name {
         validate::display_name(tree, "name", name, 1, 100);
     }
@@ -120,13 +123,7 @@ fn check_body(tree: &mut ErrorTree, body: &RoleBody) -> Checked {
         }
         color = colors.primary_color.or(color);
     }
-    if matches!(body.icon, Some(Some(_))) {
-        tree.add(
-            &["icon"],
-            "IMAGE_UPLOADS_UNAVAILABLE",
-            "Image uploads are not available on this instance yet.",
-        );
-    }
+    let icon = Change::of(tree, "icon", body.icon.as_ref(), limits);
     let unicode_emoji = match &body.unicode_emoji {
         Some(Some(e)) if e.is_empty() => Some(None),
         Some(Some(e)) => {
@@ -149,6 +146,7 @@ fn check_body(tree: &mut ErrorTree, body: &RoleBody) -> Checked {
     Checked {
         name: body.name.as_ref().map(|n| n.trim().to_owned()),
         color: color.map(|c| c as i32),
+        icon,
         unicode_emoji,
     }
 }
@@ -238,7 +236,7 @@ pub async fn create(
     let access = load(&state, &auth, &guild_id).await?;
     access.require(Permissions::MANAGE_ROLES)?;
     let mut tree = ErrorTree::new();
-    let checked = check_body(&mut tree, &body);
+    let checked = check_body(&mut tree, &body, &images::upload_limits(&state));
     if !tree.is_empty() {
         return Err(ApiError::InvalidForm(tree));
     }
@@ -262,6 +260,11 @@ pub async fn create(
     new.hoist = body.hoist.unwrap_or(false);
     new.mentionable = body.mentionable.unwrap_or(false);
     new.unicode_emoji = checked.unicode_emoji.flatten();
+    new.icon = checked
+        .icon
+        .apply(&state, &format!("role-icons/{}", new.id))
+        .await?
+        .flatten();
     new.position = 1;
     let (role, shifted) = state.store.insert_role(&new).await?;
     state
@@ -400,7 +403,7 @@ pub async fn modify(
         return Err(ApiError::MissingPermissions);
     }
     let mut tree = ErrorTree::new();
-    let checked = check_body(&mut tree, &body);
+    let checked = check_body(&mut tree, &body, &images::upload_limits(&state));
     if role.id == access.guild.id && checked.name.as_deref().is_some_and(|n| n != role.name) {
         tree.add(
             &["name"],
@@ -421,10 +424,10 @@ pub async fn modify(
         name: checked.name,
         color: checked.color,
         hoist: body.hoist,
-        icon: match body.icon {
-            Some(None) => Some(None),
-            _ => None,
-        },
+        icon: checked
+            .icon
+            .apply(&state, &format!("role-icons/{}", role.id))
+            .await?,
         unicode_emoji: checked.unicode_emoji,
         permissions,
         mentionable: body.mentionable,

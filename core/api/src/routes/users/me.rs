@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 
 use crate::error::{ApiError, ApiResult, Unknown};
 use crate::extract::{Auth, Json};
+use crate::services::images::{self, Change};
 use crate::services::{accounts, validate};
 use crate::state::AppState;
 use crate::views::{self, PrivateUser};
@@ -138,27 +139,9 @@ pub async fn patch_me(
         .global_name
         .clone()
         .map(|n| n.map(|s| s.trim().to_owned()));
-    for (field, value) in [("avatar", &body.avatar), ("banner", &body.banner)] {
-        match value {
-            Some(None) => {}
-            Some(Some(_)) => {
-                // Image uploads need the CDN's storage, which is not built yet: refuse rather
-                // than pretend to store the image.
-                tree.add(
-                    &[field],
-                    "IMAGE_UPLOADS_UNAVAILABLE",
-                    "Image uploads are not available on this instance yet.",
-                );
-            }
-            None => {}
-        }
-    }
-    if matches!(body.avatar, Some(None)) {
-        patch.avatar = Some(None);
-    }
-    if matches!(body.banner, Some(None)) {
-        patch.banner = Some(None);
-    }
+    let image_limits = images::upload_limits(&state);
+    let avatar = Change::of(&mut tree, "avatar", body.avatar.as_ref(), &image_limits);
+    let banner = Change::of(&mut tree, "banner", body.banner.as_ref(), &image_limits);
     if let Some(color) = body.accent_color {
         if color.is_some_and(|c| c > 0xFF_FFFF) {
             tree.add(
@@ -248,6 +231,9 @@ pub async fn patch_me(
             .map(|_| format!("{:04}", rand::random_range(1..10_000u32)))
             .find(|d| !used.contains(d));
     }
+    let me = user.user_id();
+    patch.avatar = avatar.apply(&state, &format!("avatars/{me}")).await?;
+    patch.banner = banner.apply(&state, &format!("banners/{me}")).await?;
 
     let new_token = match &body.new_password {
         Some(pw) => {

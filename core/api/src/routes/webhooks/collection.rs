@@ -9,7 +9,7 @@ use rand::distr::Alphanumeric;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::{announce, check_avatar, check_name, render};
+use super::{announce, avatar_change, avatar_prefix, check_name, render};
 use crate::error::{ApiError, ApiResult, Maximum, Unknown};
 use crate::extract::{Auth, Json};
 use crate::services::access::{ChannelAccess, GuildAccess};
@@ -28,7 +28,7 @@ pub struct CreateWebhookBody {
     /// Name, 1–80 characters.
     #[serde(default)]
     pub name: Option<String>,
-    /// Avatar image data (refused until images are stored).
+    /// Avatar image as a data URI (PNG, JPEG, GIF or WebP).
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub avatar: Option<serde_json::Value>,
@@ -67,7 +67,7 @@ pub async fn create(
             tree.add(&["name"], "BASE_TYPE_REQUIRED", "This field is required");
         }
     }
-    check_avatar(&mut tree, body.avatar.as_ref());
+    let avatar = avatar_change(&state, &mut tree, body.avatar.as_ref().map(Some));
     if !tree.is_empty() {
         return Err(ApiError::InvalidForm(tree));
     }
@@ -75,16 +75,18 @@ pub async fn create(
     if state.store.channel_webhooks(channel_id).await?.len() >= limit as usize {
         return Err(ApiError::Maximum(Maximum::Webhooks, limit));
     }
+    let id = state.ids.next();
+    let avatar = avatar.apply(&state, &avatar_prefix(id)).await?.flatten();
     let hook = state
         .store
         .create_webhook(&NewWebhook {
-            id: state.ids.next(),
+            id,
             kind: 1,
             guild_id: Some(guild),
             channel_id: Some(channel_id),
             user_id: Some(auth.user_id),
             name: body.name,
-            avatar: None,
+            avatar,
             token: Some(new_token()),
             application_id: None,
             source_guild_id: None,

@@ -16,6 +16,7 @@ use utoipa_axum::routes;
 use crate::error::{ApiError, ApiResult, Unknown};
 use crate::services::access::ChannelAccess;
 use crate::services::ids;
+use crate::services::images::{self, Change};
 use crate::state::AppState;
 use crate::{views, views_webhook};
 
@@ -62,15 +63,32 @@ pub fn check_name(tree: &mut ErrorTree, field: &str, name: &str) {
     }
 }
 
-/// Refuses avatar image data until the instance stores images.
-pub fn check_avatar(tree: &mut ErrorTree, avatar: Option<&serde_json::Value>) {
-    if avatar.is_some_and(|a| !a.is_null()) {
-        tree.add(
-            &["avatar"],
-            "IMAGE_UNSUPPORTED",
-            "Webhook avatars are not supported on this instance yet.",
-        );
+/// Reads a webhook body's `avatar`: absent, null (remove it) or an image data URI, checked.
+pub fn avatar_change(
+    state: &AppState,
+    tree: &mut ErrorTree,
+    avatar: Option<Option<&serde_json::Value>>,
+) -> Change {
+    match avatar {
+        None => Change::Keep,
+        Some(None | Some(serde_json::Value::Null)) => Change::Clear,
+        Some(Some(serde_json::Value::String(uri))) => {
+            let limits = images::upload_limits(state);
+            match images::check(tree, &["avatar"], uri, &limits) {
+                Some(upload) => Change::Set(upload),
+                None => Change::Keep,
+            }
+        }
+        Some(Some(_)) => {
+            tree.add(&["avatar"], "IMAGE_INVALID", "Invalid image data");
+            Change::Keep
+        }
     }
+}
+
+/// Where a webhook's avatars are stored (the CDN's `/avatars/{webhook_id}/{hash}.png`).
+pub fn avatar_prefix(id: impl std::fmt::Display) -> String {
+    format!("avatars/{id}")
 }
 
 /// The webhook at `raw`, or 10015.

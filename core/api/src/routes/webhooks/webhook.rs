@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::{announce, check_avatar, check_name, load, manage, render};
+use super::{announce, avatar_change, avatar_prefix, check_name, load, manage, render};
 use crate::error::{ApiError, ApiResult, Maximum, Unknown};
 use crate::extract::{Auth, Json};
 use crate::routes::nullable;
@@ -42,7 +42,7 @@ pub async fn modify(
     if let Some(name) = &body.name {
         check_name(&mut tree, "name", name);
     }
-    check_avatar(&mut tree, body.avatar.as_ref().and_then(|a| a.as_ref()));
+    let avatar = avatar_change(state, &mut tree, body.avatar.as_ref().map(Option::as_ref));
     if !tree.is_empty() {
         return Err(ApiError::InvalidForm(tree));
     }
@@ -70,7 +70,7 @@ pub async fn modify(
     }
     let patch = WebhookPatch {
         name: body.name.map(Some),
-        avatar: body.avatar.map(|_| None),
+        avatar: avatar.apply(state, &avatar_prefix(hook.id)).await?,
         channel_id: target,
     };
     let updated = state

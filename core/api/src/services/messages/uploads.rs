@@ -150,25 +150,27 @@ pub fn sanitize(name: &str) -> String {
     out
 }
 
-/// The sent content type, or one sniffed from the bytes or guessed from the extension.
+/// The content type of an upload, from its bytes first: a recognised image, PDF, ... is what
+/// its bytes say, whatever was sent; otherwise the sent type, unless it claims a media or
+/// markup type the bytes do not bear out; otherwise a guess from a harmless extension.
 fn content_type(sent: Option<&str>, filename: &str, bytes: &[u8]) -> Option<String> {
-    if let Some(t) = sent.filter(|t| !t.is_empty() && *t != "application/octet-stream") {
-        return Some(t.to_owned());
+    if let Some(kind) = accord_media::sniff(bytes) {
+        return Some(kind.mime().to_owned());
     }
-    let sniffed = if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-        Some("image/png")
-    } else if bytes.starts_with(b"\xff\xd8\xff") {
-        Some("image/jpeg")
-    } else if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
-        Some("image/gif")
-    } else if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
-        Some("image/webp")
-    } else if bytes.starts_with(b"%PDF-") {
-        Some("application/pdf")
-    } else {
-        None
-    };
-    if let Some(t) = sniffed {
+    if bytes.starts_with(b"%PDF-") {
+        return Some("application/pdf".to_owned());
+    }
+    let sent = sent.filter(|t| {
+        let t = t.to_ascii_lowercase();
+        !t.is_empty()
+            && t != "application/octet-stream"
+            // Not borne out by the bytes: an image the sniffer did not recognise, or markup.
+            && !t.starts_with("image/")
+            && !t.contains("html")
+            && !t.contains("xml")
+            && !t.contains("javascript")
+    });
+    if let Some(t) = sent {
         return Some(t.to_owned());
     }
     let ext = filename
@@ -181,24 +183,23 @@ fn content_type(sent: Option<&str>, filename: &str, bytes: &[u8]) -> Option<Stri
         Some("mp3") => "audio/mpeg",
         Some("ogg") => "audio/ogg",
         Some("zip") => "application/zip",
-        _ => sent?,
+        _ => return None,
     };
     Some(guess.to_owned())
 }
 
-/// Width and height of PNG and GIF images (read from their headers).
+/// Width and height of an image (PNG, JPEG, GIF, WebP), read from its header without decoding
+/// it; none for anything else or an image past the instance's limits.
 fn image_size(b: &[u8]) -> Option<(i32, i32)> {
-    if b.starts_with(b"\x89PNG\r\n\x1a\n") && b.len() >= 24 && &b[12..16] == b"IHDR" {
-        let w = u32::from_be_bytes([b[16], b[17], b[18], b[19]]);
-        let h = u32::from_be_bytes([b[20], b[21], b[22], b[23]]);
-        return Some((i32::try_from(w).ok()?, i32::try_from(h).ok()?));
-    }
-    if (b.starts_with(b"GIF87a") || b.starts_with(b"GIF89a")) && b.len() >= 10 {
-        let w = u16::from_le_bytes([b[6], b[7]]);
-        let h = u16::from_le_bytes([b[8], b[9]]);
-        return Some((w.into(), h.into()));
-    }
-    None
+    let limits = accord_media::Limits {
+        max_bytes: usize::MAX,
+        ..accord_media::Limits::default()
+    };
+    let probed = accord_media::probe(b, &limits).ok()?;
+    Some((
+        i32::try_from(probed.width).ok()?,
+        i32::try_from(probed.height).ok()?,
+    ))
 }
 
 #[cfg(test)]
@@ -219,10 +220,21 @@ mod tests {
             Some("text/csv")
         );
         assert_eq!(content_type(None, "a.bin", b"x"), None);
-        let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
-        png.extend_from_slice(&3u32.to_be_bytes());
-        png.extend_from_slice(&2u32.to_be_bytes());
-        assert_eq!(image_size(&png), Some((3, 2)));
-        assert_eq!(image_size(b"GIF89a\x05\x00\x07\x00"), Some((5, 7)));
+        // The bytes win over the claim; claims the bytes do not bear out are dropped.
+        assert_eq!(
+            content_type(Some("text/plain"), "a.txt", b"GIF89a\x05\x00\x07\x00").as_deref(),
+            Some("image/gif")
+        );
+        assert_eq!(content_type(Some("image/png"), "a.png", b"<html>"), None);
+        assert_eq!(content_type(Some("text/html"), "a.bin", b"<html>"), None);
+        assert_eq!(
+            content_type(Some("image/svg+xml"), "a.txt", b"<svg>").as_deref(),
+            Some("text/plain; charset=utf-8")
+        );
+        // A 5×7 GIF: screen, two-colour table, one image of one LZW sub-block, trailer.
+        let gif = b"GIF89a\x05\x00\x07\x00\x80\x00\x00\xff\xff\xff\x00\x00\x00\
+                    ,\x00\x00\x00\x00\x05\x00\x07\x00\x00\x02\x02D\x01\x00;";
+        assert_eq!(image_size(gif), Some((5, 7)));
+        assert_eq!(image_size(b"not an image"), None);
     }
 }

@@ -16,6 +16,7 @@ use super::{load, render, target};
 use crate::error::{ApiError, ApiResult, Unknown};
 use crate::extract::{Auth, Json};
 use crate::services::access::GuildAccess;
+use crate::services::images::{self, Change};
 use crate::services::roles::{check_assignable, check_outranks};
 use crate::state::AppState;
 
@@ -280,11 +281,11 @@ pub struct ModifyMeBody {
     #[serde(default, deserialize_with = "crate::routes::nullable")]
     #[schema(value_type = Option<String>)]
     pub nick: Option<Option<String>>,
-    /// Guild avatar (uploads arrive with the CDN; null removes it).
+    /// Guild avatar as a data URI, or null to remove it.
     #[serde(default, deserialize_with = "crate::routes::nullable")]
     #[schema(value_type = Option<String>)]
     pub avatar: Option<Option<String>>,
-    /// Guild banner (uploads arrive with the CDN; null removes it).
+    /// Guild banner as a data URI, or null to remove it.
     #[serde(default, deserialize_with = "crate::routes::nullable")]
     #[schema(value_type = Option<String>)]
     pub banner: Option<Option<String>>,
@@ -294,7 +295,7 @@ pub struct ModifyMeBody {
     pub bio: Option<Option<String>>,
 }
 
-/// The caller's own edit: nickname with CHANGE_NICKNAME, avatar and banner removal.
+/// The caller's own edit: nickname with CHANGE_NICKNAME, guild avatar and banner.
 async fn edit_me(
     state: &AppState,
     auth: &Auth,
@@ -307,15 +308,9 @@ async fn edit_me(
     if let Some(nick) = &body.nick {
         patch.nick = Some(check_nick(&mut tree, nick));
     }
-    for (field, value) in [("avatar", &body.avatar), ("banner", &body.banner)] {
-        if matches!(value, Some(Some(_))) {
-            tree.add(
-                &[field],
-                "IMAGE_UPLOADS_UNAVAILABLE",
-                "Image uploads are not available on this instance yet.",
-            );
-        }
-    }
+    let limits = images::upload_limits(state);
+    let avatar = Change::of(&mut tree, "avatar", body.avatar.as_ref(), &limits);
+    let banner = Change::of(&mut tree, "banner", body.banner.as_ref(), &limits);
     if matches!(&body.bio, Some(Some(b)) if !b.is_empty()) {
         tree.add(
             &["bio"],
@@ -329,8 +324,13 @@ async fn edit_me(
     if patch.nick.is_some() {
         access.require(Permissions::CHANGE_NICKNAME)?;
     }
-    patch.avatar = body.avatar.as_ref().map(|_| None);
-    patch.banner = body.banner.as_ref().map(|_| None);
+    let (guild, me) = (access.guild_id(), auth.user_id);
+    patch.avatar = avatar
+        .apply(state, &format!("guilds/{guild}/users/{me}/avatars"))
+        .await?;
+    patch.banner = banner
+        .apply(state, &format!("guilds/{guild}/users/{me}/banners"))
+        .await?;
     let plan = Plan { patch, roles: None };
     apply(state, access.member.clone(), plan).await
 }
