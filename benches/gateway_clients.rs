@@ -66,7 +66,10 @@ enum Event {
     Failed(String),
     Delivered {
         id: u64,
+        /// Until this process read the frame.
         latency_us: u64,
+        /// Until the kernel received it on the client's socket (`SO_TIMESTAMPNS`).
+        kernel_us: u64,
         wire: usize,
         json: usize,
     },
@@ -98,6 +101,9 @@ async fn session(
         .connect(*gateway)
         .await
         .map_err(|e| format!("connect: {e}"))?;
+    let stream =
+        crate::stamped::Stamped::new(stream).map_err(|e| format!("SO_TIMESTAMPNS: {e}"))?;
+    let clock = stream.clock();
     // Small buffers: many thousand sessions share this process.
     let config = WebSocketConfig::default()
         .read_buffer_size(4096)
@@ -108,9 +114,9 @@ async fn session(
         .map_err(|_| format!("no WebSocket handshake within {SETUP_TIMEOUT:?}"))?
         .map_err(|e| format!("handshake: {e}"))?;
     let mut decoder = Decoder::new(&target.compress);
-    let next = async |ws: &mut tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>,
+    let next = async |ws: &mut tokio_tungstenite::WebSocketStream<crate::stamped::Stamped>,
                       decoder: &mut Decoder|
-           -> Result<(Value, usize, usize, u64), String> {
+           -> Result<(Value, usize, usize, u64, u64), String> {
         loop {
             let msg = ws
                 .next()
@@ -121,6 +127,10 @@ async fn session(
             // the frame, so that its own decoding (of this and of its other sessions' frames)
             // is not counted as delivery time.
             let arrived = now_us();
+            let received = match clock.load(std::sync::atomic::Ordering::Relaxed) {
+                0 => arrived,
+                us => us,
+            };
             let wire = match msg {
                 Message::Text(t) => t.as_bytes().to_vec(),
                 Message::Binary(b) => b.to_vec(),
@@ -129,10 +139,10 @@ async fn session(
             };
             let plain = decoder.decode(&wire)?;
             let value = serde_json::from_slice(&plain).map_err(|e| format!("json: {e}"))?;
-            return Ok((value, wire.len(), plain.len(), arrived));
+            return Ok((value, wire.len(), plain.len(), arrived, received));
         }
     };
-    let (hello, _, _, _) = tokio::time::timeout(SETUP_TIMEOUT, next(&mut ws, &mut decoder))
+    let (hello, _, _, _, _) = tokio::time::timeout(SETUP_TIMEOUT, next(&mut ws, &mut decoder))
         .await
         .map_err(|_| format!("no Hello within {SETUP_TIMEOUT:?}"))??;
     let interval = hello["d"]["heartbeat_interval"]
@@ -148,9 +158,10 @@ async fn session(
         .map_err(|e| format!("send identify: {e}"))?;
     let mut seq = Value::Null;
     let ready_bytes = loop {
-        let (value, _, json, _) = tokio::time::timeout(SETUP_TIMEOUT, next(&mut ws, &mut decoder))
-            .await
-            .map_err(|_| format!("no READY within {SETUP_TIMEOUT:?}"))??;
+        let (value, _, json, _, _) =
+            tokio::time::timeout(SETUP_TIMEOUT, next(&mut ws, &mut decoder))
+                .await
+                .map_err(|_| format!("no READY within {SETUP_TIMEOUT:?}"))??;
         if !value["s"].is_null() {
             seq = value["s"].clone();
         }
@@ -174,7 +185,7 @@ async fn session(
         loop {
             tokio::select! {
                 got = next(&mut ws, &mut decoder) => {
-                    let (value, wire, json, arrived) = got?;
+                    let (value, wire, json, arrived, received) = got?;
                     if value["t"] == "GUILD_CREATE" {
                         let _ = events.send(Event::Sizes(ready_bytes, json, wire));
                     }
@@ -187,7 +198,8 @@ async fn session(
                         let mut parts = mark.split(' ').map(|p| p.parse::<u64>().unwrap_or(0));
                         let (id, sent) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
                         let latency_us = arrived.saturating_sub(sent);
-                        let _ = events.send(Event::Delivered { id, latency_us, wire, json });
+                        let kernel_us = received.saturating_sub(sent);
+                        let _ = events.send(Event::Delivered { id, latency_us, kernel_us, wire, json });
                     }
                 }
                 _ = beat.tick() => {
@@ -260,7 +272,7 @@ pub(super) async fn clients(flags: &Flags) {
     let mut dropped = 0usize;
     // Per marked message: when the first copy arrived, and (latency µs, wire bytes, JSON bytes)
     // of every copy.
-    type Copies = (Instant, Vec<(u64, usize, usize)>);
+    type Copies = (Instant, Vec<(u64, usize, usize, u64)>);
     let mut deliveries: HashMap<u64, Copies> = HashMap::new();
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     loop {
@@ -284,8 +296,8 @@ pub(super) async fn clients(flags: &Flags) {
                             eprintln!("clients: session failed: {e}");
                         }
                     }
-                    Event::Delivered { id, latency_us, wire, json } => {
-                        deliveries.entry(id).or_insert_with(|| (Instant::now(), Vec::new())).1.push((latency_us, wire, json));
+                    Event::Delivered { id, latency_us, kernel_us, wire, json } => {
+                        deliveries.entry(id).or_insert_with(|| (Instant::now(), Vec::new())).1.push((latency_us, wire, json, kernel_us));
                     }
                 }
             }
@@ -314,11 +326,15 @@ pub(super) async fn clients(flags: &Flags) {
             let (_, mut got) = deliveries.remove(&id).expect("present");
             got.sort_unstable();
             let lat: Vec<u64> = got.iter().map(|g| g.0).collect();
+            let mut kernel: Vec<u64> = got.iter().map(|g| g.3).collect();
+            kernel.sort_unstable();
             println!(
-                "DELIVERED id={id} count={} p50_us={} max_us={} wire_bytes={} json_bytes={}",
+                "DELIVERED id={id} count={} p50_us={} max_us={} kp50_us={} kmax_us={} wire_bytes={} json_bytes={}",
                 got.len(),
                 percentile(&lat, 0.5),
                 lat.last().copied().unwrap_or(0),
+                percentile(&kernel, 0.5),
+                kernel.last().copied().unwrap_or(0),
                 got.iter().map(|g| g.1).max().unwrap_or(0),
                 got.iter().map(|g| g.2).max().unwrap_or(0),
             );

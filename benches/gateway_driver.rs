@@ -12,8 +12,20 @@ pub(crate) struct Proc {
 
 impl Proc {
     pub(crate) fn spawn(args: &[String]) -> Self {
+        Self::spawn_niced(args, 0)
+    }
+
+    /// Like [`Proc::spawn`], at `nice` scheduling priority (through `nice -n`) when not 0.
+    pub(crate) fn spawn_niced(args: &[String], nice: usize) -> Self {
         let exe = std::env::current_exe().expect("own executable");
-        let mut child = Command::new(exe)
+        let mut command = if nice == 0 {
+            Command::new(exe)
+        } else {
+            let mut c = Command::new("nice");
+            c.arg("-n").arg(nice.to_string()).arg(exe);
+            c
+        };
+        let mut child = command
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -99,6 +111,9 @@ pub(super) async fn run(flags: &Flags) {
     let intents = flags.str("intents", DEFAULT_INTENTS);
     let heartbeat_ms = flags.num("heartbeat-ms", 41_250);
     let gateways = flags.num("gateways", 0).to_string();
+    // Client processes at a lower priority, so that on a machine they share with the server
+    // they take the cores only when the server leaves them idle.
+    let client_nice = flags.num("client-nice", 0);
     let file = format!("/tmp/accord-gateway-load-{}.txt", std::process::id());
     let procs = users.div_ceil(per_process).max(2);
     let http = reqwest::Client::new();
@@ -133,19 +148,22 @@ pub(super) async fn run(flags: &Flags) {
             let started = clients.len();
             for p in half {
                 let (from, to) = (p * users / procs, (p + 1) * users / procs);
-                clients.push(Proc::spawn(&[
-                    "--clients".into(),
-                    "--file".into(),
-                    file.clone(),
-                    "--from".into(),
-                    from.to_string(),
-                    "--to".into(),
-                    to.to_string(),
-                    "--compress".into(),
-                    kind.into(),
-                    "--intents".into(),
-                    intents.clone(),
-                ]));
+                clients.push(Proc::spawn_niced(
+                    &[
+                        "--clients".into(),
+                        "--file".into(),
+                        file.clone(),
+                        "--from".into(),
+                        from.to_string(),
+                        "--to".into(),
+                        to.to_string(),
+                        "--compress".into(),
+                        kind.into(),
+                        "--intents".into(),
+                        intents.clone(),
+                    ],
+                    client_nice,
+                ));
             }
             for c in &mut clients[started..] {
                 let line = c.wait_for("CLIENTS_READY", Duration::from_secs(1800)).await;
@@ -203,6 +221,7 @@ pub(super) async fn run(flags: &Flags) {
             .await;
             let mut count = 0;
             let (mut p50, mut max, mut wire, mut json_bytes) = (Vec::new(), 0, 0, 0);
+            let (mut kp50, mut kmax) = (Vec::new(), 0);
             for c in &mut clients {
                 let line = c
                     .wait_for(&format!("DELIVERED id={id} "), Duration::from_secs(60))
@@ -210,13 +229,17 @@ pub(super) async fn run(flags: &Flags) {
                 count += field(&line, "count");
                 p50.push(field(&line, "p50_us"));
                 max = max.max(field(&line, "max_us"));
+                kp50.push(field(&line, "kp50_us"));
+                kmax = kmax.max(field(&line, "kmax_us"));
                 wire = wire.max(field(&line, "wire_bytes"));
                 json_bytes = json_bytes.max(field(&line, "json_bytes"));
             }
             println!(
-                "message {id}: delivered to {count} sessions, last after {:.1} ms (per-process p50 {:?} µs), MESSAGE_CREATE {json_bytes} bytes JSON, {wire} bytes on the wire",
+                "message {id}: delivered to {count} sessions, last read after {:.1} ms (per-process p50 {:?} µs), last in a client's socket after {:.1} ms (p50 {:?} µs), MESSAGE_CREATE {json_bytes} bytes JSON, {wire} bytes on the wire",
                 max as f64 / 1000.0,
-                p50
+                p50,
+                kmax as f64 / 1000.0,
+                kp50
             );
             tokio::time::sleep(Duration::from_millis(500)).await;
         }

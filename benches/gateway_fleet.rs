@@ -87,7 +87,13 @@ impl Fleet {
 /// `--gateway`: one gateway process on `--db` and the Redis bus prefix `--prefix`.
 pub async fn gateway(flags: &Flags) {
     let url = flags.str("db", "");
-    let store = accord_store::Store::connect(&url, &accord_store::PoolSettings::default())
+    // Several gateways and the API share PostgreSQL's 100 connections (`max_connections`):
+    // 10 each leaves room for the API's 16 with up to eight gateways.
+    let pool = accord_store::PoolSettings {
+        max_connections: 10,
+        ..accord_store::PoolSettings::default()
+    };
+    let store = accord_store::Store::connect(&url, &pool)
         .await
         .expect("connect to the load test's database");
     let mut config = gateway_config(flags);

@@ -36,6 +36,9 @@ mod clients;
 #[path = "gateway_driver.rs"]
 mod driver;
 
+#[path = "stamped.rs"]
+mod stamped;
+
 use std::collections::HashMap;
 use std::io::{BufRead, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};

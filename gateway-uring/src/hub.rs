@@ -440,6 +440,7 @@ impl Hub {
             .flatten()
             .and_then(route::snowflake)
             .map(UserId::new);
+        let needed = route::required_intent(name, guild.is_some());
         for s in &recipients {
             let mut core = lock(s);
             if presence_of == Some(core.user) || log.is_some_and(|l| l <= core.log_floor) {
@@ -448,7 +449,7 @@ impl Hub {
             if route::shard_of(guild, core.shard[1]) != core.shard[0] {
                 continue;
             }
-            if let Some(needed) = route::required_intent(name, guild.is_some())
+            if let Some(needed) = needed
                 && !core.intents.contains(needed)
             {
                 continue;
