@@ -241,6 +241,17 @@ async fn image(
     if size.is_none() && same_format && same_animation {
         return respond::file(&state.blobs, key, method, headers, download).await;
     }
+    // Animated WebP cannot be encoded here (that needs libwebp): an animation asked for as
+    // `.webp?animated=true` is rendered as an animated GIF, which its Content-Type says, rather
+    // than lose its animation.
+    let variant = if probed.animated && animated && format == Format::Webp {
+        Variant {
+            format: Format::Gif,
+            ..variant
+        }
+    } else {
+        variant
+    };
     let _slot = state
         .rendering
         .slots
