@@ -350,7 +350,10 @@ async fn group_recipients(backend: &str) {
     let Resp(status, c) = edit(json!({"icon": format!("data:image/png;base64,{png}")})).await;
     assert_eq!(status, 200, "{c}");
     let hash = c["icon"].as_str().expect("icon hash").to_owned();
-    assert!(hash.len() == 32 && hash.bytes().all(|b| b.is_ascii_hexdigit()), "{hash}");
+    assert!(
+        hash.len() == 32 && hash.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{hash}"
+    );
     let got = events.expect(&["CHANNEL_UPDATE"; 8]);
     assert!(got.iter().all(|(_, _, d)| d["icon"] == hash.as_str()));
     let resp = edit(json!({"name": "x".repeat(101)})).await.1;
