@@ -71,7 +71,8 @@ fn main() -> ExitCode {
         }
     };
     if let Some(Command::Config(ConfigCommand::Check)) = &cli.command {
-        match toml::to_string(&config) {
+        // What was loaded, without the secrets in it.
+        match toml::to_string(&config.redacted()) {
             Ok(text) => {
                 print!("{text}");
                 return ExitCode::SUCCESS;

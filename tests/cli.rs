@@ -257,4 +257,25 @@ async fn migrate_admin_and_config_commands() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // `config check` prints what was loaded, but not its secrets.
+    let out = Command::new(BIN)
+        .args(["config", "check"])
+        .env(
+            "ACCORD_SECURITY__TOKEN_SECRET",
+            "a-token-secret-of-32-characters-at-least",
+        )
+        .env("ACCORD_CDN__S3__ACCESS_KEY_ID", "an-s3-key-id")
+        .env("ACCORD_CDN__S3__SECRET_ACCESS_KEY", "an-s3-secret")
+        .output()
+        .unwrap();
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(printed.contains("token_secret = \"<hidden>\""), "{printed}");
+    for secret in ["a-token-secret-of-32-characters-at-least", "an-s3-secret"] {
+        assert!(!printed.contains(secret), "{secret} printed");
+    }
 }

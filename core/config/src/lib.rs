@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 mod lenient;
 mod rate_limits;
+mod redact;
 mod sample;
 mod sections;
 mod validate;

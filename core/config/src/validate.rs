@@ -401,7 +401,7 @@ pub(crate) fn validate(c: &Config) -> Result<(), ConfigError> {
 }
 
 /// The URL with any password replaced, so it can go into an error message.
-fn redact(url: &str) -> String {
+pub(crate) fn redact(url: &str) -> String {
     match url::Url::parse(url) {
         Ok(mut u) if u.password().is_some() => {
             let _ = u.set_password(Some("***"));
