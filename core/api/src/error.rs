@@ -150,6 +150,9 @@ pub enum Unknown {
     /// 10026.
     #[error("Unknown Ban")]
     Ban,
+    /// 10060.
+    #[error("Unknown Sticker")]
+    Sticker,
 }
 
 impl Unknown {
@@ -167,6 +170,7 @@ impl Unknown {
             Unknown::Emoji => codes::UNKNOWN_EMOJI,
             Unknown::Webhook => codes::UNKNOWN_WEBHOOK,
             Unknown::Ban => codes::UNKNOWN_BAN,
+            Unknown::Sticker => 10060,
         }
     }
 }
@@ -196,6 +200,8 @@ pub enum Maximum {
     Invites,
     /// 30019.
     Members,
+    /// 30039.
+    Stickers,
     /// 30060.
     Overwrites,
 }
@@ -214,6 +220,7 @@ impl Maximum {
             Maximum::Attachments => 30015,
             Maximum::Invites => 30016,
             Maximum::Members => 30019,
+            Maximum::Stickers => 30039,
             Maximum::Overwrites => 30060,
         }
     }
@@ -231,6 +238,7 @@ impl Maximum {
             Maximum::Attachments => "Maximum number of attachments in a message reached",
             Maximum::Invites => "Maximum number of invites reached",
             Maximum::Members => "Maximum number of server members reached",
+            Maximum::Stickers => "Maximum number of stickers reached",
             Maximum::Overwrites => "Maximum number of channel permission overwrites reached",
         }
     }
@@ -343,6 +351,18 @@ mod tests {
         let cases = [
             (ApiError::Unauthorized, 401, 40001, "401: Unauthorized"),
             (ApiError::Unknown(Unknown::User), 404, 10013, "Unknown User"),
+            (
+                ApiError::Unknown(Unknown::Sticker),
+                404,
+                10060,
+                "Unknown Sticker",
+            ),
+            (
+                ApiError::Maximum(Maximum::Stickers, 5),
+                400,
+                30039,
+                "Maximum number of stickers reached (5)",
+            ),
             (
                 ApiError::InvalidJson,
                 400,

@@ -599,6 +599,8 @@ pub struct LimitsConfig {
     pub webhooks_per_channel: u32,
     /// Custom emojis per guild.
     pub emojis_per_guild: u32,
+    /// Custom stickers per guild (Discord's unboosted guild has 5).
+    pub stickers_per_guild: u32,
     /// Active invites per guild.
     pub invites_per_guild: u32,
     /// Applications (and their bots) a user may own.
@@ -626,6 +628,7 @@ impl Default for LimitsConfig {
             reactions_per_message: 20,
             webhooks_per_channel: 15,
             emojis_per_guild: 50,
+            stickers_per_guild: 5,
             invites_per_guild: 1000,
             applications_per_user: 25,
             embeds_per_message: 10,

@@ -359,7 +359,7 @@ pub(crate) fn validate(c: &Config) -> Result<(), ConfigError> {
     }
 
     let l = &c.limits;
-    let limits: [(&str, u64); 16] = [
+    let limits: [(&str, u64); 17] = [
         ("message_length", l.message_length.into()),
         ("guilds_per_user", l.guilds_per_user.into()),
         ("guilds_per_bot", l.guilds_per_bot.into()),
@@ -370,6 +370,7 @@ pub(crate) fn validate(c: &Config) -> Result<(), ConfigError> {
         ("reactions_per_message", l.reactions_per_message.into()),
         ("webhooks_per_channel", l.webhooks_per_channel.into()),
         ("emojis_per_guild", l.emojis_per_guild.into()),
+        ("stickers_per_guild", l.stickers_per_guild.into()),
         ("applications_per_user", l.applications_per_user.into()),
         ("embeds_per_message", l.embeds_per_message.into()),
         ("attachments_per_message", l.attachments_per_message.into()),

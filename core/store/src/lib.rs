@@ -31,6 +31,7 @@ pub mod reactions;
 pub mod read_states;
 pub mod roles;
 pub mod settings;
+pub mod stickers;
 pub mod tokens;
 pub mod users;
 pub mod webhooks;
@@ -50,6 +51,7 @@ pub use reactions::{ReactionCount, ReactionEmoji};
 pub use read_states::ReadStateRecord;
 pub use roles::{NewRole, RolePatch, RoleRecord};
 pub use sqlx;
+pub use stickers::{NewSticker, StickerPatch, StickerRecord};
 pub use users::{NewUser, UserPatch, UserRecord};
 pub use webhooks::{NewWebhook, WebhookPatch, WebhookRecord};
 

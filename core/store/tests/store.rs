@@ -22,3 +22,5 @@ mod messages;
 mod moderation;
 #[path = "store/reactions.rs"]
 mod reactions;
+#[path = "store/stickers.rs"]
+mod stickers;

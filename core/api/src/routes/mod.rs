@@ -92,6 +92,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .pipe(guilds::members::register)
         .pipe(guilds::bans::register)
         .pipe(guilds::emojis::register)
+        .pipe(guilds::stickers::register)
         .pipe(invites::register)
         .pipe(oauth2::register)
         .pipe(webhooks::register)

@@ -102,6 +102,7 @@ pub async fn guild_create_with(
         .collect();
     let mut object = guild(&g, &roles);
     object.emojis = crate::routes::guilds::emojis::guild_emojis(state, guild_id).await?;
+    object.stickers = Some(crate::routes::guilds::stickers::guild_stickers(state, guild_id).await?);
     Ok(GuildCreate {
         guild: object,
         joined_at: timestamp(me.joined_at),

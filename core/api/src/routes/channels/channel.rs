@@ -140,6 +140,8 @@ async fn delete_guild_channel(state: &AppState, access: &ChannelAccess) -> ApiRe
     {
         let mut object = views_guild::guild(&updated, &guild.roles);
         object.emojis = crate::routes::guilds::emojis::guild_emojis(state, guild_id).await?;
+        object.stickers =
+            Some(crate::routes::guilds::stickers::guild_stickers(state, guild_id).await?);
         state
             .dispatch("GUILD_UPDATE", Audience::Guild(guild_id), &object)
             .await;

@@ -37,6 +37,7 @@ pub async fn get(
         GuildAccess::load(&state, ids::parse(&guild_id, Unknown::Guild)?, auth.user_id).await?;
     let mut guild = views_guild::guild(&access.guild, &access.roles);
     guild.emojis = super::emojis::guild_emojis(&state, access.guild_id()).await?;
+    guild.stickers = Some(super::stickers::guild_stickers(&state, access.guild_id()).await?);
     if q.with_counts == Some(true) {
         guild.approximate_member_count =
             Some(state.store.member_count(access.guild_id()).await? as u32);
@@ -242,6 +243,7 @@ pub async fn patch(
     let updated = state.store.update_guild(guild_id, &patch).await?;
     let mut guild = views_guild::guild(&updated, &access.roles);
     guild.emojis = super::emojis::guild_emojis(&state, guild_id).await?;
+    guild.stickers = Some(super::stickers::guild_stickers(&state, guild_id).await?);
     state
         .dispatch("GUILD_UPDATE", Audience::Guild(guild_id), &guild)
         .await;

@@ -8,3 +8,4 @@ pub mod guild;
 pub mod members;
 pub mod preview;
 pub mod roles;
+pub mod stickers;
