@@ -63,6 +63,42 @@ async fn execute(backend: &str) {
     assert_eq!(list[0]["author"]["username"], "Announcer");
     assert_eq!(list[0]["webhook_id"], hid.as_str());
     assert_eq!(list[1]["id"], message["id"]);
+    // An avatar override naming an image this instance stores (by its CDN path, on whatever
+    // host): copied to the webhook's avatars, and the message's author shows it.
+    let png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
+    let (status, me) = s
+        .call(
+            Method::PATCH,
+            "/users/@me",
+            Some(&owner),
+            Some(json!({"avatar": format!("data:image/png;base64,{png}")})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+    let hash = me["avatar"].as_str().unwrap().to_owned();
+    let url = format!(
+        "https://cdn.discordapp.com/avatars/{}/{hash}.png?size=128",
+        me["id"].as_str().unwrap()
+    );
+    let (status, message) = s
+        .call(
+            Method::POST,
+            &format!("{at}?wait=true"),
+            None,
+            Some(json!({"content": "as someone", "avatar_url": url})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{message}");
+    assert_eq!(message["author"]["avatar"], hash.as_str());
+    assert!(
+        s.state
+            .blobs
+            .head(&format!("avatars/{hid}/{hash}"))
+            .await
+            .unwrap()
+            .is_some(),
+        "the override is stored as the webhook's avatar"
+    );
     s.stop().await;
 }
 

@@ -91,6 +91,82 @@ pub async fn resolve(
     mentions::resolve(state, place, content, allowed, None).await
 }
 
+/// The hash under which the image at `url` — one this instance stores, named by its CDN path
+/// (`/avatars/{id}/{hash}.png`, `/icons/...`, `/emojis/{id}.png`, ...; any host, since clients
+/// build these URLs on Discord's CDN host too) — is now also stored as an avatar of `hook`;
+/// `None` when the URL names no stored image. External images are not fetched.
+async fn override_avatar(
+    state: &AppState,
+    hook: &WebhookRecord,
+    url: &str,
+) -> ApiResult<Option<String>> {
+    let Some(key) = stored_image_key(url) else {
+        return Ok(None);
+    };
+    let Some(bytes) = state.blobs.get(&key).await? else {
+        return Ok(None);
+    };
+    let limits = crate::services::images::upload_limits(state);
+    let Ok(probed) = accord_media::probe(&bytes, &limits) else {
+        return Ok(None);
+    };
+    let hash = accord_media::content_hash(&bytes, probed.animated);
+    let target = format!("avatars/{}/{hash}", hook.id);
+    if state.blobs.head(&target).await?.is_none() {
+        state.blobs.put(&target, bytes).await?;
+    }
+    Ok(Some(hash))
+}
+
+/// The storage key of the image a CDN URL names: `{family}/{id}/{hash}` for the hashed
+/// families, `guilds/{g}/users/{u}/{avatars|banners}/{hash}`, `emojis/{id}`, `stickers/{id}`.
+fn stored_image_key(url: &str) -> Option<String> {
+    let path = url.split(['?', '#']).next()?;
+    let path = path
+        .split_once("://")
+        .map_or(path, |(_, rest)| rest.find('/').map_or("", |i| &rest[i..]));
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let stem = |file: &str| -> Option<String> {
+        let (name, ext) = file.rsplit_once('.').unwrap_or((file, "png"));
+        accord_media::Format::from_ext(ext)?;
+        Some(name.to_owned())
+    };
+    let digits = |s: &str| !s.is_empty() && s.len() <= 20 && s.bytes().all(|b| b.is_ascii_digit());
+    let hash = |s: &str| {
+        let hex = s.strip_prefix("a_").unwrap_or(s);
+        hex.len() == 32 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    };
+    match parts.as_slice() {
+        [family, id, file]
+            if matches!(
+                *family,
+                "avatars"
+                    | "banners"
+                    | "icons"
+                    | "splashes"
+                    | "discovery-splashes"
+                    | "role-icons"
+                    | "app-icons"
+                    | "channel-icons"
+            ) && digits(id) =>
+        {
+            let h = stem(file)?;
+            hash(&h).then(|| format!("{family}/{id}/{h}"))
+        }
+        ["guilds", g, "users", u, family, file]
+            if matches!(*family, "avatars" | "banners") && digits(g) && digits(u) =>
+        {
+            let h = stem(file)?;
+            hash(&h).then(|| format!("guilds/{g}/users/{u}/{family}/{h}"))
+        }
+        [family @ ("emojis" | "stickers"), file] => {
+            let id = stem(file)?;
+            digits(&id).then(|| format!("{family}/{id}"))
+        }
+        _ => None,
+    }
+}
+
 /// Sends `body` as `hook` and returns the message.
 pub async fn create(
     state: &AppState,
@@ -117,13 +193,20 @@ pub async fn create(
     if let Some(name) = &body.username {
         crate::routes::webhooks::check_name(&mut tree, "username", name);
     }
-    if body.avatar_url.is_some() {
-        tree.add(
-            &["avatar_url"],
-            "IMAGE_UNSUPPORTED",
-            "Avatar overrides are not supported on this instance yet.",
-        );
-    }
+    let avatar_override = match &body.avatar_url {
+        Some(url) => {
+            let found = override_avatar(state, hook, url).await?;
+            if found.is_none() {
+                tree.add(
+                    &["avatar_url"],
+                    "IMAGE_UNSUPPORTED",
+                    "Avatar overrides must be an image this instance stores (a CDN URL of an avatar, icon or emoji); other hosts are not fetched.",
+                );
+            }
+            found
+        }
+        None => None,
+    };
     if body.thread_name.is_some() {
         tree.add(
             &["thread_name"],
@@ -176,7 +259,7 @@ pub async fn create(
     new.guild_id = guild_id;
     new.webhook_id = Some(WebhookId::from_i64(hook.id));
     new.webhook_name = body.username.clone().or_else(|| hook.name.clone());
-    new.webhook_avatar = hook.avatar.clone();
+    new.webhook_avatar = avatar_override.or_else(|| hook.avatar.clone());
     new.tts = body.tts == Some(true);
     new.mention_everyone = resolved.everyone;
     new.flags = flags as i64;
@@ -197,4 +280,44 @@ pub async fn create(
     let view = views_message::message(state, &record).await?;
     events::message_create(state, &access, &view).await?;
     Ok(view)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::stored_image_key;
+
+    #[test]
+    fn cdn_urls_name_stored_images() {
+        let h = "0123456789abcdef0123456789abcdef";
+        assert_eq!(
+            stored_image_key(&format!(
+                "https://cdn.discordapp.com/avatars/42/{h}.png?size=128"
+            )),
+            Some(format!("avatars/42/{h}"))
+        );
+        assert_eq!(
+            stored_image_key(&format!("http://127.0.0.1:3003/avatars/42/a_{h}.gif")),
+            Some(format!("avatars/42/a_{h}"))
+        );
+        assert_eq!(
+            stored_image_key(&format!(
+                "https://cdn.example/guilds/1/users/2/avatars/{h}.webp"
+            )),
+            Some(format!("guilds/1/users/2/avatars/{h}"))
+        );
+        assert_eq!(
+            stored_image_key("https://cdn.example/emojis/77.gif"),
+            Some("emojis/77".to_owned())
+        );
+        for bad in [
+            "https://example.com/me.png".to_owned(),
+            format!("https://cdn.example/avatars/42/{h}.svg"),
+            format!("https://cdn.example/avatars/../../etc/{h}.png"),
+            format!("https://cdn.example/attachments/1/2/{h}.png"),
+            "https://cdn.example/emojis/x.png".to_owned(),
+            "not a url".to_owned(),
+        ] {
+            assert_eq!(stored_image_key(&bad), None, "{bad}");
+        }
+    }
 }
