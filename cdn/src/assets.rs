@@ -78,13 +78,24 @@ pub fn routes() -> Router<CdnState> {
             ),
         );
     }
-    router
-        .route(
-            "/guilds/{guild_id}/users/{user_id}/{family}/{file}",
-            get(member),
-        )
-        .route("/emojis/{file}", get(emoji))
-        .route("/stickers/{file}", get(sticker))
+    for family in ["emojis", "stickers"] {
+        router = router.route(
+            &format!("/{family}/{{file}}"),
+            get(
+                move |state: State<CdnState>,
+                      Path(file): Path<String>,
+                      query: Query<ImageQuery>,
+                      method: Method,
+                      headers: HeaderMap| {
+                    by_id(state, family, file, query, method, headers)
+                },
+            ),
+        );
+    }
+    router.route(
+        "/guilds/{guild_id}/users/{user_id}/{family}/{file}",
+        get(member),
+    )
 }
 
 /// `GET /{family}/{id}/{hash}.{ext}`: an image stored at `{family}/{id}/{hash}`.
@@ -123,44 +134,19 @@ async fn member(
     image(&state, &key, format, &query, &method, &headers).await
 }
 
-/// `GET /emojis/{emoji_id}.{ext}` (the extension may be left out: PNG).
-async fn emoji(
+/// `GET /emojis/{emoji_id}.{ext}` and `/stickers/{sticker_id}.{ext}` (the extension may be left
+/// out: PNG): an image stored by id at `{family}/{id}`.
+async fn by_id(
     State(state): State<CdnState>,
-    Path(file): Path<String>,
+    family: &'static str,
+    file: String,
     Query(query): Query<ImageQuery>,
     method: Method,
     headers: HeaderMap,
 ) -> Result<Response, CdnError> {
     let (id, format) = id_file(&file)?;
-    image(
-        &state,
-        &format!("emojis/{id}"),
-        format,
-        &query,
-        &method,
-        &headers,
-    )
-    .await
-}
-
-/// `GET /stickers/{sticker_id}.{png|gif|webp}`.
-async fn sticker(
-    State(state): State<CdnState>,
-    Path(file): Path<String>,
-    Query(query): Query<ImageQuery>,
-    method: Method,
-    headers: HeaderMap,
-) -> Result<Response, CdnError> {
-    let (id, format) = id_file(&file)?;
-    image(
-        &state,
-        &format!("stickers/{id}"),
-        format,
-        &query,
-        &method,
-        &headers,
-    )
-    .await
+    let key = format!("{family}/{id}");
+    image(&state, &key, format, &query, &method, &headers).await
 }
 
 /// `{hash}.{ext}`: 32 lowercase hex digits, `a_` first for an animated image.

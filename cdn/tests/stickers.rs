@@ -17,21 +17,8 @@ impl Stack {
             .text("name", name.to_owned())
             .text("tags", "smile")
             .part("file", Part::bytes(file).file_name("sticker"));
-        let resp = self
-            .http
-            .post(format!(
-                "{}/api/v10/guilds/{}/stickers",
-                self.api, self.guild
-            ))
-            .header("authorization", &self.token)
-            .multipart(form)
-            .send()
-            .await
-            .unwrap();
-        let status = resp.status();
-        let body: Value = resp.json().await.unwrap();
-        assert_eq!(status, StatusCode::CREATED, "{body}");
-        body
+        let path = format!("/guilds/{}/stickers", self.guild);
+        self.post_form(&path, form, StatusCode::CREATED).await
     }
 }
 

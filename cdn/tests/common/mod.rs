@@ -181,20 +181,29 @@ impl Stack {
                 .unwrap();
             form = form.part(format!("files[{i}]"), part);
         }
+        let path = format!("/channels/{}/messages", self.channel);
+        self.post_form(&path, form, StatusCode::OK).await
+    }
+
+    /// POSTs `form` (multipart) to the API at `/api/v10{path}` as the user and asserts
+    /// `status`; returns the JSON body.
+    pub async fn post_form(
+        &self,
+        path: &str,
+        form: reqwest::multipart::Form,
+        status: StatusCode,
+    ) -> Value {
         let resp = self
             .http
-            .post(format!(
-                "{}/api/v10/channels/{}/messages",
-                self.api, self.channel
-            ))
+            .post(format!("{}/api/v10{path}", self.api))
             .header("authorization", &self.token)
             .multipart(form)
             .send()
             .await
             .unwrap();
-        let status = resp.status();
+        let got = resp.status();
         let body: Value = resp.json().await.unwrap();
-        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(got, status, "{body}");
         body
     }
 

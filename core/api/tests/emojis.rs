@@ -4,16 +4,16 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use accord_bus::Audience;
 use accord_model::GuildId;
 use base64::Engine;
-use common::{Events, Server, field_code, id_of};
+use common::expressions::GuildCtx;
+use common::{Events, field_code, id_of};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-const VIEW_CHANNEL: u64 = 1 << 10;
 const MANAGE_GUILD_EXPRESSIONS: u64 = 1 << 30;
 const CREATE_GUILD_EXPRESSIONS: u64 = 1 << 43;
 const GET: Method = Method::GET;
@@ -34,85 +34,24 @@ fn uri(mime: &str, bytes: &[u8]) -> String {
     format!("data:{mime};base64,{data}")
 }
 
-struct Ctx {
-    s: Server,
-    data: PathBuf,
-    _dir: tempfile::TempDir,
-    owner: String,
-    guild: String,
+/// The emoji/sticker harness (`common::expressions`) set up for /emojis.
+type Ctx = GuildCtx;
+
+async fn ctx(backend: &str, limit: u32) -> Ctx {
+    GuildCtx::new(backend, "/emojis", |c| {
+        c.limits.emojis_per_guild = limit;
+    })
+    .await
 }
 
-impl Ctx {
-    async fn new(backend: &str, limit: u32) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let data = dir.path().to_path_buf();
-        let s = Server::start_with(backend, |c| {
-            c.data_dir = data.clone();
-            c.limits.emojis_per_guild = limit;
-        })
-        .await;
-        let owner = s.register("owner", "correct horse battery").await;
-        let guild = id_of(&s.guild(&owner, "Lounge").await);
-        Self {
-            s,
-            data,
-            _dir: dir,
-            owner,
-            guild,
-        }
-    }
-    async fn call(&self, m: Method, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
-        let url = format!("/guilds/{}{path}", self.guild);
-        let body = (!body.is_null()).then_some(body);
-        self.s.call(m, &url, Some(token), body).await
-    }
+impl GuildCtx {
     fn blob(&self, id: &str) -> Option<Vec<u8>> {
         std::fs::read(Path::new(&self.data).join("attachments/emojis").join(id)).ok()
-    }
-    /// A member whose only permissions are @everyone's VIEW_CHANNEL plus `perms` via a role.
-    async fn member(&self, name: &str, perms: u64) -> String {
-        let t = self.s.register(name, "correct horse battery").await;
-        self.s.join(&self.guild, &t).await;
-        let everyone = format!("/roles/{}", self.guild);
-        let body = json!({"permissions": VIEW_CHANNEL.to_string()});
-        let (st, b) = self.call(PATCH, &everyone, &self.owner, body).await;
-        assert_eq!(st, StatusCode::OK, "{b}");
-        if perms != 0 {
-            let body = json!({"name": name, "permissions": perms.to_string()});
-            let (st, role) = self.call(POST, "/roles", &self.owner, body).await;
-            assert_eq!(st, StatusCode::OK, "{role}");
-            let uid = self.s.user_id(&t).await;
-            let path = format!("/members/{uid}/roles/{}", id_of(&role));
-            let (st, b) = self
-                .call(Method::PUT, &path, &self.owner, Value::Null)
-                .await;
-            assert_eq!(st, StatusCode::NO_CONTENT, "{b}");
-        }
-        t
-    }
-    async fn list(&self) -> Vec<Value> {
-        let (st, b) = self.call(GET, "/emojis", &self.owner, Value::Null).await;
-        assert_eq!(st, StatusCode::OK, "{b}");
-        b.as_array().unwrap().clone()
-    }
-    /// Asserts a refusal with `status` and `code`, and that nothing changed and nothing was sent.
-    async fn no(&self, m: Method, path: &str, token: &str, body: Value, want: (u16, u64)) -> Value {
-        let before = self.list().await;
-        let mut events = Events::new(&self.s);
-        let (st, got) = self.call(m.clone(), path, token, body).await;
-        assert_eq!(
-            (st.as_u16(), got["code"].as_u64()),
-            (want.0, Some(want.1)),
-            "{m} {path}: {got}"
-        );
-        events.expect(&[]);
-        assert_eq!(self.list().await, before);
-        got
     }
 }
 
 async fn lifecycle(backend: &str) {
-    let c = Ctx::new(backend, 50).await;
+    let c = ctx(backend, 50).await;
     let bytes = png();
     let mut events = Events::new(&c.s);
     let body = json!({"name": "party_1", "image": uri("image/png", &bytes)});
@@ -245,7 +184,7 @@ async fn lifecycle(backend: &str) {
 }
 
 async fn refusals(backend: &str) {
-    let c = Ctx::new(backend, 1).await;
+    let c = ctx(backend, 1).await;
     let good = uri("image/png", &png());
     let bad = |body: Value, field: &str, code: &str| (body, field.to_owned(), code.to_owned());
     let cases = [

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod expressions;
+
 use std::sync::Arc;
 
 use accord_api::AppState;
