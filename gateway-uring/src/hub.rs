@@ -312,14 +312,13 @@ impl Hub {
             .collect()
     }
 
+    /// The sessions of `guild`, looked up while its index entry is read (no copy of the id
+    /// set per event; nothing takes the index's lock while holding a session map lock).
     fn of_guild(&self, guild: GuildId) -> Vec<Session> {
         self.by_guild
             .get(&guild)
-            .map(|s| s.clone())
+            .map(|s| s.iter().filter_map(|id| self.get(id)).collect())
             .unwrap_or_default()
-            .into_iter()
-            .filter_map(|id| self.get(&id))
-            .collect()
     }
 
     /// The sessions of `guild` that may receive dispatch `name`: for an event gated by one of
