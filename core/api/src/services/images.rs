@@ -113,10 +113,16 @@ impl Change {
         match value {
             None => Change::Keep,
             Some(None) => Change::Clear,
-            Some(Some(uri)) => match check(tree, &[field], uri, limits) {
-                Some(upload) => Change::Set(upload),
-                None => Change::Keep,
-            },
+            Some(Some(uri)) => Change::set(tree, field, uri, limits),
+        }
+    }
+
+    /// A new image from the data URI in `field`, checked (`Keep` when refused: the problem is
+    /// in `tree`).
+    pub fn set(tree: &mut ErrorTree, field: &str, uri: &str, limits: &Limits) -> Self {
+        match check(tree, &[field], uri, limits) {
+            Some(upload) => Change::Set(upload),
+            None => Change::Keep,
         }
     }
 

@@ -142,12 +142,10 @@ pub async fn create(
     }
     let mut tree = ErrorTree::new();
     validate::display_name(&mut tree, "name", &body.name, 2, 100);
-    let icon = Change::of(
-        &mut tree,
-        "icon",
-        body.icon.as_ref().map(|i| Some(i.clone())).as_ref(),
-        &images::upload_limits(&state),
-    );
+    let icon = match body.icon.as_deref() {
+        Some(uri) => Change::set(&mut tree, "icon", uri, &images::upload_limits(&state)),
+        None => Change::Keep,
+    };
     check_range(&mut tree, "verification_level", body.verification_level, 4);
     check_range(
         &mut tree,

@@ -73,11 +73,7 @@ pub fn avatar_change(
         None => Change::Keep,
         Some(None | Some(serde_json::Value::Null)) => Change::Clear,
         Some(Some(serde_json::Value::String(uri))) => {
-            let limits = images::upload_limits(state);
-            match images::check(tree, &["avatar"], uri, &limits) {
-                Some(upload) => Change::Set(upload),
-                None => Change::Keep,
-            }
+            Change::set(tree, "avatar", uri, &images::upload_limits(state))
         }
         Some(Some(_)) => {
             tree.add(&["avatar"], "IMAGE_INVALID", "Invalid image data");
