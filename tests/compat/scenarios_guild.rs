@@ -304,6 +304,7 @@ pub async fn resume(env: &Env<'_>, p: &mut Puppet) -> Result<(), String> {
     let (w, relay) = (env.world, &env.server.relay);
     let posters = [&env.users.owner.rest, &env.users.watcher.rest];
     let from = p.mark();
+    let mut first_cut = from;
     let mut ids = Vec::new();
     for i in 0..COUNT {
         let path = format!("/channels/{}/messages", w.channel);
@@ -312,7 +313,21 @@ pub async fn resume(env: &Env<'_>, p: &mut Puppet) -> Result<(), String> {
             &posters[i % 2].call("POST", &path, Some(body), 200).await?,
         ));
         if i == 2 || i == 6 {
-            // Cut once the puppet is connected again (the second cut hits the resumed session).
+            if i == 6 {
+                // The second cut hits the resumed session. Cutting as soon as any connection
+                // shows up at the relay could land mid-handshake, where a library may treat the
+                // failed connect as a network error and identify afresh instead of resuming
+                // (discord.js does), which is not what this scenario is about.
+                p.event(
+                    first_cut,
+                    "resumed",
+                    "the resume after the first cut",
+                    EVENT * 2,
+                    |_| true,
+                )
+                .await?;
+            }
+            first_cut = p.mark();
             let deadline = Instant::now() + Duration::from_secs(15);
             let mut cut = relay.cut_all();
             while cut == 0 && Instant::now() < deadline {
