@@ -9,6 +9,7 @@ use std::time::Duration;
 use accord_gateway_encoding::{CompressKind, Compressor};
 use accord_gateway_transport::{Conn, Incoming, WsError, WsReader, WsWriter};
 use accord_model::{CloseCode, OpCode};
+use bytes::Bytes;
 use monoio::time::Instant;
 use serde_json::{Value, json};
 
@@ -72,6 +73,15 @@ impl Out {
     fn idle(&mut self) {
         self.compressor.idle();
         self.buf = Vec::new();
+    }
+
+    /// Writes a dispatch frame (see [`Framer::dispatch`]): as it is without compression, its
+    /// payload compressed otherwise.
+    async fn send_frame(&mut self, frame: Bytes) -> std::io::Result<()> {
+        match self.compressor.kind() {
+            CompressKind::None => self.writer.send_frame(frame).await,
+            _ => self.send(crate::frames::payload(&frame)).await,
+        }
     }
 
     async fn op(&mut self, op: OpCode, d: &Value) -> std::io::Result<()> {
@@ -293,7 +303,7 @@ pub async fn serve(conn: Box<Conn>, ctx: Rc<ThreadCtx>) {
                                 events = Some(rx);
                                 let mut failed = false;
                                 for frame in missed {
-                                    if out.send(&frame).await.is_err() {
+                                    if out.send_frame(frame).await.is_err() {
                                         failed = true;
                                         break;
                                     }
@@ -356,7 +366,7 @@ pub async fn serve(conn: Box<Conn>, ctx: Rc<ThreadCtx>) {
                 match frame {
                     Some(SessionOut::Frame(frame)) => {
                         busy = true;
-                        if out.send(&frame).await.is_err() {
+                        if out.send_frame(frame).await.is_err() {
                             break after_write_failure(&mut reader).await;
                         }
                     }

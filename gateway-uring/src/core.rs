@@ -289,15 +289,16 @@ mod tests {
         (c, rx)
     }
 
+    /// The message inside a queued dispatch frame.
     fn frame(o: Out) -> Bytes {
         match o {
-            Out::Frame(b) => b,
+            Out::Frame(b) => Bytes::copy_from_slice(crate::frames::payload(&b)),
             Out::Close(c) => panic!("close {c}"),
         }
     }
 
     fn seq_of(frame: &Bytes) -> u64 {
-        let v: serde_json::Value = serde_json::from_slice(frame).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(crate::frames::payload(frame)).unwrap();
         v["s"].as_u64().unwrap()
     }
 

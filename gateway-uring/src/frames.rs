@@ -1,9 +1,12 @@
 //! Gateway messages as bytes: the `{op, d, s, t}` envelope in JSON (the `d` of a dispatch is
 //! serialised once by the publisher and spliced in, so every session shares it) or in ETF.
+//! A dispatch comes out as a whole WebSocket frame (header included): an uncompressed
+//! connection writes it as it is, a compressing one compresses [`payload`].
 
 use accord_gateway_encoding::etf;
+use accord_gateway_transport::codec::{self, HEADROOM, OP_BINARY, OP_TEXT};
 use accord_model::OpCode;
-use bytes::Bytes;
+use bytes::{BufMut, Bytes, BytesMut};
 use serde_json::{Value, json};
 
 use crate::params::Encoding;
@@ -35,23 +38,33 @@ impl Framer {
         }
     }
 
-    /// A dispatch with sequence `seq`, event `name` and the JSON text `d`.
+    /// A dispatch with sequence `seq`, event `name` and the JSON text `d`, as a whole
+    /// WebSocket frame (text for JSON, binary for ETF). The JSON one is built in a single
+    /// allocation of its exact size, its frame header written in front in place.
     pub fn dispatch(&self, seq: u64, name: &str, d: &str) -> Bytes {
         match self.encoding {
             Encoding::Json => {
-                let mut out = Vec::with_capacity(d.len() + name.len() + 40);
-                out.extend_from_slice(b"{\"op\":0,\"s\":");
-                out.extend_from_slice(seq.to_string().as_bytes());
-                out.extend_from_slice(b",\"t\":\"");
+                const OPEN: &[u8] = b"{\"op\":0,\"s\":";
+                const NAME: &[u8] = b",\"t\":\"";
+                const DATA: &[u8] = b"\",\"d\":";
+                let mut digits = [0u8; 20];
+                let seq = decimal(seq, &mut digits);
+                let len =
+                    OPEN.len() + seq.len() + NAME.len() + name.len() + DATA.len() + d.len() + 1;
+                let mut out = BytesMut::with_capacity(HEADROOM + len);
+                out.put_bytes(0, HEADROOM);
+                out.extend_from_slice(OPEN);
+                out.extend_from_slice(seq);
+                out.extend_from_slice(NAME);
                 out.extend_from_slice(name.as_bytes());
-                out.extend_from_slice(b"\",\"d\":");
+                out.extend_from_slice(DATA);
                 out.extend_from_slice(d.as_bytes());
-                out.push(b'}');
-                out.into()
+                out.put_u8(b'}');
+                codec::seal(out, OP_TEXT)
             }
             Encoding::Etf => {
                 let d: Value = serde_json::from_str(d).unwrap_or(Value::Null);
-                etf::encode(&json!({"op": 0, "s": seq, "t": name, "d": d})).into()
+                codec::encode_binary(&etf::encode(&json!({"op": 0, "s": seq, "t": name, "d": d})))
             }
         }
     }
@@ -67,6 +80,30 @@ impl Framer {
             Encoding::Etf => etf::decode(bytes).ok(),
         }
     }
+}
+
+/// `n` in decimal, written at the end of `buf`.
+fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &buf[at..];
+        }
+    }
+}
+
+/// The message inside a frame made by [`Framer::dispatch`] (what a compressing connection
+/// compresses).
+pub fn payload(frame: &[u8]) -> &[u8] {
+    &frame[codec::header_len(frame)..]
+}
+
+/// Whether a frame made by [`Framer::dispatch`] is a binary one.
+pub fn is_binary(frame: &[u8]) -> bool {
+    frame.first().is_some_and(|b| b & 0x0f == OP_BINARY)
 }
 
 #[cfg(test)]
@@ -102,11 +139,22 @@ mod tests {
             hello,
             json!({"op": 10, "d": {"heartbeat_interval": 41250}, "s": null, "t": null})
         );
-        let d: Value =
-            serde_json::from_slice(&f.dispatch(7, "MESSAGE_CREATE", r#"{"id":"1"}"#)).unwrap();
+        let frame = f.dispatch(7, "MESSAGE_CREATE", r#"{"id":"1"}"#);
+        assert_eq!(frame[0], 0x80 | OP_TEXT, "a final text frame");
+        assert!(!is_binary(&frame));
+        let d: Value = serde_json::from_slice(payload(&frame)).unwrap();
         assert_eq!(
             d,
             json!({"op": 0, "s": 7, "t": "MESSAGE_CREATE", "d": {"id": "1"}})
         );
+        assert_eq!(usize::from(frame[1]), payload(&frame).len());
+        // Long payloads take the 16-bit length form; the frame is exactly header + payload.
+        let long = format!("{{\"content\":\"{}\"}}", "x".repeat(5000));
+        let frame = f.dispatch(u64::MAX, "MESSAGE_CREATE", &long);
+        assert_eq!(frame[1], 126);
+        assert_eq!(frame.len(), 4 + payload(&frame).len());
+        let d: Value = serde_json::from_slice(payload(&frame)).unwrap();
+        assert_eq!(d["s"], json!(u64::MAX));
+        assert_eq!(d["d"]["content"].as_str().unwrap().len(), 5000);
     }
 }

@@ -23,7 +23,9 @@ use crate::frames::Framer;
 use crate::params::Encoding;
 use crate::presence::Presence;
 
-const MAGIC: &[u8; 4] = b"ACS1";
+/// Record format 2: the replayed dispatches are whole WebSocket frames (header included, see
+/// `Framer::dispatch`); format 1 held bare messages and is refused rather than misread.
+const MAGIC: &[u8; 4] = b"ACS2";
 
 /// What a record says about a session besides its frames.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

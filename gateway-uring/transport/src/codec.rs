@@ -292,6 +292,49 @@ pub(crate) fn put_len(dst: &mut BytesMut, len: usize, mask_bit: u8) {
     }
 }
 
+/// Room a caller leaves in front of a payload for [`seal`]: the longest header of an unmasked
+/// frame (2 bytes, 8 of extended length).
+pub const HEADROOM: usize = 10;
+
+/// Turns `buf` — [`HEADROOM`] bytes of room followed by a payload — into one unmasked frame
+/// with `opcode`: the header is written into the room right before the payload and the unused
+/// front of the room is skipped, so a message built this way becomes a frame with no copy and
+/// no second allocation (a fan-out builds one per recipient).
+///
+/// # Panics
+/// If `buf` is shorter than [`HEADROOM`].
+pub fn seal(mut buf: BytesMut, opcode: u8) -> Bytes {
+    let len = buf.len() - HEADROOM;
+    let mut head = [0u8; HEADROOM];
+    head[0] = 0x80 | opcode;
+    let n = if len < 126 {
+        head[1] = len as u8;
+        2
+    } else if let Ok(short) = u16::try_from(len) {
+        head[1] = 126;
+        head[2..4].copy_from_slice(&short.to_be_bytes());
+        4
+    } else {
+        head[1] = 127;
+        head[2..10].copy_from_slice(&(len as u64).to_be_bytes());
+        10
+    };
+    let start = HEADROOM - n;
+    buf[start..HEADROOM].copy_from_slice(&head[..n]);
+    buf.advance(start);
+    buf.freeze()
+}
+
+/// The header's length of an unmasked frame as [`seal`] and the `encode_*` functions write it
+/// (what precedes the payload).
+pub fn header_len(frame: &[u8]) -> usize {
+    match frame.get(1).map(|b| b & 0x7f) {
+        Some(126) => 4,
+        Some(127) => 10,
+        _ => 2,
+    }
+}
+
 /// A text frame.
 pub fn encode_text(payload: &[u8]) -> Bytes {
     one_frame(OP_TEXT, payload)

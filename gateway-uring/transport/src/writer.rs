@@ -391,6 +391,12 @@ impl WsWriter {
         self.send(codec::encode_binary(payload), Kind::Data).await
     }
 
+    /// Sends a data frame already encoded whole, e.g. by [`codec::seal`] (text or binary,
+    /// unmasked, final). The frame's bytes are queued as they are, without a copy.
+    pub async fn send_frame(&self, frame: Bytes) -> io::Result<()> {
+        self.send(frame, Kind::Data).await
+    }
+
     /// Sends a ping (payload cut to 125 bytes).
     pub async fn send_ping(&self, payload: &[u8]) -> io::Result<()> {
         self.send(codec::encode_ping(payload), Kind::Data).await
