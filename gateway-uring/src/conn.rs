@@ -194,9 +194,9 @@ pub async fn serve(conn: Box<Conn>, ctx: Rc<ThreadCtx>) {
     let alarm = crate::clock::Alarm::new();
     // Halfway through the grace the server asks for a heartbeat (op 1) once.
     let mut probed = false;
-    // Whether a dispatch went out since the last heartbeat: a whole interval without one lets
-    // the connection drop its compression state.
-    let mut busy = false;
+    // Dispatches sent since the last heartbeat: none in a whole interval lets the connection
+    // drop its compression state; several make it keep one of its own again.
+    let mut sent: u32 = 0;
     let mut recent = crate::event_window::EventWindow::new();
     let mut session: Option<(Arc<str>, u64)> = None;
     let mut events: Option<OutboxReceiver> = None;
@@ -249,10 +249,12 @@ pub async fn serve(conn: Box<Conn>, ctx: Rc<ThreadCtx>) {
                         if out.op(OpCode::HeartbeatAck, &Value::Null).await.is_err() {
                             break after_write_failure(&mut reader).await;
                         }
-                        if !busy {
-                            out.idle();
+                        match sent {
+                            0 => out.idle(),
+                            1 => {}
+                            _ => out.compressor.keep_history(),
                         }
-                        busy = false;
+                        sent = 0;
                     }
                     Some(2) => {
                         if session.is_some() {
@@ -365,7 +367,7 @@ pub async fn serve(conn: Box<Conn>, ctx: Rc<ThreadCtx>) {
             frame = next_event(&mut events) => {
                 match frame {
                     Some(SessionOut::Frame(frame)) => {
-                        busy = true;
+                        sent = sent.saturating_add(1);
                         if out.send_frame(frame).await.is_err() {
                             break after_write_failure(&mut reader).await;
                         }

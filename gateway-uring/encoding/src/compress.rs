@@ -222,19 +222,23 @@ impl Compressor {
                 level,
                 window_bits,
                 header_sent,
-            } => {
-                // The first state writes the zlib header; one started after `idle` continues
-                // the same stream as raw deflate.
-                let deflate = deflate.get_or_insert_with(|| {
-                    Box::new(Compress::new_with_window_bits(
+            } => match deflate {
+                Some(deflate) => deflate_sync(deflate, payload, out),
+                // Quiet since `idle`: deflated alone, with the thread's shared state.
+                None if *header_sent => {
+                    crate::shared_deflate::deflate_alone(*level, *window_bits, payload, out)
+                }
+                // The connection's first message: its own state, which writes the zlib header.
+                None => {
+                    let deflate = deflate.insert(Box::new(Compress::new_with_window_bits(
                         *level,
-                        !*header_sent,
+                        true,
                         *window_bits,
-                    ))
-                });
-                *header_sent = true;
-                deflate_sync(deflate, payload, out)
-            }
+                    )));
+                    *header_sent = true;
+                    deflate_sync(deflate, payload, out)
+                }
+            },
             Inner::Zstd(cctx) => zstd_flush(cctx, payload, out),
         }
     }
@@ -243,22 +247,48 @@ impl Compressor {
     /// nothing was sent for a while (e.g. a whole heartbeat interval), between messages.
     ///
     /// `zlib-stream` drops its deflate state (`context_bytes` becomes 0). Every message ends in
-    /// a sync flush, which leaves the stream on a byte boundary after a complete block, so the
-    /// next message can come from a fresh raw-deflate state (no second zlib header) and the
-    /// client's one inflate context reads on unchanged: the new blocks simply never refer back
-    /// past the restart. The cost is that the first message after the restart cannot reuse
-    /// what came before it. `zstd-stream` keeps its context: a single zstd frame cannot be
-    /// restarted without breaking clients that decode one frame per connection, so its memory
-    /// is bounded by [`CompressSettings`] instead. Without compression this does nothing.
+    /// a sync flush, which leaves the stream on a byte boundary after a complete block, so a
+    /// message can follow as raw deflate blocks from another state (no second zlib header)
+    /// and the client's one inflate context reads on unchanged: the new blocks simply never
+    /// refer back past the restart. Until [`Compressor::keep_history`] each message is
+    /// deflated alone with a state the thread shares, so a burst to many quiet connections
+    /// builds no state per connection; the cost is that those messages cannot refer to
+    /// earlier ones. `zstd-stream` keeps its context: a single zstd frame cannot be restarted
+    /// without breaking clients that decode one frame per connection, so its memory is bounded
+    /// by [`CompressSettings`] instead. Without compression this does nothing.
     pub fn idle(&mut self) {
         if let Inner::Zlib { deflate, .. } = &mut self.inner {
             *deflate = None;
         }
     }
+
+    /// Gives a quiet `zlib-stream` connection (see [`Compressor::idle`]) its own deflate state
+    /// again, so that its next messages can refer back to each other: call it between
+    /// messages when the connection has become busy (e.g. several messages in a heartbeat
+    /// interval). It does nothing for a connection that has its state, or for other kinds.
+    pub fn keep_history(&mut self) {
+        if let Inner::Zlib {
+            deflate: deflate @ None,
+            level,
+            window_bits,
+            header_sent: true,
+        } = &mut self.inner
+        {
+            *deflate = Some(Box::new(Compress::new_with_window_bits(
+                *level,
+                false,
+                *window_bits,
+            )));
+        }
+    }
 }
 
 /// Deflates `payload` into `out` and sync-flushes, so `out` ends in [`ZLIB_SUFFIX`].
-fn deflate_sync(deflate: &mut Compress, payload: &[u8], out: &mut Vec<u8>) -> io::Result<()> {
+pub(crate) fn deflate_sync(
+    deflate: &mut Compress,
+    payload: &[u8],
+    out: &mut Vec<u8>,
+) -> io::Result<()> {
     let start = out.len();
     let mut consumed = 0;
     loop {
@@ -457,7 +487,9 @@ mod tests {
         for (i, payload) in payloads.iter().enumerate() {
             let mut out = Vec::new();
             c.compress(payload, &mut out).unwrap();
-            assert!(c.context_bytes() > 0);
+            // Only the first message (with the zlib header) builds a state of its own; after
+            // `idle` messages use the thread's shared one.
+            assert_eq!(c.context_bytes() > 0, i == 0, "message {i}");
             assert!(out.ends_with(&ZLIB_SUFFIX), "message {i}");
             if i > 0 {
                 // No second zlib header: a fresh raw block (BFINAL 0) starts the message.

@@ -7,5 +7,6 @@
 
 mod compress;
 pub mod etf;
+mod shared_deflate;
 
 pub use compress::{CompressKind, CompressSettings, Compressor, ZLIB_SUFFIX};
