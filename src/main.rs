@@ -1,6 +1,7 @@
 //! `accord`: the one binary. With no command it runs every service in one process (API,
-//! gateway, CDN) on the configured database (an embedded SQLite file by default); subcommands
-//! run one service, apply migrations, print the sample configuration, or administer accounts.
+//! gateway, CDN, and the edge proxy when `edge.enabled`) on the configured database (an
+//! embedded SQLite file by default); subcommands run one service, apply migrations, print the
+//! sample configuration, or administer accounts.
 
 mod admin;
 mod serve;
@@ -39,6 +40,8 @@ enum Command {
     Gateway,
     /// Run the CDN alone (serves uploaded files from the configured storage).
     Cdn,
+    /// Run the edge proxy alone (routes, health checks and IP filter of the [edge] section).
+    Edge,
     /// Apply pending database migrations and exit.
     Migrate,
     /// Configuration helpers.
@@ -100,6 +103,7 @@ fn main() -> ExitCode {
             Some(Command::Api) => serve::run(config, serve::Services::Api).await,
             Some(Command::Gateway) => serve::run(config, serve::Services::Gateway).await,
             Some(Command::Cdn) => serve::run(config, serve::Services::Cdn).await,
+            Some(Command::Edge) => serve::run(config, serve::Services::Edge).await,
             Some(Command::Migrate) => serve::migrate_only(config).await,
             Some(Command::Admin(cmd)) => admin::run(config, cmd).await,
             Some(Command::Config(_)) => Ok(()),

@@ -20,6 +20,8 @@ pub enum Services {
     Gateway,
     /// The CDN only (no database or bus: it reads the configured file storage).
     Cdn,
+    /// The edge proxy only (no database or bus).
+    Edge,
 }
 
 /// Sets up `tracing` from the `[log]` section (`RUST_LOG` overrides the filter).
@@ -167,10 +169,47 @@ async fn cdn_url_key(config: &Config) -> anyhow::Result<Option<accord_auth::UrlS
     Ok(Some(key?))
 }
 
+/// Starts the edge proxy of `config.edge` (on its own thread) and prints its banner lines.
+async fn start_edge(config: Arc<Config>) -> anyhow::Result<accord_edge::EdgeHandle> {
+    let edge = tokio::task::spawn_blocking(move || accord_edge::start(&config))
+        .await
+        .context("edge start-up failed")??;
+    println!(
+        "  Edge:      http://{}   ({} routes: configured ones first, longest prefix wins)",
+        edge.listen_addr(),
+        edge.routes().len()
+    );
+    for route in edge.routes() {
+        println!("             {route}");
+    }
+    Ok(edge)
+}
+
+/// Stops the edge, waiting for its threads.
+async fn stop_edge(edge: accord_edge::EdgeHandle) -> anyhow::Result<()> {
+    tokio::task::spawn_blocking(move || edge.stop())
+        .await
+        .context("edge shutdown failed")
+}
+
+/// `accord edge`: the edge proxy alone, until Ctrl-C or SIGTERM.
+async fn run_edge(config: Config) -> anyhow::Result<()> {
+    println!("Accord is running (edge only).");
+    let stop = shutdown_signal();
+    let edge = start_edge(Arc::new(config)).await?;
+    println!("Press Ctrl-C to stop.");
+    stop.await;
+    tracing::info!("shutting down");
+    stop_edge(edge).await
+}
+
 /// Runs `services` until Ctrl-C or SIGTERM.
 pub async fn run(config: Config, services: Services) -> anyhow::Result<()> {
     if services == Services::Cdn {
         return run_cdn(&config).await;
+    }
+    if services == Services::Edge {
+        return run_edge(config).await;
     }
     let config = Arc::new(config);
     let store = open_store(&config).await?;
@@ -205,6 +244,7 @@ pub async fn run(config: Config, services: Services) -> anyhow::Result<()> {
             gw.driver_name()
         );
     }
+    let mut edge = None;
     if services == Services::Gateway {
         let stop = shutdown_signal();
         println!("Press Ctrl-C to stop.");
@@ -220,6 +260,9 @@ pub async fn run(config: Config, services: Services) -> anyhow::Result<()> {
         let cdn = if services == Services::All {
             let cdn =
                 CdnTask::start(&config, state.blobs.clone(), Some(state.url_key.clone())).await?;
+            if config.edge.enabled {
+                edge = Some(start_edge(config.clone()).await?);
+            }
             println!("  Voice is not part of this build yet.");
             Some(cdn)
         } else {
@@ -242,6 +285,10 @@ pub async fn run(config: Config, services: Services) -> anyhow::Result<()> {
         tokio::task::spawn_blocking(move || gw.shutdown(Duration::from_secs(5)))
             .await
             .context("gateway shutdown failed")?;
+    }
+    // Last, so the gateway's Reconnect (op 7) still reaches clients connected through the edge.
+    if let Some(edge) = edge {
+        stop_edge(edge).await?;
     }
     store.close().await;
     Ok(())

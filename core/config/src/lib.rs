@@ -16,6 +16,7 @@ use figment::{Figment, Metadata};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+mod edge;
 mod lenient;
 mod rate_limits;
 mod redact;
@@ -23,6 +24,7 @@ mod sample;
 mod sections;
 mod validate;
 
+pub use edge::{BUILT_IN_UPSTREAMS, EdgeConfig, EdgeIpFilterConfig, EdgeRoute};
 pub use rate_limits::*;
 pub use sample::sample;
 pub use sections::*;
@@ -83,6 +85,14 @@ pub struct Config {
     pub rate_limits: RateLimitsConfig,
     /// Logging, written to standard output.
     pub log: LogConfig,
+    /// The edge proxy: one public HTTP port in front of the REST API, gateway and CDN (or of
+    /// any HTTP/WebSocket backend), with host and path routing, health-checked upstreams and an
+    /// IP allow/deny list. `accord edge` runs it alone; `enabled = true` runs it inside the
+    /// default `accord`. Behind it, set `api.public_url` and `cdn.public_url` to the edge's
+    /// address and `gateway.public_url` to `ws://<edge address>/gateway` (`wss://` when TLS is
+    /// terminated in front), and list the edge's address in `security.trusted_proxies` so the
+    /// services see the client addresses it forwards in `X-Forwarded-For`.
+    pub edge: EdgeConfig,
 }
 
 impl Default for Config {
@@ -103,6 +113,7 @@ impl Default for Config {
             rights: RightsConfig::default(),
             rate_limits: RateLimitsConfig::default(),
             log: LogConfig::default(),
+            edge: EdgeConfig::default(),
         }
     }
 }

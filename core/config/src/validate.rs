@@ -394,6 +394,10 @@ pub(crate) fn validate(c: &Config) -> Result<(), ConfigError> {
 
     k.not_empty("log.filter", &c.log.filter);
 
+    for (key, message) in crate::edge::problems(c) {
+        k.fail(&key, message);
+    }
+
     if k.0.is_empty() {
         Ok(())
     } else {

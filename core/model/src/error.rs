@@ -46,6 +46,9 @@ pub mod codes {
     pub const UNAUTHORIZED: u32 = 40001;
     /// Request entity too large.
     pub const ENTITY_TOO_LARGE: u32 = 40005;
+    /// "internal network error": what Discord answers, with 403, to an address its network
+    /// refuses; the edge proxy's IP filter sends it the same way.
+    pub const ADDRESS_BLOCKED: u32 = 40333;
     /// Missing access.
     pub const MISSING_ACCESS: u32 = 50001;
     /// Invalid account type.
