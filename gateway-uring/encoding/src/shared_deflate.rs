@@ -6,6 +6,13 @@
 //! deflate states (368 KiB each, most of the cost page faults on new memory) at the same
 //! moment; one warm state per thread, reset before each message, costs a few microseconds per
 //! message instead.
+//!
+//! A dispatch's body is more: the same bytes for every recipient, only the envelope's start
+//! (`{"op":0,"s":N`) differs. So a JSON dispatch goes out as a stored (uncompressed) deflate
+//! block holding that start, followed by the rest deflated once per thread and reused for
+//! every quiet connection the same dispatch reaches ([`deflate_dispatch`]): deflate blocks may
+//! follow each other at any byte boundary, and the reused part refers to nothing outside
+//! itself.
 
 use std::cell::RefCell;
 use std::io;
@@ -17,9 +24,83 @@ use crate::compress::deflate_sync;
 /// One shared state: its level, its window bits and the state.
 type Shared = (u32, u8, Box<Compress>);
 
+/// How many recently deflated dispatch bodies a thread keeps.
+const BODIES: usize = 4;
+
+/// A dispatch body deflated alone, for reuse.
+struct Body {
+    level: u32,
+    window_bits: u8,
+    /// The body as sent (compared whole before reuse).
+    plain: Vec<u8>,
+    /// Its raw deflate blocks, ending in a sync flush.
+    deflated: Vec<u8>,
+}
+
 thread_local! {
     /// This thread's shared states, one per (level, window bits) in use.
     static STATES: RefCell<Vec<Shared>> = const { RefCell::new(Vec::new()) };
+    /// This thread's most recently deflated dispatch bodies, newest last.
+    static RECENT: RefCell<Vec<Body>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Where a JSON dispatch's shared body starts: at `,"t":` right after `{"op":0,"s":<digits>`
+/// (the envelope `Framer::dispatch` writes); `None` for anything else.
+fn body_start(payload: &[u8]) -> Option<usize> {
+    const OPEN: &[u8] = b"{\"op\":0,\"s\":";
+    let rest = payload.strip_prefix(OPEN)?;
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    let at = OPEN.len() + digits;
+    (digits > 0 && payload[at..].starts_with(b",\"t\":")).then_some(at)
+}
+
+/// Deflates `payload` into `out` like [`deflate_alone`], reusing the deflated body of a JSON
+/// dispatch this thread already sent to another quiet connection: a stored block with the
+/// envelope's start (it differs per connection), then the body's shared blocks.
+pub(crate) fn deflate_dispatch(
+    level: Compression,
+    window_bits: u8,
+    payload: &[u8],
+    out: &mut Vec<u8>,
+) -> io::Result<()> {
+    let Some(split) = body_start(payload) else {
+        return deflate_alone(level, window_bits, payload, out);
+    };
+    let (head, body) = payload.split_at(split);
+    RECENT.with(|recent| {
+        let mut recent = recent.borrow_mut();
+        let found = recent.iter().rposition(|b| {
+            b.level == level.level() && b.window_bits == window_bits && b.plain == body
+        });
+        let at = match found {
+            Some(at) => at,
+            None => {
+                let mut deflated = Vec::new();
+                deflate_alone(level, window_bits, body, &mut deflated)?;
+                if recent.len() == BODIES {
+                    recent.remove(0);
+                }
+                recent.push(Body {
+                    level: level.level(),
+                    window_bits,
+                    plain: body.to_vec(),
+                    deflated,
+                });
+                recent.len() - 1
+            }
+        };
+        // A stored block (BFINAL 0, BTYPE 00) on the byte boundary the previous message's
+        // sync flush left: the header byte, LEN and its complement, the bytes. The head is
+        // a few dozen bytes, far under a stored block's 65,535.
+        let len = u16::try_from(head.len()).map_err(io::Error::other)?;
+        out.reserve(5 + head.len() + recent[at].deflated.len());
+        out.push(0);
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&(!len).to_le_bytes());
+        out.extend_from_slice(head);
+        out.extend_from_slice(&recent[at].deflated);
+        Ok(())
+    })
 }
 
 /// Deflates `payload` into `out` as raw deflate blocks ending in a sync flush that refer to
@@ -69,6 +150,58 @@ mod tests {
             r#"{{"op":0,"s":{i},"t":"MESSAGE_CREATE","d":{{"content":"message number {i} to the guild","author":{{"id":"1234567890","username":"someone"}}}}}}"#
         )
         .into_bytes()
+    }
+
+    #[test]
+    fn body_start_finds_the_envelope_of_json_dispatches_only() {
+        use super::body_start;
+        assert_eq!(body_start(br#"{"op":0,"s":12,"t":"X","d":{}}"#), Some(14));
+        assert_eq!(body_start(br#"{"op":0,"s":,"t":"X","d":{}}"#), None);
+        assert_eq!(body_start(br#"{"op":11,"d":null,"s":null,"t":null}"#), None);
+        assert_eq!(body_start(br#"{"op":0,"s":12}"#), None);
+        assert_eq!(body_start(b"\x83t\x00\x00\x00\x04"), None);
+    }
+
+    #[test]
+    fn a_dispatch_to_quiet_connections_reuses_its_deflated_body() {
+        // Two quiet connections with different histories and sequence numbers receive the
+        // same dispatch: both decode it, and both messages end in the same deflated body.
+        let mut conns: Vec<(Compressor, Decompress)> = (0..2)
+            .map(|n| {
+                let mut c = Compressor::new(CompressKind::ZlibStream);
+                let mut d = Decompress::new(true);
+                for i in 0..=n {
+                    let mut out = Vec::new();
+                    c.compress(&message(100 + i), &mut out).unwrap();
+                    assert_eq!(inflate(&mut d, &out), message(100 + i));
+                }
+                c.idle();
+                (c, d)
+            })
+            .collect();
+        let body = r#","t":"MESSAGE_CREATE","d":{"content":"the same for everyone","id":"42"}}"#;
+        let mut sent = Vec::new();
+        for (n, (c, d)) in conns.iter_mut().enumerate() {
+            let payload = format!(r#"{{"op":0,"s":{}{body}"#, 7 + n * 1000);
+            let mut out = Vec::new();
+            c.compress(payload.as_bytes(), &mut out).unwrap();
+            assert_eq!(inflate(d, &out), payload.as_bytes());
+            // A stored block first: header byte 0, then LEN and NLEN.
+            assert_eq!(out[0], 0);
+            let len = usize::from(u16::from_le_bytes([out[1], out[2]]));
+            assert_eq!(u16::from_le_bytes([out[3], out[4]]), !(len as u16));
+            assert_eq!(&out[5..5 + len], &payload.as_bytes()[..len]);
+            sent.push(out[5 + len..].to_vec());
+        }
+        assert_eq!(sent[0], sent[1], "the deflated body is shared");
+        // Another body is deflated anew and still decodes, and so does the first again.
+        for (c, d) in &mut conns {
+            for payload in [message(5), message(6), message(5)] {
+                let mut out = Vec::new();
+                c.compress(&payload, &mut out).unwrap();
+                assert_eq!(inflate(d, &out), payload);
+            }
+        }
     }
 
     #[test]
