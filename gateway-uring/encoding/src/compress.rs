@@ -265,7 +265,9 @@ impl Compressor {
     /// Gives a quiet `zlib-stream` connection (see [`Compressor::idle`]) its own deflate state
     /// again, so that its next messages can refer back to each other: call it between
     /// messages when the connection has become busy (e.g. several messages in a heartbeat
-    /// interval). It does nothing for a connection that has its state, or for other kinds.
+    /// interval). Each thread builds at most 100 such states a second; past that the
+    /// connection stays quiet until it is asked again. It does nothing for a connection that
+    /// has its state, or for other kinds.
     pub fn keep_history(&mut self) {
         if let Inner::Zlib {
             deflate: deflate @ None,
@@ -273,6 +275,7 @@ impl Compressor {
             window_bits,
             header_sent: true,
         } = &mut self.inner
+            && crate::shared_deflate::may_build_state()
         {
             *deflate = Some(Box::new(Compress::new_with_window_bits(
                 *level,

@@ -16,6 +16,7 @@
 
 use std::cell::RefCell;
 use std::io;
+use std::time::Instant;
 
 use flate2::{Compress, Compression};
 
@@ -42,6 +43,43 @@ thread_local! {
     static STATES: RefCell<Vec<Shared>> = const { RefCell::new(Vec::new()) };
     /// This thread's most recently deflated dispatch bodies, newest last.
     static RECENT: RefCell<Vec<Body>> = const { RefCell::new(Vec::new()) };
+}
+
+/// How many deflate states of their own quiet connections may take again per second per thread
+/// ([`crate::Compressor::keep_history`]): building one costs ~600 µs, mostly page faults on
+/// new memory, so a guild of thousands turning busy at once would otherwise spend seconds of
+/// a thread on it within one heartbeat interval. Connections refused now try at their next
+/// busy heartbeat.
+pub(crate) const STATE_BUILDS_PER_SEC: u32 = 100;
+
+/// A thread's allowance of state builds: (tokens left, when it was last refilled).
+struct Builds {
+    tokens: f64,
+    at: Option<Instant>,
+}
+
+thread_local! {
+    static BUILDS: RefCell<Builds> = const { RefCell::new(Builds { tokens: 0.0, at: None }) };
+}
+
+/// Takes one state build from this thread's allowance (a token bucket refilled at
+/// [`STATE_BUILDS_PER_SEC`], holding at most a second's worth).
+pub(crate) fn may_build_state() -> bool {
+    BUILDS.with(|b| {
+        let mut b = b.borrow_mut();
+        let now = Instant::now();
+        let rate = f64::from(STATE_BUILDS_PER_SEC);
+        let refill =
+            b.at.map_or(rate, |at| now.duration_since(at).as_secs_f64() * rate);
+        b.tokens = (b.tokens + refill).min(rate);
+        b.at = Some(now);
+        if b.tokens >= 1.0 {
+            b.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    })
 }
 
 /// Where a JSON dispatch's shared body starts: at `,"t":` right after `{"op":0,"s":<digits>`
@@ -150,6 +188,23 @@ mod tests {
             r#"{{"op":0,"s":{i},"t":"MESSAGE_CREATE","d":{{"content":"message number {i} to the guild","author":{{"id":"1234567890","username":"someone"}}}}}}"#
         )
         .into_bytes()
+    }
+
+    #[test]
+    fn state_builds_are_limited_per_thread() {
+        // A fresh thread, so the allowance starts full.
+        std::thread::spawn(|| {
+            let granted = (0..1000).filter(|_| super::may_build_state()).count();
+            let max = super::STATE_BUILDS_PER_SEC as usize;
+            assert!(
+                (max..=max + 5).contains(&granted),
+                "{granted} of 1000 at once, allowance {max}/s"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            assert!(super::may_build_state(), "refilled after 100 ms");
+        })
+        .join()
+        .unwrap();
     }
 
     #[test]
