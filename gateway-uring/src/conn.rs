@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use accord_gateway_encoding::{CompressKind, Compressor};
+use accord_gateway_transport::codec::{self, HEADROOM, OP_BINARY};
 use accord_gateway_transport::{Conn, Incoming, WsError, WsReader, WsWriter};
 use accord_model::{CloseCode, OpCode};
 use bytes::Bytes;
@@ -50,7 +51,6 @@ struct Out {
     writer: WsWriter,
     compressor: Compressor,
     framer: Framer,
-    buf: Vec<u8>,
 }
 
 impl Out {
@@ -61,18 +61,19 @@ impl Out {
             }
             CompressKind::None => self.writer.send_binary(payload).await,
             _ => {
-                self.buf.clear();
-                self.compressor.compress(payload, &mut self.buf)?;
-                self.writer.send_binary(&self.buf).await
+                // Compressed straight into the frame's buffer, its header sealed in front.
+                let mut frame = Vec::with_capacity(HEADROOM + payload.len() / 2 + 64);
+                frame.resize(HEADROOM, 0);
+                self.compressor.compress(payload, &mut frame)?;
+                self.writer.send_frame(codec::seal(frame, OP_BINARY)).await
             }
         }
     }
 
     /// Gives back what a quiet connection does not need: the compressor's state (zlib-stream
-    /// restarts as raw deflate on the next message) and the compression buffer.
+    /// goes on with the gateway thread's shared state until the connection is busy again).
     fn idle(&mut self) {
         self.compressor.idle();
-        self.buf = Vec::new();
     }
 
     /// Writes a dispatch frame (see [`Framer::dispatch`]): as it is without compression, its
@@ -172,7 +173,6 @@ pub async fn serve(conn: Box<Conn>, ctx: Rc<ThreadCtx>) {
         writer,
         compressor: Compressor::new(params.compress),
         framer,
-        buf: Vec::new(),
     };
 
     // Client messages are read by the session loop itself (`WsReader::next` is cancel-safe),

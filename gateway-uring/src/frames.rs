@@ -6,7 +6,7 @@
 use accord_gateway_encoding::etf;
 use accord_gateway_transport::codec::{self, HEADROOM, OP_BINARY, OP_TEXT};
 use accord_model::OpCode;
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 use serde_json::{Value, json};
 
 use crate::params::Encoding;
@@ -51,15 +51,15 @@ impl Framer {
                 let seq = decimal(seq, &mut digits);
                 let len =
                     OPEN.len() + seq.len() + NAME.len() + name.len() + DATA.len() + d.len() + 1;
-                let mut out = BytesMut::with_capacity(HEADROOM + len);
-                out.put_bytes(0, HEADROOM);
+                let mut out = Vec::with_capacity(HEADROOM + len);
+                out.resize(HEADROOM, 0);
                 out.extend_from_slice(OPEN);
                 out.extend_from_slice(seq);
                 out.extend_from_slice(NAME);
                 out.extend_from_slice(name.as_bytes());
                 out.extend_from_slice(DATA);
                 out.extend_from_slice(d.as_bytes());
-                out.put_u8(b'}');
+                out.push(b'}');
                 codec::seal(out, OP_TEXT)
             }
             Encoding::Etf => {

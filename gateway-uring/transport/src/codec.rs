@@ -303,7 +303,7 @@ pub const HEADROOM: usize = 10;
 ///
 /// # Panics
 /// If `buf` is shorter than [`HEADROOM`].
-pub fn seal(mut buf: BytesMut, opcode: u8) -> Bytes {
+pub fn seal(mut buf: Vec<u8>, opcode: u8) -> Bytes {
     let len = buf.len() - HEADROOM;
     let mut head = [0u8; HEADROOM];
     head[0] = 0x80 | opcode;
@@ -321,8 +321,11 @@ pub fn seal(mut buf: BytesMut, opcode: u8) -> Bytes {
     };
     let start = HEADROOM - n;
     buf[start..HEADROOM].copy_from_slice(&head[..n]);
-    buf.advance(start);
-    buf.freeze()
+    // Taken over without a copy (and without a second allocation when the buffer is full to
+    // its capacity); the unused front of the room is skipped.
+    let mut frame = Bytes::from(buf);
+    frame.advance(start);
+    frame
 }
 
 /// The header's length of an unmasked frame as [`seal`] and the `encode_*` functions write it

@@ -347,8 +347,8 @@ fn sealed_frames_match_copied_ones_at_every_length_class() {
     for len in [0usize, 1, 125, 126, 127, 65_535, 65_536, 70_000] {
         let payload: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
         for opcode in [OP_TEXT, OP_BINARY] {
-            let mut buf = BytesMut::with_capacity(HEADROOM + len);
-            buf.put_bytes(0xEE, HEADROOM);
+            let mut buf = Vec::with_capacity(HEADROOM + len);
+            buf.resize(HEADROOM, 0xEE);
             buf.extend_from_slice(&payload);
             let sealed = seal(buf, opcode);
             let mut copied = BytesMut::new();
