@@ -182,6 +182,11 @@ async fn start_edge(config: Arc<Config>) -> anyhow::Result<accord_edge::EdgeHand
     for route in edge.routes() {
         println!("             {route}");
     }
+    println!(
+        "  Edge admin: http://{}/blocks   http://{}/metrics   (keep it on the loopback)",
+        edge.admin_addr(),
+        edge.admin_addr()
+    );
     Ok(edge)
 }
 

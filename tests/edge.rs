@@ -109,8 +109,10 @@ fn write_config(dir: &Path, edge_port: u16, app: &[String], ip_filter: &str, ext
         .map(|a| format!("\"{a}\""))
         .collect::<Vec<_>>()
         .join(", ");
+    let admin = free_port();
     let toml = format!(
         "[edge]\nlisten = \"127.0.0.1:{edge_port}\"\naccord_routes = false\n\
+         admin_listen = \"127.0.0.1:{admin}\"\n\
          health_check_secs = 1\n\
          routes = [{{ path_prefix = \"/\", upstream = \"app\" }}]\n\
          [edge.upstreams]\napp = [{app}]\n[edge.ip_filter]\n{ip_filter}\n{extra}\n"
@@ -283,7 +285,11 @@ async fn the_default_accord_runs_the_edge_in_front_of_api_and_gateway() {
     let edge = free_port();
     let mut cmd = accord(dir.path(), free_port(), None);
     cmd.env("ACCORD_EDGE__ENABLED", "true")
-        .env("ACCORD_EDGE__LISTEN", format!("127.0.0.1:{edge}"));
+        .env("ACCORD_EDGE__LISTEN", format!("127.0.0.1:{edge}"))
+        .env(
+            "ACCORD_EDGE__ADMIN_LISTEN",
+            format!("127.0.0.1:{}", free_port()),
+        );
     let (child, banner) = start(cmd);
     assert!(
         banner.contains(&format!("Edge:      http://127.0.0.1:{edge}")),

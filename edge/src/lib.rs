@@ -6,17 +6,26 @@
 //! - [`ip_filter`]: CIDR allow/deny lists, from the configuration and from polled files;
 //! - [`client_addr`]: the client address behind trusted proxies, and `X-Forwarded-For`;
 //! - [`proxy`]: the Pingora request phases tying them together;
-//! - [`proxy_protocol`]: PROXY protocol v1/v2 on the listener (`edge.proxy_protocol`).
+//! - [`proxy_protocol`]: PROXY protocol v1/v2 on the listener (`edge.proxy_protocol`);
+//! - [`blocking`]: blocks of addresses whose responses keep being errors (`edge.blocking`);
+//! - [`throttle`] over [`counters`] (in-process or Redis): rate limits (`edge.throttle`);
+//! - [`metrics`]: the edge's Prometheus metrics;
+//! - [`admin`]: the admin listener (`edge.admin_listen`): blocks and metrics.
 //!
 //! [`start`] runs the edge on a thread of its own (Pingora brings its own runtimes) until
 //! [`EdgeHandle::stop`].
 
+pub mod admin;
+pub mod blocking;
 pub mod client_addr;
+pub mod counters;
 pub mod health;
 pub mod ip_filter;
+pub mod metrics;
 pub mod proxy;
 pub mod proxy_protocol;
 pub mod routes;
+pub mod throttle;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
 use std::sync::Arc;
@@ -32,11 +41,15 @@ use pingora::services::background::background_service;
 use pingora::services::listening::Service;
 use tokio::sync::watch;
 
+use crate::admin::Admin;
+use crate::blocking::Blocker;
 use crate::client_addr::ClientAddr;
 use crate::ip_filter::{FileWatcher, IpFilter};
-use crate::proxy::EdgeProxy;
+use crate::metrics::EdgeMetrics;
+use crate::proxy::{EdgeProxy, Guards};
 use crate::proxy_protocol::ProxyProtocolApp;
 use crate::routes::RouteTable;
+use crate::throttle::Throttle;
 
 /// How long [`start`] waits for the edge to accept connections.
 const READY_TIMEOUT: Duration = Duration::from_secs(15);
@@ -45,7 +58,9 @@ const READY_TIMEOUT: Duration = Duration::from_secs(15);
 pub struct EdgeHandle {
     stop: watch::Sender<bool>,
     thread: Option<JoinHandle<()>>,
+    admin: Option<JoinHandle<()>>,
     listen: SocketAddr,
+    admin_listen: SocketAddr,
     routes: Vec<String>,
 }
 
@@ -53,6 +68,11 @@ impl EdgeHandle {
     /// The address the edge listens on.
     pub fn listen_addr(&self) -> SocketAddr {
         self.listen
+    }
+
+    /// The address of the admin listener (blocks and metrics).
+    pub fn admin_addr(&self) -> SocketAddr {
+        self.admin_listen
     }
 
     /// The routes in force, one line each (`host/prefix -> upstream`, `*` for any host).
@@ -68,6 +88,11 @@ impl EdgeHandle {
             && thread.join().is_err()
         {
             tracing::error!("edge: the proxy thread panicked");
+        }
+        if let Some(admin) = self.admin.take()
+            && admin.join().is_err()
+        {
+            tracing::error!("edge: the admin thread panicked");
         }
     }
 }
@@ -123,7 +148,25 @@ pub fn start(config: &Config) -> anyhow::Result<EdgeHandle> {
         ..ServerConf::default()
     };
     let mut server = Server::new_with_opt_and_conf(None, conf);
-    let proxy = EdgeProxy::new(table, upstreams.balancers, filter.clone(), clients);
+    let guards = Guards {
+        blocker: Arc::new(Blocker::new(&edge.blocking)),
+        throttle: Throttle::from_config(&edge.throttle)
+            .context("cannot set up the edge's throttle (edge.throttle)")?
+            .map(Arc::new),
+        metrics: Arc::new(EdgeMetrics::new()),
+    };
+    let (stop, stop_rx) = watch::channel(false);
+    let admin = admin::start(
+        edge.admin_listen,
+        Admin {
+            blocker: guards.blocker.clone(),
+            metrics: guards.metrics.clone(),
+            throttle: guards.throttle.clone(),
+            token: edge.admin_token.clone(),
+        },
+        stop_rx.clone(),
+    )?;
+    let proxy = EdgeProxy::new(table, upstreams.balancers, filter.clone(), clients, guards);
     let app = pingora::proxy::http_proxy(&server.configuration, proxy);
     if edge.proxy_protocol {
         let mut service = Service::new("Accord edge".into(), ProxyProtocolApp::new(app));
@@ -144,7 +187,6 @@ pub fn start(config: &Config) -> anyhow::Result<EdgeHandle> {
         ));
     }
 
-    let (stop, stop_rx) = watch::channel(false);
     let thread = std::thread::Builder::new()
         .name("edge".into())
         .spawn(move || {
@@ -156,11 +198,17 @@ pub fn start(config: &Config) -> anyhow::Result<EdgeHandle> {
     let handle = EdgeHandle {
         stop,
         thread: Some(thread),
+        admin: Some(admin),
         listen: edge.listen,
+        admin_listen: edge.admin_listen,
         routes: route_lines,
     };
     wait_ready(&handle)?;
-    tracing::info!("edge listening on {}", handle.listen);
+    tracing::info!(
+        "edge listening on {} (admin on {})",
+        handle.listen,
+        handle.admin_listen
+    );
     for route in &handle.routes {
         tracing::info!("edge route {route}");
     }

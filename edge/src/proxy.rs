@@ -1,10 +1,13 @@
-//! The Pingora proxy logic: IP filter (403 with JSON code 40333 before any upstream is
-//! contacted), routing, round-robin over healthy addresses with retry on connect failure, and
-//! the `X-Forwarded-*` headers sent upstream. WebSocket upgrades are proxied by Pingora itself.
+//! The Pingora proxy logic: IP filter and error-based blocks (403 with JSON code 40333 before
+//! any upstream is contacted), throttling (429), routing, round-robin over healthy addresses with
+//! retry on connect failure, the `X-Forwarded-*` headers sent upstream, and, once the response
+//! is sent, the error count of the client address and the metrics. WebSocket upgrades are
+//! proxied by Pingora itself.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
+use std::time::Instant;
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -13,10 +16,13 @@ use pingora::prelude::HttpPeer;
 use pingora::proxy::{ProxyHttp, Session};
 use pingora::{Error, ErrorType, Result};
 
+use crate::blocking::Blocker;
 use crate::client_addr::ClientAddr;
 use crate::health::Balancer;
 use crate::ip_filter::IpFilter;
+use crate::metrics::EdgeMetrics;
 use crate::routes::RouteTable;
+use crate::throttle::Throttle;
 
 /// Discord's JSON error code sent with 403 when the edge refuses a client address.
 pub const BLOCKED_CODE: u32 = accord_model::error::codes::ADDRESS_BLOCKED;
@@ -27,30 +33,48 @@ pub struct EdgeProxy {
     balancers: BTreeMap<String, Arc<Balancer>>,
     filter: Arc<IpFilter>,
     clients: ClientAddr,
+    guards: Guards,
+}
+
+/// The request guards past the IP filter, and the metrics they feed.
+#[derive(Clone)]
+pub struct Guards {
+    /// Error-based blocking.
+    pub blocker: Arc<Blocker>,
+    /// Throttling, if on.
+    pub throttle: Option<Arc<Throttle>>,
+    /// The edge's metrics.
+    pub metrics: Arc<EdgeMetrics>,
 }
 
 impl EdgeProxy {
-    /// The proxy over these routes, upstreams, filter and trusted proxies.
+    /// The proxy over these routes, upstreams, filter, trusted proxies and guards.
     pub fn new(
         routes: RouteTable,
         balancers: BTreeMap<String, Arc<Balancer>>,
         filter: Arc<IpFilter>,
         clients: ClientAddr,
+        guards: Guards,
     ) -> Self {
         Self {
             routes,
             balancers,
             filter,
             clients,
+            guards,
         }
     }
 }
 
 /// What one request carries between the proxy's phases.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct RequestCtx {
+    /// When the request began.
+    start: Instant,
     /// The connection's peer address.
     peer: Option<IpAddr>,
+    /// The client address (behind trusted proxies).
+    client: Option<IpAddr>,
     /// The chosen upstream's name.
     upstream: Option<String>,
     /// Addresses already tried for this request.
@@ -67,7 +91,20 @@ fn forwarded_for(req: &RequestHeader) -> impl Iterator<Item = &str> {
 /// Writes a Discord-style JSON error (`{"message", "code"}`) and ends the response.
 async fn respond_json(session: &mut Session, status: u16, message: &str, code: u32) -> Result<()> {
     let body = serde_json::json!({ "message": message, "code": code }).to_string();
-    let mut resp = ResponseHeader::build(status, Some(2))?;
+    respond(session, status, &[], body).await
+}
+
+/// Writes a JSON response with extra `headers` and ends it.
+async fn respond(
+    session: &mut Session,
+    status: u16,
+    headers: &[(&'static str, String)],
+    body: String,
+) -> Result<()> {
+    let mut resp = ResponseHeader::build(status, Some(2 + headers.len()))?;
+    for (name, value) in headers {
+        resp.insert_header(*name, value.as_str())?;
+    }
     resp.insert_header("content-type", "application/json")?;
     resp.insert_header("content-length", body.len().to_string())?;
     session.write_response_header(Box::new(resp), false).await?;
@@ -81,7 +118,13 @@ impl ProxyHttp for EdgeProxy {
     type CTX = RequestCtx;
 
     fn new_ctx(&self) -> RequestCtx {
-        RequestCtx::default()
+        RequestCtx {
+            start: Instant::now(),
+            peer: None,
+            client: None,
+            upstream: None,
+            tried: Vec::new(),
+        }
     }
 
     async fn request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {
@@ -93,10 +136,33 @@ impl ProxyHttp for EdgeProxy {
         let client = self
             .clients
             .resolve(peer, forwarded_for(session.req_header()));
+        ctx.client = Some(client);
         if !self.filter.permits(client) {
             tracing::debug!("edge: refused {client} (peer {peer})");
+            self.guards.metrics.ip_refused();
             respond_json(session, 403, "internal network error", BLOCKED_CODE).await?;
             return Ok(true);
+        }
+        if self.guards.blocker.is_blocked(client) {
+            self.guards.metrics.blocked_request();
+            respond_json(session, 403, "internal network error", BLOCKED_CODE).await?;
+            return Ok(true);
+        }
+        if let Some(throttle) = &self.guards.throttle {
+            let req = session.req_header();
+            let auth = req
+                .headers
+                .get("authorization")
+                .and_then(|v| v.to_str().ok());
+            let refusal = throttle
+                .check(req.method.as_str(), req.uri.path(), client, auth)
+                .await;
+            if let Some(refusal) = refusal {
+                tracing::debug!("edge: throttled {client} by rule {}", refusal.rule);
+                self.guards.metrics.throttled(&refusal.rule);
+                respond(session, 429, &refusal.headers(), refusal.body()).await?;
+                return Ok(true);
+            }
         }
         let req = session.req_header();
         let host = req
@@ -170,5 +236,20 @@ impl ProxyHttp for EdgeProxy {
         upstream_request.insert_header("x-forwarded-for", chain)?;
         upstream_request.insert_header("x-forwarded-proto", "http")?;
         Ok(())
+    }
+
+    async fn logging(&self, session: &mut Session, _e: Option<&Error>, ctx: &mut RequestCtx) {
+        let Some(status) = session.response_written().map(|r| r.status.as_u16()) else {
+            return;
+        };
+        if let Some(client) = ctx.client
+            && self.guards.blocker.record(client, status)
+        {
+            self.guards.metrics.blocked();
+        }
+        let upstream = ctx.upstream.as_deref().unwrap_or("edge");
+        self.guards
+            .metrics
+            .request(upstream, status, ctx.start.elapsed());
     }
 }

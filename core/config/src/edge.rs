@@ -10,6 +10,7 @@ use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::edge_limits::{EdgeBlockingConfig, EdgeThrottleConfig};
 use crate::lenient;
 use crate::validate::IpNet;
 
@@ -70,6 +71,31 @@ pub struct EdgeConfig {
     /// them to spread over several processes).
     #[serde(deserialize_with = "upstream_map")]
     pub upstreams: BTreeMap<String, Vec<String>>,
+    /// Address of the edge's admin listener (plain HTTP): `GET /blocks` lists the blocked
+    /// addresses, `DELETE /blocks/{address}` lifts a block, `GET /metrics` serves the edge's
+    /// Prometheus metrics. Keep it on the loopback (or a private network): it is not meant for
+    /// the internet, even with `admin_token`.
+    #[serde(deserialize_with = "lenient::socket_addr")]
+    pub admin_listen: SocketAddr,
+    /// When set, admin requests need `Authorization: Bearer <admin_token>` (others get 401).
+    #[serde(deserialize_with = "lenient::string")]
+    pub admin_token: String,
+    /// Blocking of client addresses whose requests keep failing (Discord's rule: more than
+    /// 10,000 invalid requests in 10 minutes). Responses with a status in `statuses` (the
+    /// upstream's and the edge's own) count; more than `max_errors` within `window_secs` of an
+    /// address's first counted error block it for `block_secs`: 403 with JSON code 40333, the
+    /// upstream sees nothing. Blocks are logged, listed and lifted at the admin listener, end
+    /// by themselves, and are kept per edge process.
+    pub blocking: EdgeBlockingConfig,
+    /// Request rate limits per user, per client address and instance-wide: past a rule's limit
+    /// a request gets 429 with Discord's rate-limit headers and body and never reaches the
+    /// upstream. Each rule counts `limit` requests per `window_secs` (spread evenly: the whole
+    /// `limit` at once, then one more every `window_secs / limit` seconds); a request is charged
+    /// on every rule it matches, or on none if one refuses it. Default rules: 50/s per user,
+    /// 200/s per client address, 5 registrations per address per hour and 10 logins per address
+    /// per minute. `key = "user"` reads the user id from the token without checking it (it only
+    /// chooses the counter); `key = "global"` counts all clients together.
+    pub throttle: EdgeThrottleConfig,
 }
 
 impl Default for EdgeConfig {
@@ -83,6 +109,10 @@ impl Default for EdgeConfig {
             ip_filter: EdgeIpFilterConfig::default(),
             routes: Vec::new(),
             upstreams: BTreeMap::new(),
+            admin_listen: SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 3010)),
+            admin_token: String::new(),
+            blocking: EdgeBlockingConfig::default(),
+            throttle: EdgeThrottleConfig::default(),
         }
     }
 }
@@ -249,6 +279,7 @@ pub(crate) fn problems(c: &crate::Config) -> Vec<(String, String)> {
             }
         }
     }
+    out.extend(crate::edge_limits::problems(e));
     out
 }
 
@@ -314,7 +345,7 @@ mod tests {
         assert!(keys(&c).is_empty(), "only checked when enabled");
         c.edge.enabled = true;
         assert_eq!(keys(&c), ["edge.listen"]);
-        c.edge.listen = "0.0.0.0:3010".parse().unwrap();
+        c.edge.listen = "0.0.0.0:3020".parse().unwrap();
         assert!(keys(&c).is_empty());
     }
 

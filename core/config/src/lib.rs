@@ -17,6 +17,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 mod edge;
+mod edge_limits;
 mod lenient;
 mod rate_limits;
 mod redact;
@@ -25,6 +26,7 @@ mod sections;
 mod validate;
 
 pub use edge::{BUILT_IN_UPSTREAMS, EdgeConfig, EdgeIpFilterConfig, EdgeRoute};
+pub use edge_limits::{EdgeBlockingConfig, EdgeThrottleConfig, EdgeThrottleRule, ThrottleKey};
 pub use rate_limits::*;
 pub use sample::sample;
 pub use sections::*;

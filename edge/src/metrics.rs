@@ -1,0 +1,142 @@
+//! The edge's Prometheus metrics, on a recorder of its own (not the process-wide one, which the
+//! API installs in the bundle), served by the admin listener's `GET /metrics`:
+//!
+//! - `edge_requests_total{upstream, class}`: responses by upstream (`edge` for the edge's own
+//!   answers) and status class (`2xx`, `4xx`, ...);
+//! - `edge_request_duration_seconds{upstream}`: latency histogram;
+//! - `edge_blocks_total`, `edge_blocks_lifted_total`, `edge_blocked_requests_total`,
+//!   `edge_blocked_addresses`: error-based blocking;
+//! - `edge_throttled_total{rule}`: 429s by throttle rule;
+//! - `edge_ip_refused_total`: requests refused by the IP filter.
+
+use std::time::Duration;
+
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
+
+/// Latency buckets in seconds: 100 µs to 10 s.
+const BUCKETS: [f64; 14] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 2.5, 10.0,
+];
+
+/// The edge's recorder and its handle.
+pub struct EdgeMetrics {
+    recorder: PrometheusRecorder,
+    handle: PrometheusHandle,
+}
+
+impl std::fmt::Debug for EdgeMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EdgeMetrics(..)")
+    }
+}
+
+impl Default for EdgeMetrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn class(status: u16) -> &'static str {
+    match status {
+        100..=199 => "1xx",
+        200..=299 => "2xx",
+        300..=399 => "3xx",
+        400..=499 => "4xx",
+        500..=599 => "5xx",
+        _ => "other",
+    }
+}
+
+impl EdgeMetrics {
+    /// A fresh recorder.
+    pub fn new() -> Self {
+        let builder = PrometheusBuilder::new();
+        let builder = builder
+            .set_buckets(&BUCKETS)
+            .unwrap_or_else(|_| PrometheusBuilder::new());
+        let recorder = builder.build_recorder();
+        let handle = recorder.handle();
+        Self { recorder, handle }
+    }
+
+    fn with<T>(&self, f: impl FnOnce() -> T) -> T {
+        metrics::with_local_recorder(&self.recorder, f)
+    }
+
+    /// One response sent, from `upstream` (or `edge`), with `status`, after `latency`.
+    pub fn request(&self, upstream: &str, status: u16, latency: Duration) {
+        let upstream = upstream.to_owned();
+        self.with(|| {
+            metrics::counter!("edge_requests_total", "upstream" => upstream.clone(), "class" => class(status))
+                .increment(1);
+            metrics::histogram!("edge_request_duration_seconds", "upstream" => upstream)
+                .record(latency.as_secs_f64());
+        });
+    }
+
+    /// An address was blocked.
+    pub fn blocked(&self) {
+        self.with(|| metrics::counter!("edge_blocks_total").increment(1));
+    }
+
+    /// A block was lifted by the admin.
+    pub fn lifted(&self) {
+        self.with(|| metrics::counter!("edge_blocks_lifted_total").increment(1));
+    }
+
+    /// A request from a blocked address was refused.
+    pub fn blocked_request(&self) {
+        self.with(|| metrics::counter!("edge_blocked_requests_total").increment(1));
+    }
+
+    /// A request was throttled by `rule`.
+    pub fn throttled(&self, rule: &str) {
+        let rule = rule.to_owned();
+        self.with(|| metrics::counter!("edge_throttled_total", "rule" => rule).increment(1));
+    }
+
+    /// A request was refused by the IP filter.
+    pub fn ip_refused(&self) {
+        self.with(|| metrics::counter!("edge_ip_refused_total").increment(1));
+    }
+
+    /// The Prometheus text, with `blocked_addresses` as the current number of blocks.
+    pub fn render(&self, blocked_addresses: usize) -> String {
+        self.with(|| metrics::gauge!("edge_blocked_addresses").set(blocked_addresses as f64));
+        self.handle.render()
+    }
+
+    /// Drains the histograms' old samples (call every few seconds).
+    pub fn upkeep(&self) {
+        self.handle.run_upkeep();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_and_histograms_are_rendered() {
+        let m = EdgeMetrics::new();
+        m.request("app", 204, Duration::from_micros(300));
+        m.request("edge", 429, Duration::from_micros(50));
+        m.throttled("login");
+        m.blocked();
+        let text = m.render(1);
+        assert!(
+            text.contains(r#"edge_requests_total{upstream="app",class="2xx"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"edge_throttled_total{rule="login"} 1"#),
+            "{text}"
+        );
+        assert!(text.contains("edge_blocks_total 1"), "{text}");
+        assert!(text.contains("edge_blocked_addresses 1"), "{text}");
+        assert!(
+            text.contains("edge_request_duration_seconds_bucket"),
+            "{text}"
+        );
+    }
+}
