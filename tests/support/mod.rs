@@ -6,18 +6,30 @@ use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_accord");
 
+/// A port nothing listens on now, for a server a test starts. Taken from 20000–31999, below
+/// the kernel's ephemeral range (32768–60999 here), in a slice of 20 ports of this test
+/// process's own (nextest runs every test in a process of its own): a port handed out by
+/// `bind(0)` can be handed out again to another test process before the server that wanted it
+/// binds it, and listeners with `SO_REUSEPORT` (the gateway's, Pingora's) would then share it
+/// silently, each getting some of the other's connections.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    const SLICE: u16 = 20;
+    let base = 20_000 + (std::process::id() % 600) as u16 * SLICE;
+    for _ in 0..SLICE * 4 {
+        let port = base + NEXT.fetch_add(1, Ordering::Relaxed) % SLICE;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port in 127.0.0.1:{base}..{}", base + SLICE);
 }
 
 /// A command for the binary in `dir` with cheap hashing and the given database.
