@@ -9,7 +9,7 @@ use accord_config::{EdgeThrottleConfig, RateLimitBackend, ThrottleKey};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use crate::counters::{Check, Counters, Limit, MemoryCounters, RedisCounters};
+use crate::counters::{self, Check, Counters, MemoryCounters, RedisCounters};
 
 /// The JSON body message of a 429, as Discord words it.
 pub const MESSAGE: &str = "You are being rate limited.";
@@ -108,7 +108,7 @@ impl Throttle {
             return Ok(None);
         }
         let counters: Box<dyn Counters> = match config.backend {
-            RateLimitBackend::Memory => Box::new(MemoryCounters::default()),
+            RateLimitBackend::Memory => Box::new(MemoryCounters::new()),
             RateLimitBackend::Redis => {
                 Box::new(RedisCounters::new(&config.redis_url, &config.redis_prefix)?)
             }
@@ -157,7 +157,7 @@ impl Throttle {
                     None => continue,
                 },
             };
-            limits.push(Limit::new(key, rule.limit, rule.window_secs));
+            limits.push(counters::limit(key, rule.limit, rule.window_secs));
             rules.push(rule);
         }
         if limits.is_empty() {

@@ -3,9 +3,7 @@
 //! the instance-wide shared limits, adds the `X-RateLimit-*` headers to the response, and answers
 //! HTTP 429 without running the handler past a limit. Counters live in this process or in Redis.
 
-pub mod counters;
-pub mod memory;
-pub mod redis;
+pub use accord_ratelimit::{counters, memory, redis};
 pub mod response;
 pub mod rules;
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::OnceCell;
 
-use super::counters::{Check, Limit, Verdict};
+use crate::counters::{Check, Limit, Verdict};
 
 /// KEYS: the counters. ARGV: emission and window (µs) of each key, in order. Charges every key
 /// or none; returns `{now, allowed, then remaining, reset_after, retry_after per key}`.

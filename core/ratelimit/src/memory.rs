@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use dashmap::DashMap;
 
-use super::counters::{Limit, Verdict, step};
+use crate::counters::{Limit, Verdict, step};
 
 /// Microseconds between sweeps of idle keys.
 const SWEEP_EVERY_US: u64 = 10_000_000;
