@@ -6,6 +6,7 @@
 //! - [`ip_filter`]: CIDR allow/deny lists, from the configuration and from polled files;
 //! - [`client_addr`]: the client address behind trusted proxies, and `X-Forwarded-For`;
 //! - [`proxy`]: the Pingora request phases tying them together;
+//! - [`websocket`]: WebSocket upgrades, tunnelled by the edge itself;
 //! - [`proxy_protocol`]: PROXY protocol v1/v2 on the listener (`edge.proxy_protocol`);
 //! - [`blocking`]: blocks of addresses whose responses keep being errors (`edge.blocking`);
 //! - [`throttle`] over [`counters`] (in-process or Redis): rate limits (`edge.throttle`);
@@ -26,6 +27,7 @@ pub mod proxy;
 pub mod proxy_protocol;
 pub mod routes;
 pub mod throttle;
+pub mod websocket;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
 use std::sync::Arc;

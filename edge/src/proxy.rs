@@ -2,7 +2,7 @@
 //! any upstream is contacted), throttling (429), routing, round-robin over healthy addresses with
 //! retry on connect failure, the `X-Forwarded-*` headers sent upstream, and, once the response
 //! is sent, the error count of the client address and the metrics. WebSocket upgrades are
-//! proxied by Pingora itself.
+//! tunnelled by [`crate::websocket`], not by Pingora's proxy loop.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -15,6 +15,7 @@ use pingora::http::{RequestHeader, ResponseHeader};
 use pingora::prelude::HttpPeer;
 use pingora::proxy::{ProxyHttp, Session};
 use pingora::{Error, ErrorType, Result};
+use tokio::io::AsyncWriteExt;
 
 use crate::blocking::Blocker;
 use crate::client_addr::ClientAddr;
@@ -23,6 +24,7 @@ use crate::ip_filter::IpFilter;
 use crate::metrics::EdgeMetrics;
 use crate::routes::RouteTable;
 use crate::throttle::Throttle;
+use crate::websocket;
 
 /// Discord's JSON error code sent with 403 when the edge refuses a client address.
 pub const BLOCKED_CODE: u32 = accord_model::error::codes::ADDRESS_BLOCKED;
@@ -62,6 +64,49 @@ impl EdgeProxy {
             filter,
             clients,
             guards,
+        }
+    }
+}
+
+impl EdgeProxy {
+    /// The `X-Forwarded-*` headers sent upstream with this request.
+    fn forwarded(&self, session: &Session, ctx: &RequestCtx) -> [(&'static str, String); 2] {
+        let peer = ctx.peer.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        let chain = self
+            .clients
+            .forward_header(peer, forwarded_for(session.req_header()));
+        [
+            ("x-forwarded-for", chain),
+            ("x-forwarded-proto", "http".to_owned()),
+        ]
+    }
+
+    /// Carries a WebSocket upgrade request to the chosen upstream and back (see
+    /// [`websocket`]); answers 502/504 itself when no upstream takes it.
+    async fn tunnel(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<()> {
+        let name = ctx.upstream.as_deref().unwrap_or_default();
+        let Some(lb) = self.balancers.get(name) else {
+            return respond_json(session, 502, "502: Bad Gateway", 0).await;
+        };
+        let head = websocket::request_head(session.req_header(), &self.forwarded(session, ctx));
+        let setup = async {
+            let mut upstream = websocket::connect(lb, &mut ctx.tried).await?;
+            upstream.write_all(&head).await.map_err(|e| {
+                websocket::TunnelError::BadResponse(format!("writing the request: {e}"))
+            })?;
+            let head = websocket::read_head(&mut upstream).await?;
+            Ok::<_, websocket::TunnelError>((upstream, head))
+        };
+        match setup.await {
+            Ok((upstream, head)) => websocket::relay(session, upstream, head).await,
+            Err(e) => {
+                tracing::warn!("edge: WebSocket to upstream {name} failed: {e:?}");
+                let (status, message) = match e {
+                    websocket::TunnelError::Timeout => (504, "504: Gateway Timeout"),
+                    _ => (502, "502: Bad Gateway"),
+                };
+                respond_json(session, status, message, 0).await
+            }
         }
     }
 }
@@ -174,6 +219,10 @@ impl ProxyHttp for EdgeProxy {
         match self.routes.find(host, req.uri.path(), websocket) {
             Some(route) => {
                 ctx.upstream = Some(route.upstream.clone());
+                if websocket {
+                    self.tunnel(session, ctx).await?;
+                    return Ok(true);
+                }
                 Ok(false)
             }
             None => {
@@ -229,12 +278,9 @@ impl ProxyHttp for EdgeProxy {
         upstream_request: &mut RequestHeader,
         ctx: &mut RequestCtx,
     ) -> Result<()> {
-        let peer = ctx.peer.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-        let chain = self
-            .clients
-            .forward_header(peer, forwarded_for(session.req_header()));
-        upstream_request.insert_header("x-forwarded-for", chain)?;
-        upstream_request.insert_header("x-forwarded-proto", "http")?;
+        for (name, value) in self.forwarded(session, ctx) {
+            upstream_request.insert_header(name, value)?;
+        }
         Ok(())
     }
 
