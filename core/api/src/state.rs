@@ -45,6 +45,8 @@ pub struct Inner {
     pub identifies: Arc<IdentifyBudget>,
     /// Uploaded files (attachments, emoji images): local disk or S3, as configured.
     pub blobs: Blobs,
+    /// Images fetched from other hosts (`api.remote_images`), and the URLs already fetched.
+    pub remote_images: crate::services::remote_images::RemoteImages,
 }
 
 /// Why the state could not be built.
@@ -94,6 +96,8 @@ impl AppState {
             users.clone(),
         );
         let config_identifies = config.gateway.identifies_per_day;
+        let remote_images =
+            crate::services::remote_images::RemoteImages::new(config.api.remote_images.clone());
         let ids = SnowflakeGenerator::new(config.snowflake.worker_id, config.snowflake.process_id);
         Ok(Self(Arc::new(Inner {
             config,
@@ -106,6 +110,7 @@ impl AppState {
             permissions,
             users,
             identifies: Arc::new(IdentifyBudget::new(config_identifies)),
+            remote_images,
             blobs,
         })))
     }

@@ -116,7 +116,11 @@ async fn execute_refusals(backend: &str) {
         (json!({"content": "x", "username": "clyde"}), "username"),
         (json!({"content": "x", "username": ""}), "username"),
         (
-            json!({"content": "x", "avatar_url": "https://example.com/a.png"}),
+            json!({"content": "x", "avatar_url": "not a url"}),
+            "avatar_url",
+        ),
+        (
+            json!({"content": "x", "avatar_url": "ftp://images.example/a.png"}),
             "avatar_url",
         ),
     ] {

@@ -58,6 +58,8 @@ pub struct ApiConfig {
     /// accepted, which is handy in environment variables.
     #[serde(deserialize_with = "lenient::string_list")]
     pub cors_origins: Vec<String>,
+    /// Images fetched from other hosts (a webhook message's `avatar_url`).
+    pub remote_images: crate::RemoteImagesConfig,
 }
 
 impl Default for ApiConfig {
@@ -67,6 +69,7 @@ impl Default for ApiConfig {
             public_url: None,
             max_body_bytes: 26_214_400,
             cors_origins: vec!["*".into()],
+            remote_images: crate::RemoteImagesConfig::default(),
         }
     }
 }

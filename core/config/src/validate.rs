@@ -158,6 +158,11 @@ pub(crate) fn validate(c: &Config) -> Result<(), ConfigError> {
         &["http", "https"],
     );
     k.at_least("api.max_body_bytes", c.api.max_body_bytes, 1);
+    k.at_least(
+        "api.remote_images.timeout_secs",
+        c.api.remote_images.timeout_secs,
+        1,
+    );
     for origin in &c.api.cors_origins {
         if origin != "*" {
             match url::Url::parse(origin) {

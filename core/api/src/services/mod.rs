@@ -13,6 +13,7 @@ pub mod members;
 pub mod messages;
 pub mod moderation;
 pub mod permission_cache;
+pub mod remote_images;
 pub mod roles;
 pub mod user_cache;
 pub mod validate;

@@ -50,7 +50,15 @@ pub async fn count(s: &Server, cid: &str) -> usize {
 
 /// A guild with a webhook in its text channel: (server, owner token, channel id, webhook id, token).
 pub async fn with_hook(backend: &str) -> (Server, String, String, String, String) {
-    let s = Server::start(backend).await;
+    with_hook_using(backend, |_| {}).await
+}
+
+/// [`with_hook`] on a server whose test configuration `tweak` changes.
+pub async fn with_hook_using(
+    backend: &str,
+    tweak: impl FnOnce(&mut accord_config::Config),
+) -> (Server, String, String, String, String) {
+    let s = Server::start_with(backend, tweak).await;
     let owner = s.register("owner", "correct horse").await;
     let gid = id_of(&s.guild(&owner, "Lounge").await);
     let cid = text_channel(&s, &gid).await;

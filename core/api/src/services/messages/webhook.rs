@@ -25,7 +25,7 @@ pub struct ExecuteWebhook {
     /// Name override.
     #[serde(default)]
     pub username: Option<String>,
-    /// Avatar override (refused until images are stored).
+    /// Avatar override: a URL of an image, stored as one of the webhook's avatars.
     #[serde(default)]
     pub avatar_url: Option<String>,
     /// Text-to-speech.
@@ -89,6 +89,72 @@ pub async fn resolve(
         None => Place::Private,
     };
     mentions::resolve(state, place, content, allowed, None).await
+}
+
+/// The avatar hash for `avatar_url` `url`: an image this instance stores (named by one of its
+/// CDN URLs), else one fetched from its host (`api.remote_images`) and stored as an avatar of
+/// `hook`. A malformed URL is a form error; an image that cannot be fetched or is not an
+/// acceptable image leaves the webhook's own avatar, as on Discord (the message is sent).
+async fn avatar_override(
+    state: &AppState,
+    tree: &mut ErrorTree,
+    hook: &WebhookRecord,
+    url: &str,
+) -> ApiResult<Option<String>> {
+    if let Some(found) = override_avatar(state, hook, url).await? {
+        return Ok(Some(found));
+    }
+    use crate::services::remote_images::{FetchError, check_url};
+    let remote = &state.remote_images;
+    if !remote.enabled() {
+        tree.add(
+            &["avatar_url"],
+            "IMAGE_UNSUPPORTED",
+            "Avatar overrides must be an image this instance stores (a CDN URL of an avatar, icon or emoji); this instance does not fetch images from other hosts.",
+        );
+        return Ok(None);
+    }
+    match check_url(url, true) {
+        Ok(_) => {}
+        Err(FetchError::BadUrl) => {
+            tree.add(
+                &["avatar_url"],
+                "URL_TYPE_INVALID_URL",
+                "Not a well formed URL.",
+            );
+            return Ok(None);
+        }
+        Err(_) => {}
+    }
+    let key = format!("{} {url}", hook.id);
+    if let Some(hash) = remote.cached(&key) {
+        return Ok(Some(hash));
+    }
+    let limits = crate::services::images::upload_limits(state);
+    let bytes = match remote.fetch(url, limits.max_bytes).await {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            tracing::info!("webhook {}: avatar_url {url} not used: {e}", hook.id);
+            return Ok(None);
+        }
+    };
+    let probed = match accord_media::probe(&bytes, &limits) {
+        Ok(probed) => probed,
+        Err(e) => {
+            tracing::info!(
+                "webhook {}: avatar_url {url} is not an acceptable image: {e}",
+                hook.id
+            );
+            return Ok(None);
+        }
+    };
+    let hash = accord_media::content_hash(&bytes, probed.animated);
+    let target = format!("avatars/{}/{hash}", hook.id);
+    if state.blobs.head(&target).await?.is_none() {
+        state.blobs.put(&target, bytes).await?;
+    }
+    remote.remember(key, hash.clone());
+    Ok(Some(hash))
 }
 
 /// The hash under which the image at `url` — one this instance stores, named by its CDN path
@@ -194,17 +260,7 @@ pub async fn create(
         crate::routes::webhooks::check_name(&mut tree, "username", name);
     }
     let avatar_override = match &body.avatar_url {
-        Some(url) => {
-            let found = override_avatar(state, hook, url).await?;
-            if found.is_none() {
-                tree.add(
-                    &["avatar_url"],
-                    "IMAGE_UNSUPPORTED",
-                    "Avatar overrides must be an image this instance stores (a CDN URL of an avatar, icon or emoji); other hosts are not fetched.",
-                );
-            }
-            found
-        }
+        Some(url) => avatar_override(state, &mut tree, hook, url).await?,
         None => None,
     };
     if body.thread_name.is_some() {
