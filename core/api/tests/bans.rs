@@ -452,40 +452,4 @@ async fn bulk_ban(backend: &str) {
     s.stop().await;
 }
 
-trait WithReason {
-    async fn call_with_reason(
-        &self,
-        method: Method,
-        path: &str,
-        token: &str,
-        body: Value,
-        reason: &str,
-    ) -> (StatusCode, Value);
-}
-
-impl WithReason for Server {
-    async fn call_with_reason(
-        &self,
-        method: Method,
-        path: &str,
-        token: &str,
-        body: Value,
-        reason: &str,
-    ) -> (StatusCode, Value) {
-        let resp = self
-            .http
-            .request(method, self.url(path))
-            .header("authorization", token)
-            .header("x-audit-log-reason", reason)
-            .header("content-type", "application/json")
-            .body(body.to_string())
-            .send()
-            .await
-            .expect("request");
-        let status = resp.status();
-        let text = resp.text().await.expect("body");
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-    }
-}
-
 both_backends!(ban_and_unban, ban_refusals, bulk_ban);

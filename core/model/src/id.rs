@@ -178,6 +178,8 @@ macro_rules! markers {
 }
 
 markers! {
+    /// Names an audit log entry.
+    AuditLogEntryMarker => AuditLogEntryId;
     /// Names a user (people and bots).
     UserMarker => UserId;
     /// Names a guild.

@@ -14,6 +14,7 @@ mod macros;
 
 pub mod application;
 pub mod attachment;
+pub mod audit_log;
 pub mod ban;
 pub mod channel;
 pub mod embed;

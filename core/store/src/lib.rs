@@ -14,6 +14,7 @@ use sqlx::{ConnectOptions, PgPool, SqlitePool};
 
 pub mod applications;
 pub mod attachments;
+pub mod audit_log;
 pub mod bans;
 pub mod bot_members;
 pub mod channels;
@@ -38,6 +39,7 @@ pub mod webhooks;
 
 pub use applications::{ApplicationPatch, ApplicationRecord, NewApplication};
 pub use attachments::{AttachmentRecord, NewAttachment};
+pub use audit_log::{AuditLogQuery, AuditLogRecord};
 pub use bans::BanRecord;
 pub use channels::{ChannelPatch, ChannelRecord, NewChannel};
 pub use emojis::{EmojiPatch, EmojiRecord, NewEmoji};

@@ -90,6 +90,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .pipe(channels::register)
         .pipe(guilds::roles::register)
         .pipe(guilds::members::register)
+        .pipe(guilds::audit_logs::register)
         .pipe(guilds::bans::register)
         .pipe(guilds::emojis::register)
         .pipe(guilds::stickers::register)

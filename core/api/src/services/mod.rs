@@ -4,6 +4,7 @@
 pub mod access;
 pub mod accounts;
 pub mod applications;
+pub mod audit_log;
 pub mod channels;
 pub mod guild_payload;
 pub mod identify_budget;

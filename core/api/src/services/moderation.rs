@@ -128,6 +128,16 @@ pub async fn ban(
     state
         .dispatch("GUILD_BAN_ADD", Audience::Guild(guild_id), &event)
         .await;
+    crate::services::audit_log::by(
+        state,
+        access,
+        reason,
+        crate::services::audit_log::Entry::new(
+            accord_model::audit_log::action::MEMBER_BAN_ADD,
+            user.id,
+        ),
+    )
+    .await;
     if removed {
         state
             .dispatch("GUILD_MEMBER_REMOVE", Audience::Guild(guild_id), &event)

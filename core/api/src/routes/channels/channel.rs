@@ -57,6 +57,7 @@ pub async fn get(
 pub async fn delete(
     State(state): State<AppState>,
     auth: Auth,
+    headers: axum::http::HeaderMap,
     Path(channel_id): Path<String>,
 ) -> ApiResult<axum::Json<Channel>> {
     let access = ChannelAccess::load(
@@ -74,14 +75,21 @@ pub async fn delete(
             let user = caller(&state, &auth).await?;
             remove_from_group(&state, c, &user).await?;
         }
-        _ => delete_guild_channel(&state, &access).await?,
+        _ => {
+            let reason = crate::services::moderation::audit_reason(&headers);
+            delete_guild_channel(&state, &access, reason.as_deref()).await?;
+        }
     }
     Ok(axum::Json(view))
 }
 
 /// Deletes a guild channel: CHANNEL_DELETE, CHANNEL_UPDATE for each channel of a deleted
 /// category (now without a parent), GUILD_UPDATE when the guild referred to the channel.
-async fn delete_guild_channel(state: &AppState, access: &ChannelAccess) -> ApiResult<()> {
+async fn delete_guild_channel(
+    state: &AppState,
+    access: &ChannelAccess,
+    reason: Option<&str>,
+) -> ApiResult<()> {
     access.require(Permissions::MANAGE_CHANNELS)?;
     let guild = access.guild()?;
     let c = &access.channel;
@@ -108,13 +116,19 @@ async fn delete_guild_channel(state: &AppState, access: &ChannelAccess) -> ApiRe
         Err(StoreError::NotFound) => return Err(ApiError::Unknown(Unknown::Channel)),
         Err(e) => return Err(e.into()),
     };
+    let gone = views_guild::channel(c, &overwrites);
     state
-        .dispatch(
-            "CHANNEL_DELETE",
-            Audience::Guild(guild_id),
-            &views_guild::channel(c, &overwrites),
-        )
+        .dispatch("CHANNEL_DELETE", Audience::Guild(guild_id), &gone)
         .await;
+    crate::services::audit_log::channel(
+        state,
+        guild,
+        reason,
+        accord_model::audit_log::action::CHANNEL_DELETE,
+        Some(&gone),
+        None,
+    )
+    .await;
     if had_webhooks {
         let payload = serde_json::json!({"guild_id": guild_id, "channel_id": c.channel_id()});
         state

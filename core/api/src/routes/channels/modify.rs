@@ -58,6 +58,7 @@ pub struct ModifyChannelBody {
 pub async fn patch(
     State(state): State<AppState>,
     auth: Auth,
+    headers: axum::http::HeaderMap,
     Path(channel_id): Path<String>,
     Json(body): Json<ModifyChannelBody>,
 ) -> ApiResult<axum::Json<Channel>> {
@@ -70,7 +71,10 @@ pub async fn patch(
     match access.channel.kind {
         1 => Err(ApiError::DmChannel),
         3 => patch_group_dm(&state, &access, &body, &auth).await,
-        _ => patch_guild_channel(&state, &access, body).await,
+        _ => {
+            let reason = crate::services::moderation::audit_reason(&headers);
+            patch_guild_channel(&state, &access, body, reason.as_deref()).await
+        }
     }
 }
 
@@ -120,6 +124,7 @@ async fn patch_guild_channel(
     state: &AppState,
     access: &ChannelAccess,
     body: ModifyChannelBody,
+    reason: Option<&str>,
 ) -> ApiResult<axum::Json<Channel>> {
     access.require(Permissions::MANAGE_CHANNELS)?;
     if body.permission_overwrites.is_some() {
@@ -216,6 +221,16 @@ async fn patch_guild_channel(
         state
             .dispatch("CHANNEL_UPDATE", Audience::Guild(guild.guild_id()), &object)
             .await;
+        let before = views_guild::channel(c, &current);
+        crate::services::audit_log::channel(
+            state,
+            guild,
+            reason,
+            accord_model::audit_log::action::CHANNEL_UPDATE,
+            Some(&before),
+            Some(&object),
+        )
+        .await;
     }
     Ok(axum::Json(object))
 }

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use accord_bus::Audience;
+use accord_model::audit_log::action;
 use accord_model::{Ban, ErrorTree, Permissions, UserId};
 use accord_store::BanRecord;
 use axum::extract::{Path, Query, State};
@@ -17,9 +18,9 @@ use super::members::query;
 use crate::error::{ApiError, ApiResult, Unknown};
 use crate::extract::{Auth, Json};
 use crate::services::access::GuildAccess;
-use crate::services::ids;
 use crate::services::members::{GuildUserEvent, user_of};
 use crate::services::moderation::{self, MAX_DELETE_SECONDS, audit_reason, bannable};
+use crate::services::{audit_log, ids};
 use crate::state::AppState;
 use crate::views::public_user;
 use crate::views_guild;
@@ -175,6 +176,7 @@ pub async fn create(
 pub async fn remove(
     State(state): State<AppState>,
     auth: Auth,
+    headers: HeaderMap,
     Path((guild_id, user_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     let access = load(&state, &auth, &guild_id).await?;
@@ -196,6 +198,13 @@ pub async fn remove(
             },
         )
         .await;
+    audit_log::by(
+        &state,
+        &access,
+        audit_reason(&headers).as_deref(),
+        audit_log::Entry::new(action::MEMBER_BAN_REMOVE, user.id),
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }
 

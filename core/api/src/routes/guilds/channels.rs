@@ -78,6 +78,7 @@ pub struct CreateChannelBody {
 pub async fn create(
     State(state): State<AppState>,
     auth: Auth,
+    headers: axum::http::HeaderMap,
     Path(guild_id): Path<String>,
     Json(body): Json<CreateChannelBody>,
 ) -> ApiResult<(StatusCode, axum::Json<Channel>)> {
@@ -154,6 +155,15 @@ pub async fn create(
     state
         .dispatch("CHANNEL_CREATE", Audience::Guild(guild_id), &object)
         .await;
+    crate::services::audit_log::channel(
+        &state,
+        &access,
+        crate::services::moderation::audit_reason(&headers).as_deref(),
+        accord_model::audit_log::action::CHANNEL_CREATE,
+        None,
+        Some(&object),
+    )
+    .await;
     Ok((StatusCode::CREATED, axum::Json(object)))
 }
 

@@ -1,5 +1,6 @@
 //! `/guilds/*`.
 
+pub mod audit_logs;
 pub mod bans;
 pub mod channels;
 pub mod create;

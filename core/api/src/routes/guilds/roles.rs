@@ -5,10 +5,11 @@ use std::collections::BTreeMap;
 
 use accord_bus::Audience;
 use accord_media::Limits;
+use accord_model::audit_log::action;
 use accord_model::{ErrorTree, Permissions, Role, RoleId};
 use accord_store::{NewRole, RolePatch, RoleRecord};
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -18,8 +19,9 @@ use crate::error::{ApiError, ApiResult, Maximum, Unknown};
 use crate::extract::{Auth, Json};
 use crate::services::access::GuildAccess;
 use crate::services::images::{self, Change};
+use crate::services::moderation::audit_reason;
 use crate::services::roles::{RoleDeleteEvent, RoleEvent, check_grant, reorder};
-use crate::services::{ids, validate};
+use crate::services::{audit_log, ids, validate};
 use crate::state::AppState;
 use crate::views_guild;
 
@@ -230,6 +232,7 @@ pub async fn member_counts(
 pub async fn create(
     State(state): State<AppState>,
     auth: Auth,
+    headers: HeaderMap,
     Path(guild_id): Path<String>,
     Json(body): Json<RoleBody>,
 ) -> ApiResult<axum::Json<Role>> {
@@ -280,6 +283,15 @@ pub async fn create(
     for moved in &shifted {
         role_update(&state, &access, moved).await;
     }
+    audit(
+        &state,
+        &access,
+        &headers,
+        action::ROLE_CREATE,
+        None,
+        Some(&role),
+    )
+    .await;
     Ok(axum::Json(views_guild::role(&role)))
 }
 
@@ -393,6 +405,7 @@ pub async fn positions(
 pub async fn modify(
     State(state): State<AppState>,
     auth: Auth,
+    headers: HeaderMap,
     Path((guild_id, role_id)): Path<(String, String)>,
     Json(body): Json<RoleBody>,
 ) -> ApiResult<axum::Json<Role>> {
@@ -442,6 +455,15 @@ pub async fn modify(
         Err(e) => return Err(e.into()),
     };
     role_update(&state, &access, &updated).await;
+    audit(
+        &state,
+        &access,
+        &headers,
+        action::ROLE_UPDATE,
+        Some(role),
+        Some(&updated),
+    )
+    .await;
     Ok(axum::Json(views_guild::role(&updated)))
 }
 
@@ -452,6 +474,7 @@ pub async fn modify(
 pub async fn delete(
     State(state): State<AppState>,
     auth: Auth,
+    headers: HeaderMap,
     Path((guild_id, role_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     let access = load(&state, &auth, &guild_id).await?;
@@ -479,5 +502,46 @@ pub async fn delete(
             },
         )
         .await;
+    audit(
+        &state,
+        &access,
+        &headers,
+        action::ROLE_DELETE,
+        Some(role),
+        None,
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Role fields an audit log entry lists.
+const AUDITED: [&str; 7] = [
+    "name",
+    "color",
+    "hoist",
+    "icon",
+    "unicode_emoji",
+    "permissions",
+    "mentionable",
+];
+
+/// Writes the audit log entry of a role created (`old` none), changed or deleted (`new` none).
+async fn audit(
+    state: &AppState,
+    access: &GuildAccess,
+    headers: &HeaderMap,
+    kind: u16,
+    old: Option<&RoleRecord>,
+    new: Option<&RoleRecord>,
+) {
+    let view = |r: Option<&RoleRecord>| {
+        r.map_or(serde_json::Value::Null, |r| {
+            serde_json::to_value(views_guild::role(r)).unwrap_or_default()
+        })
+    };
+    let Some(target) = new.or(old).map(|r| r.id) else {
+        return;
+    };
+    let entry = audit_log::Entry::new(kind, target).diff(&AUDITED, &view(old), &view(new));
+    audit_log::by(state, access, audit_reason(headers).as_deref(), entry).await;
 }

@@ -2,17 +2,19 @@
 //! (`DELETE /guilds/{guild.id}/members/{user.id}`, `PUT`/`DELETE …/roles/{role.id}`).
 
 use accord_bus::Audience;
+use accord_model::audit_log::action;
 use accord_model::{Permissions, RoleId};
 use accord_store::MemberRecord;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 
 use super::{load, target};
 use crate::error::{ApiError, ApiResult, Unknown};
 use crate::extract::Auth;
 use crate::services::access::GuildAccess;
+use crate::services::moderation::audit_reason;
 use crate::services::roles::{check_assignable, check_outranks};
-use crate::services::{ids, members};
+use crate::services::{audit_log, ids, members};
 use crate::state::AppState;
 
 /// Publishes GUILD_MEMBER_UPDATE for `member` (re-read after the change).
@@ -35,6 +37,7 @@ pub async fn member_updated(state: &AppState, member: &MemberRecord) -> ApiResul
 pub async fn kick(
     State(state): State<AppState>,
     auth: Auth,
+    headers: HeaderMap,
     Path((guild_id, user_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     let access = load(&state, &auth, &guild_id).await?;
@@ -45,6 +48,13 @@ pub async fn kick(
     }
     let user = members::user_of(&state, member.user()).await?;
     members::remove(&state, access.guild_id(), &user).await?;
+    audit_log::by(
+        &state,
+        &access,
+        audit_reason(&headers).as_deref(),
+        audit_log::Entry::new(action::MEMBER_KICK, user.id),
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -75,6 +85,7 @@ async fn prepare(
 pub async fn add_role(
     State(state): State<AppState>,
     auth: Auth,
+    headers: HeaderMap,
     Path(path): Path<(String, String, String)>,
 ) -> ApiResult<StatusCode> {
     let (access, member, role) = prepare(&state, &auth, &path).await?;
@@ -92,6 +103,7 @@ pub async fn add_role(
     };
     if added && let Some(updated) = state.store.member(guild_id, member.user()).await? {
         member_updated(&state, &updated).await?;
+        role_audit(&state, &access, &headers, &member, role, "$add").await;
     }
     Ok(StatusCode::NO_CONTENT)
 }
@@ -103,6 +115,7 @@ pub async fn add_role(
 pub async fn remove_role(
     State(state): State<AppState>,
     auth: Auth,
+    headers: HeaderMap,
     Path(path): Path<(String, String, String)>,
 ) -> ApiResult<StatusCode> {
     let (access, member, role) = prepare(&state, &auth, &path).await?;
@@ -113,6 +126,28 @@ pub async fn remove_role(
         .await?;
     if removed && let Some(updated) = state.store.member(guild_id, member.user()).await? {
         member_updated(&state, &updated).await?;
+        role_audit(&state, &access, &headers, &member, role, "$remove").await;
     }
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The MEMBER_ROLE_UPDATE entry for one role given (`$add`) or taken (`$remove`).
+async fn role_audit(
+    state: &AppState,
+    access: &GuildAccess,
+    headers: &HeaderMap,
+    member: &MemberRecord,
+    role: RoleId,
+    key: &str,
+) {
+    let name = access
+        .role(role.as_i64())
+        .map(|r| r.name.clone())
+        .unwrap_or_default();
+    let entry = audit_log::Entry::new(action::MEMBER_ROLE_UPDATE, member.user_id).field(
+        key,
+        serde_json::Value::Null,
+        serde_json::json!([{"id": role.to_string(), "name": name}]),
+    );
+    audit_log::by(state, access, audit_reason(headers).as_deref(), entry).await;
 }

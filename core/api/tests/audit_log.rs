@@ -1,0 +1,399 @@
+//! The guild audit log: moderation and configuration actions write entries with their
+//! `X-Audit-Log-Reason` and changes (roles, member roles, kicks, bans, channels), readable at
+//! `GET /guilds/{id}/audit-logs` with Discord's filters and paging by whoever has
+//! VIEW_AUDIT_LOG, and announced with GUILD_AUDIT_LOG_ENTRY_CREATE to those members only. On
+//! both backends.
+
+mod common;
+
+use accord_bus::Audience;
+use common::{Events, Server, field_code, id_of};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+/// Entries of `guild` as `token` reads them with `query`.
+async fn log(s: &Server, token: &str, guild: &str, query: &str) -> Vec<Value> {
+    let (status, body) = s
+        .call(
+            Method::GET,
+            &format!("/guilds/{guild}/audit-logs{query}"),
+            Some(token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    for key in [
+        "application_commands",
+        "auto_moderation_rules",
+        "guild_scheduled_events",
+        "integrations",
+        "threads",
+        "users",
+        "webhooks",
+    ] {
+        assert!(body[key].is_array(), "{key}: {body}");
+    }
+    body["audit_log_entries"].as_array().unwrap().clone()
+}
+
+fn actions(entries: &[Value]) -> Vec<u64> {
+    entries
+        .iter()
+        .map(|e| e["action_type"].as_u64().unwrap())
+        .collect()
+}
+
+fn change<'a>(entry: &'a Value, key: &str) -> &'a Value {
+    entry["changes"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["key"] == key))
+        .unwrap_or_else(|| panic!("no change {key} in {entry}"))
+}
+
+async fn actions_are_logged(backend: &str) {
+    let s = Server::start(backend).await;
+    let owner = s.register("owner", "correct horse").await;
+    let owner_id = s.user_id(&owner).await;
+    let guild = id_of(&s.guild(&owner, "Moderated").await);
+    let mouse = s.register("mouse", "correct horse").await;
+    let mouse_id = s.user_id(&mouse).await;
+    s.join(&guild, &mouse).await;
+    let rat = s.register("rat", "correct horse").await;
+    let rat_id = s.user_id(&rat).await;
+    s.join(&guild, &rat).await;
+    let mut events = Events::new(&s);
+
+    // Role created, renamed, given, taken, deleted.
+    let (status, role) = s
+        .call_with_reason(
+            Method::POST,
+            &format!("/guilds/{guild}/roles"),
+            &owner,
+            json!({"name": "mods", "color": 255}),
+            "we need mods",
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{role}");
+    let role_id = id_of(&role);
+    let created = events.drain();
+    let entry_event = created
+        .iter()
+        .find(|(n, _, _)| n == "GUILD_AUDIT_LOG_ENTRY_CREATE")
+        .expect("GUILD_AUDIT_LOG_ENTRY_CREATE");
+    assert_eq!(
+        entry_event.1,
+        Audience::Users(vec![owner_id.parse().unwrap()]),
+        "only the owner may read the log yet"
+    );
+    assert_eq!(entry_event.2["guild_id"], guild.as_str());
+    assert_eq!(entry_event.2["action_type"], 30);
+    assert_eq!(entry_event.2["target_id"], role_id.as_str());
+    assert_eq!(entry_event.2["user_id"], owner_id.as_str());
+    assert_eq!(entry_event.2["reason"], "we need mods");
+
+    let (status, _) = s
+        .call_with_reason(
+            Method::PATCH,
+            &format!("/guilds/{guild}/roles/{role_id}"),
+            &owner,
+            json!({"name": "moderators"}),
+            "clearer",
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = s
+        .call_with_reason(
+            Method::PUT,
+            &format!("/guilds/{guild}/members/{mouse_id}/roles/{role_id}"),
+            &owner,
+            json!({}),
+            "promoted",
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = s
+        .call_with_reason(
+            Method::DELETE,
+            &format!("/guilds/{guild}/members/{mouse_id}/roles/{role_id}"),
+            &owner,
+            json!({}),
+            "demoted",
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+
+    // A channel created, renamed, deleted; a kick; a ban and its lifting.
+    let (status, channel) = s
+        .call_with_reason(
+            Method::POST,
+            &format!("/guilds/{guild}/channels"),
+            &owner,
+            json!({"name": "rules", "topic": "be nice"}),
+            "a place for rules",
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{channel}");
+    let channel_id = id_of(&channel);
+    let (status, _) = s
+        .call_with_reason(
+            Method::PATCH,
+            &format!("/channels/{channel_id}"),
+            &owner,
+            json!({"name": "the-rules"}),
+            "style",
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = s
+        .call_with_reason(
+            Method::DELETE,
+            &format!("/channels/{channel_id}"),
+            &owner,
+            json!({}),
+            "unused",
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = s
+        .call_with_reason(
+            Method::DELETE,
+            &format!("/guilds/{guild}/members/{rat_id}"),
+            &owner,
+            json!({}),
+            "squeaky",
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = s
+        .call_with_reason(
+            Method::PUT,
+            &format!("/guilds/{guild}/bans/{rat_id}"),
+            &owner,
+            json!({}),
+            "still squeaky",
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = s
+        .call_with_reason(
+            Method::DELETE,
+            &format!("/guilds/{guild}/bans/{rat_id}"),
+            &owner,
+            json!({}),
+            "forgiven",
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+
+    // Newest first, each with its reason.
+    let entries = log(&s, &owner, &guild, "").await;
+    assert_eq!(
+        actions(&entries),
+        [23, 22, 20, 12, 11, 10, 25, 25, 31, 30],
+        "{entries:?}"
+    );
+    let reasons: Vec<&str> = entries
+        .iter()
+        .map(|e| e["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            "forgiven",
+            "still squeaky",
+            "squeaky",
+            "unused",
+            "style",
+            "a place for rules",
+            "demoted",
+            "promoted",
+            "clearer",
+            "we need mods"
+        ]
+    );
+    assert!(entries.iter().all(|e| e["user_id"] == owner_id.as_str()));
+    // Changes.
+    let role_create = &entries[9];
+    assert_eq!(change(role_create, "name")["new_value"], "mods");
+    assert_eq!(change(role_create, "color")["new_value"], 255);
+    assert!(change(role_create, "name").get("old_value").is_none());
+    let role_update = &entries[8];
+    assert_eq!(
+        role_update["changes"].as_array().unwrap().len(),
+        1,
+        "{role_update}"
+    );
+    assert_eq!(change(role_update, "name")["old_value"], "mods");
+    assert_eq!(change(role_update, "name")["new_value"], "moderators");
+    assert_eq!(entries[7]["target_id"], mouse_id.as_str());
+    assert_eq!(
+        change(&entries[7], "$add")["new_value"],
+        json!([{"id": role_id, "name": "moderators"}])
+    );
+    assert_eq!(
+        change(&entries[6], "$remove")["new_value"],
+        json!([{"id": role_id, "name": "moderators"}])
+    );
+    assert_eq!(entries[5]["target_id"], channel_id.as_str());
+    assert_eq!(change(&entries[5], "name")["new_value"], "rules");
+    assert_eq!(change(&entries[5], "topic")["new_value"], "be nice");
+    assert_eq!(change(&entries[4], "name")["old_value"], "rules");
+    assert_eq!(change(&entries[4], "name")["new_value"], "the-rules");
+    assert_eq!(change(&entries[3], "name")["old_value"], "the-rules");
+    assert!(change(&entries[3], "name").get("new_value").is_none());
+    for e in &entries[..3] {
+        assert_eq!(e["target_id"], rat_id.as_str(), "{e}");
+        assert!(e.get("changes").is_none(), "{e}");
+    }
+    // The users named: the actor and the user targets.
+    let (_, body) = s
+        .call(
+            Method::GET,
+            &format!("/guilds/{guild}/audit-logs"),
+            Some(&owner),
+            None,
+        )
+        .await;
+    let mut named: Vec<&str> = body["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].as_str().unwrap())
+        .collect();
+    named.sort_unstable();
+    let mut want = vec![owner_id.as_str(), mouse_id.as_str(), rat_id.as_str()];
+    want.sort_unstable();
+    assert_eq!(named, want);
+
+    // Filters and paging.
+    assert_eq!(
+        actions(&log(&s, &owner, &guild, "?action_type=25").await),
+        [25, 25]
+    );
+    assert_eq!(
+        log(&s, &owner, &guild, &format!("?user_id={mouse_id}"))
+            .await
+            .len(),
+        0
+    );
+    assert_eq!(
+        log(&s, &owner, &guild, &format!("?user_id={owner_id}"))
+            .await
+            .len(),
+        10
+    );
+    let page = log(&s, &owner, &guild, "?limit=3").await;
+    assert_eq!(actions(&page), [23, 22, 20]);
+    let next = log(
+        &s,
+        &owner,
+        &guild,
+        &format!("?limit=3&before={}", page[2]["id"].as_str().unwrap()),
+    )
+    .await;
+    assert_eq!(actions(&next), [12, 11, 10]);
+    let oldest = log(&s, &owner, &guild, "?after=0&limit=2").await;
+    assert_eq!(actions(&oldest), [30, 31], "ascending with only `after`");
+    let after = log(
+        &s,
+        &owner,
+        &guild,
+        &format!("?after={}", oldest[1]["id"].as_str().unwrap()),
+    )
+    .await;
+    assert_eq!(after.len(), 8);
+    assert_eq!(after[0]["action_type"], 25);
+
+    // Bad queries change nothing and say which field.
+    for (query, field) in [
+        ("?limit=0", "limit"),
+        ("?limit=101", "limit"),
+        ("?action_type=x", "action_type"),
+        ("?before=nope", "before"),
+        ("?user_id=abc", "user_id"),
+    ] {
+        let (status, body) = s
+            .call(
+                Method::GET,
+                &format!("/guilds/{guild}/audit-logs{query}"),
+                Some(&owner),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
+        assert_eq!(body["code"], 50035, "{body}");
+        assert!(field_code(&body, &[field]).is_some(), "{query}: {body}");
+    }
+    s.stop().await;
+}
+
+async fn only_those_with_view_audit_log_read_it(backend: &str) {
+    let s = Server::start(backend).await;
+    let owner = s.register("owner", "correct horse").await;
+    let guild = id_of(&s.guild(&owner, "Private log").await);
+    let mouse = s.register("mouse", "correct horse").await;
+    let mouse_id = s.user_id(&mouse).await;
+    s.join(&guild, &mouse).await;
+
+    let (status, body) = s
+        .call(
+            Method::GET,
+            &format!("/guilds/{guild}/audit-logs"),
+            Some(&mouse),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["code"], 50013);
+
+    // A role with VIEW_AUDIT_LOG (1 << 7) opens it, and its holders get the new entries.
+    let (status, role) = s
+        .call(
+            Method::POST,
+            &format!("/guilds/{guild}/roles"),
+            Some(&owner),
+            Some(json!({"name": "auditors", "permissions": "128"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{role}");
+    let role_id = id_of(&role);
+    let (status, _) = s
+        .call(
+            Method::PUT,
+            &format!("/guilds/{guild}/members/{mouse_id}/roles/{role_id}"),
+            Some(&owner),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let mut events = Events::new(&s);
+    let (status, _) = s
+        .call(
+            Method::PATCH,
+            &format!("/guilds/{guild}/roles/{role_id}"),
+            Some(&owner),
+            Some(json!({"hoist": true})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let got = events.drain();
+    let (_, audience, entry) = got
+        .iter()
+        .find(|(n, _, _)| n == "GUILD_AUDIT_LOG_ENTRY_CREATE")
+        .expect("GUILD_AUDIT_LOG_ENTRY_CREATE");
+    let Audience::Users(users) = audience else {
+        panic!("{audience:?}")
+    };
+    assert!(users.contains(&mouse_id.parse().unwrap()), "{users:?}");
+    assert!(
+        entry.get("reason").is_none(),
+        "no header, no reason: {entry}"
+    );
+    let entries = log(&s, &mouse, &guild, "").await;
+    assert_eq!(actions(&entries), [31, 25, 30]);
+    assert_eq!(change(&entries[0], "hoist")["new_value"], true);
+    assert_eq!(change(&entries[0], "hoist")["old_value"], false);
+    s.stop().await;
+}
+
+both_backends!(actions_are_logged, only_those_with_view_audit_log_read_it);
