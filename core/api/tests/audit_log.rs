@@ -396,4 +396,322 @@ async fn only_those_with_view_audit_log_read_it(backend: &str) {
     s.stop().await;
 }
 
-both_backends!(actions_are_logged, only_those_with_view_audit_log_read_it);
+/// A 1×1 PNG as a data URI.
+const PNG: &str = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
+
+async fn settings_members_overwrites_invites_webhooks_emojis_and_messages(backend: &str) {
+    let s = Server::start(backend).await;
+    let owner = s.register("owner", "correct horse").await;
+    let guild = id_of(&s.guild(&owner, "Busy").await);
+    let mouse = s.register("mouse", "correct horse").await;
+    let mouse_id = s.user_id(&mouse).await;
+    s.join(&guild, &mouse).await;
+    let (_, channels) = s
+        .call(
+            Method::GET,
+            &format!("/guilds/{guild}/channels"),
+            Some(&owner),
+            None,
+        )
+        .await;
+    let text = channels
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == 0)
+        .map(id_of)
+        .unwrap();
+    let ok = |got: (StatusCode, Value), want: StatusCode| {
+        assert_eq!(got.0, want, "{}", got.1);
+        got.1
+    };
+    let send = |method: Method, path: String, body: Value, reason: &'static str| {
+        let s = &s;
+        let owner = owner.clone();
+        async move {
+            s.call_with_reason(method, &path, &owner, body, reason)
+                .await
+        }
+    };
+
+    ok(
+        send(
+            Method::PATCH,
+            format!("/guilds/{guild}"),
+            json!({"name": "Busier"}),
+            "rename",
+        )
+        .await,
+        StatusCode::OK,
+    );
+    ok(
+        send(
+            Method::PATCH,
+            format!("/guilds/{guild}/members/{mouse_id}"),
+            json!({"nick": "Squeak", "mute": true}),
+            "nickname",
+        )
+        .await,
+        StatusCode::OK,
+    );
+    for (method, allow, want) in [
+        (Method::PUT, "1024", StatusCode::NO_CONTENT),
+        (Method::PUT, "3072", StatusCode::NO_CONTENT),
+        (Method::DELETE, "", StatusCode::NO_CONTENT),
+    ] {
+        ok(
+            send(
+                method,
+                format!("/channels/{text}/permissions/{mouse_id}"),
+                json!({"type": 1, "allow": allow, "deny": "0"}),
+                "overwrite",
+            )
+            .await,
+            want,
+        );
+    }
+    let invite = ok(
+        send(
+            Method::POST,
+            format!("/channels/{text}/invites"),
+            json!({"max_age": 3600}),
+            "invite",
+        )
+        .await,
+        StatusCode::OK,
+    );
+    let code = invite["code"].as_str().unwrap().to_owned();
+    ok(
+        send(
+            Method::DELETE,
+            format!("/invites/{code}"),
+            json!({}),
+            "uninvite",
+        )
+        .await,
+        StatusCode::OK,
+    );
+    let hook = ok(
+        send(
+            Method::POST,
+            format!("/channels/{text}/webhooks"),
+            json!({"name": "Hooky"}),
+            "hook",
+        )
+        .await,
+        StatusCode::OK,
+    );
+    let hook_id = id_of(&hook);
+    ok(
+        send(
+            Method::PATCH,
+            format!("/webhooks/{hook_id}"),
+            json!({"name": "Hooked"}),
+            "rehook",
+        )
+        .await,
+        StatusCode::OK,
+    );
+    let emoji = ok(
+        send(
+            Method::POST,
+            format!("/guilds/{guild}/emojis"),
+            json!({"name": "dot", "image": PNG}),
+            "emoji",
+        )
+        .await,
+        StatusCode::CREATED,
+    );
+    let emoji_id = id_of(&emoji);
+    ok(
+        send(
+            Method::PATCH,
+            format!("/guilds/{guild}/emojis/{emoji_id}"),
+            json!({"name": "spot"}),
+            "re-emoji",
+        )
+        .await,
+        StatusCode::OK,
+    );
+    ok(
+        send(
+            Method::DELETE,
+            format!("/guilds/{guild}/emojis/{emoji_id}"),
+            json!({}),
+            "un-emoji",
+        )
+        .await,
+        StatusCode::NO_CONTENT,
+    );
+    ok(
+        send(
+            Method::DELETE,
+            format!("/webhooks/{hook_id}"),
+            json!({}),
+            "unhook",
+        )
+        .await,
+        StatusCode::NO_CONTENT,
+    );
+    // Messages: the mouse writes three; the owner pins, unpins, deletes one and bulk-deletes two.
+    let mut messages = Vec::new();
+    for i in 0..3 {
+        let (status, m) = s
+            .call(
+                Method::POST,
+                &format!("/channels/{text}/messages"),
+                Some(&mouse),
+                Some(json!({"content": format!("squeak {i}")})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{m}");
+        messages.push(id_of(&m));
+    }
+    ok(
+        send(
+            Method::PUT,
+            format!("/channels/{text}/messages/pins/{}", messages[0]),
+            json!({}),
+            "pin",
+        )
+        .await,
+        StatusCode::NO_CONTENT,
+    );
+    ok(
+        send(
+            Method::DELETE,
+            format!("/channels/{text}/messages/pins/{}", messages[0]),
+            json!({}),
+            "unpin",
+        )
+        .await,
+        StatusCode::NO_CONTENT,
+    );
+    ok(
+        send(
+            Method::DELETE,
+            format!("/channels/{text}/messages/{}", messages[0]),
+            json!({}),
+            "spam",
+        )
+        .await,
+        StatusCode::NO_CONTENT,
+    );
+    ok(
+        send(
+            Method::POST,
+            format!("/channels/{text}/messages/bulk-delete"),
+            json!({"messages": [messages[1], messages[2]]}),
+            "more spam",
+        )
+        .await,
+        StatusCode::NO_CONTENT,
+    );
+    // The author deleting their own message is not logged.
+    let (_, own) = s
+        .call(
+            Method::POST,
+            &format!("/channels/{text}/messages"),
+            Some(&mouse),
+            Some(json!({"content": "oops"})),
+        )
+        .await;
+    let (status, _) = s
+        .call(
+            Method::DELETE,
+            &format!("/channels/{text}/messages/{}", id_of(&own)),
+            Some(&mouse),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+
+    let mut entries = log(&s, &owner, &guild, "").await;
+    entries.reverse();
+    assert_eq!(
+        actions(&entries),
+        [
+            1, 24, 13, 14, 15, 40, 42, 50, 51, 60, 61, 62, 52, 74, 75, 72, 73
+        ],
+        "{entries:?}"
+    );
+    let reasons: Vec<&str> = entries
+        .iter()
+        .map(|e| e["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            "rename",
+            "nickname",
+            "overwrite",
+            "overwrite",
+            "overwrite",
+            "invite",
+            "uninvite",
+            "hook",
+            "rehook",
+            "emoji",
+            "re-emoji",
+            "un-emoji",
+            "unhook",
+            "pin",
+            "unpin",
+            "spam",
+            "more spam"
+        ]
+    );
+    assert_eq!(change(&entries[0], "name")["old_value"], "Busy");
+    assert_eq!(change(&entries[0], "name")["new_value"], "Busier");
+    assert_eq!(entries[0]["changes"].as_array().unwrap().len(), 1);
+    assert_eq!(entries[1]["target_id"], mouse_id.as_str());
+    assert_eq!(change(&entries[1], "nick")["new_value"], "Squeak");
+    assert_eq!(change(&entries[1], "mute")["new_value"], true);
+    for e in &entries[2..5] {
+        assert_eq!(e["target_id"], text.as_str());
+        assert_eq!(e["options"]["id"], mouse_id.as_str());
+        assert_eq!(e["options"]["type"], "1");
+    }
+    assert_eq!(change(&entries[2], "allow")["new_value"], "1024");
+    assert_eq!(change(&entries[3], "allow")["old_value"], "1024");
+    assert_eq!(change(&entries[3], "allow")["new_value"], "3072");
+    assert_eq!(change(&entries[4], "allow")["old_value"], "3072");
+    assert!(entries[5]["target_id"].is_null());
+    assert_eq!(change(&entries[5], "code")["new_value"], code.as_str());
+    assert_eq!(
+        change(&entries[5], "channel_id")["new_value"],
+        text.as_str()
+    );
+    assert_eq!(change(&entries[6], "code")["old_value"], code.as_str());
+    assert_eq!(entries[7]["target_id"], hook_id.as_str());
+    assert_eq!(change(&entries[7], "name")["new_value"], "Hooky");
+    assert_eq!(change(&entries[8], "name")["new_value"], "Hooked");
+    assert_eq!(change(&entries[9], "name")["new_value"], "dot");
+    assert_eq!(change(&entries[10], "name")["old_value"], "dot");
+    assert_eq!(change(&entries[10], "name")["new_value"], "spot");
+    assert_eq!(change(&entries[11], "name")["old_value"], "spot");
+    assert_eq!(entries[13]["target_id"], mouse_id.as_str());
+    assert_eq!(entries[13]["options"]["channel_id"], text.as_str());
+    assert_eq!(entries[13]["options"]["message_id"], messages[0].as_str());
+    assert_eq!(entries[15]["target_id"], mouse_id.as_str());
+    assert_eq!(entries[15]["options"]["count"], "1");
+    assert_eq!(entries[16]["target_id"], text.as_str());
+    assert_eq!(entries[16]["options"]["count"], "2");
+    // The webhooks the entries name are listed while they exist; this one was deleted.
+    let (_, body) = s
+        .call(
+            Method::GET,
+            &format!("/guilds/{guild}/audit-logs?action_type=50"),
+            Some(&owner),
+            None,
+        )
+        .await;
+    assert_eq!(body["webhooks"], json!([]), "{body}");
+    s.stop().await;
+}
+
+both_backends!(
+    actions_are_logged,
+    only_those_with_view_audit_log_read_it,
+    settings_members_overwrites_invites_webhooks_emojis_and_messages
+);

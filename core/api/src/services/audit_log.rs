@@ -39,6 +39,16 @@ impl Entry {
         }
     }
 
+    /// An entry of `action` with no target (invites are named by their changes).
+    pub fn untargeted(action: u16) -> Self {
+        Self {
+            action,
+            target: None,
+            changes: Vec::new(),
+            options: AuditEntryInfo::default(),
+        }
+    }
+
     /// Adds a change of `key` when `old` and `new` differ (nulls left out, as Discord does).
     pub fn change(mut self, key: &str, old: impl Into<Value>, new: impl Into<Value>) -> Self {
         let (old, new) = (old.into(), new.into());
@@ -235,6 +245,81 @@ pub async fn channel<T: serde::Serialize>(
     };
     let entry = Entry::new(kind, target).diff(&CHANNEL_KEYS, &old, &new);
     if kind == accord_model::audit_log::action::CHANNEL_UPDATE && entry.changes.is_empty() {
+        return;
+    }
+    by(state, access, reason, entry).await;
+}
+
+/// Writes the INVITE_CREATE entry (`created`) or INVITE_DELETE entry of `invite`.
+pub async fn invite(
+    state: &AppState,
+    access: &GuildAccess,
+    reason: Option<&str>,
+    invite: &accord_store::InviteRecord,
+    created: bool,
+) {
+    use accord_model::audit_log::action;
+    let fields = serde_json::json!({
+        "code": invite.code,
+        "channel_id": invite.channel_id.to_string(),
+        "inviter_id": invite.inviter_id.map(|i| i.to_string()),
+        "uses": invite.uses,
+        "max_uses": invite.max_uses,
+        "max_age": invite.max_age,
+        "temporary": invite.temporary,
+        "flags": invite.flags,
+    });
+    let keys = [
+        "code",
+        "channel_id",
+        "inviter_id",
+        "uses",
+        "max_uses",
+        "max_age",
+        "temporary",
+        "flags",
+    ];
+    let (kind, old, new) = if created {
+        (action::INVITE_CREATE, Value::Null, fields)
+    } else {
+        (action::INVITE_DELETE, fields, Value::Null)
+    };
+    let entry = Entry::untargeted(kind).diff(&keys, &old, &new);
+    by(state, access, reason, entry).await;
+}
+
+/// Writes the WEBHOOK_CREATE (`old` none), WEBHOOK_UPDATE or WEBHOOK_DELETE (`new` none) entry
+/// of a webhook; its avatar's key is `avatar_hash`, as Discord names it.
+pub async fn webhook(
+    state: &AppState,
+    access: &GuildAccess,
+    reason: Option<&str>,
+    old: Option<&accord_store::WebhookRecord>,
+    new: Option<&accord_store::WebhookRecord>,
+) {
+    use accord_model::audit_log::action;
+    let view = |w: Option<&accord_store::WebhookRecord>| {
+        w.map_or(Value::Null, |w| {
+            serde_json::json!({
+                "name": w.name,
+                "type": w.kind,
+                "channel_id": w.channel_id.map(|c| c.to_string()),
+                "avatar_hash": w.avatar,
+            })
+        })
+    };
+    let (kind, target) = match (old, new) {
+        (None, Some(n)) => (action::WEBHOOK_CREATE, n.id),
+        (Some(_), Some(n)) => (action::WEBHOOK_UPDATE, n.id),
+        (Some(o), None) => (action::WEBHOOK_DELETE, o.id),
+        (None, None) => return,
+    };
+    let entry = Entry::new(kind, target).diff(
+        &["name", "type", "channel_id", "avatar_hash"],
+        &view(old),
+        &view(new),
+    );
+    if kind == action::WEBHOOK_UPDATE && entry.changes.is_empty() {
         return;
     }
     by(state, access, reason, entry).await;

@@ -84,6 +84,7 @@ async fn channel_updated(
 pub async fn put(
     State(state): State<AppState>,
     auth: Auth,
+    headers: axum::http::HeaderMap,
     Path((channel_id, overwrite_id)): Path<(String, String)>,
     Json(body): Json<EditOverwriteBody>,
 ) -> ApiResult<StatusCode> {
@@ -117,6 +118,16 @@ pub async fn put(
         .await?;
     if old.first() != Some(&stored) {
         channel_updated(&state, &access, guild).await?;
+        let reason = crate::services::moderation::audit_reason(&headers);
+        audit(
+            &state,
+            &access,
+            guild,
+            reason.as_deref(),
+            old.first(),
+            Some(&stored),
+        )
+        .await;
     }
     Ok(StatusCode::NO_CONTENT)
 }
@@ -128,6 +139,7 @@ pub async fn put(
 pub async fn delete(
     State(state): State<AppState>,
     auth: Auth,
+    headers: axum::http::HeaderMap,
     Path((channel_id, overwrite_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     let (access, target, current) = load(&state, &auth, &channel_id, &overwrite_id).await?;
@@ -152,5 +164,53 @@ pub async fn delete(
         Err(e) => return Err(e.into()),
     }
     channel_updated(&state, &access, guild).await?;
+    let reason = crate::services::moderation::audit_reason(&headers);
+    audit(&state, &access, guild, reason.as_deref(), Some(old), None).await;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The CHANNEL_OVERWRITE_CREATE/UPDATE/DELETE entry of an overwrite (`old` none: created;
+/// `new` none: deleted), with the overwritten entity in its options.
+async fn audit(
+    state: &AppState,
+    access: &ChannelAccess,
+    guild: &GuildAccess,
+    reason: Option<&str>,
+    old: Option<&OverwriteRecord>,
+    new: Option<&OverwriteRecord>,
+) {
+    use accord_model::audit_log::{AuditEntryInfo, action};
+    let Some(o) = new.or(old) else { return };
+    let kind = match (old, new) {
+        (None, _) => action::CHANNEL_OVERWRITE_CREATE,
+        (Some(_), Some(_)) => action::CHANNEL_OVERWRITE_UPDATE,
+        (Some(_), None) => action::CHANNEL_OVERWRITE_DELETE,
+    };
+    let view = |o: Option<&OverwriteRecord>| {
+        o.map_or(serde_json::Value::Null, |o| {
+            serde_json::json!({
+                "id": o.target_id.to_string(),
+                "type": o.kind,
+                "allow": o.allow.to_string(),
+                "deny": o.deny.to_string(),
+            })
+        })
+    };
+    let keys: &[&str] = if kind == action::CHANNEL_OVERWRITE_UPDATE {
+        &["allow", "deny"]
+    } else {
+        &["id", "type", "allow", "deny"]
+    };
+    let options = AuditEntryInfo {
+        id: Some(o.target_id.to_string()),
+        kind: Some(o.kind.to_string()),
+        role_name: (o.kind == 0)
+            .then(|| guild.role(o.target_id).map(|r| r.name.clone()))
+            .flatten(),
+        ..AuditEntryInfo::default()
+    };
+    let entry = crate::services::audit_log::Entry::new(kind, access.channel.id)
+        .diff(keys, &view(old), &view(new))
+        .options(options);
+    crate::services::audit_log::by(state, guild, reason, entry).await;
 }

@@ -228,6 +228,7 @@ async fn do_pin(
     auth: Auth,
     channel_id: String,
     message_id: String,
+    reason: Option<&str>,
 ) -> ApiResult<StatusCode> {
     let (access, message) = target(&state, &auth, &channel_id, &message_id).await?;
     if message.pinned {
@@ -250,6 +251,7 @@ async fn do_pin(
     if pinned {
         pins_update(&state, &access).await?;
         announce(&state, &access, &message, auth.user_id).await?;
+        pin_audit(&state, &access, &message, reason, true).await;
     }
     Ok(StatusCode::NO_CONTENT)
 }
@@ -259,6 +261,7 @@ async fn do_unpin(
     auth: Auth,
     channel_id: String,
     message_id: String,
+    reason: Option<&str>,
 ) -> ApiResult<StatusCode> {
     let (access, message) = target(&state, &auth, &channel_id, &message_id).await?;
     if state
@@ -267,8 +270,35 @@ async fn do_unpin(
         .await?
     {
         pins_update(&state, &access).await?;
+        pin_audit(&state, &access, &message, reason, false).await;
     }
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The MESSAGE_PIN / MESSAGE_UNPIN entry of a guild channel's pin (target: the author).
+async fn pin_audit(
+    state: &AppState,
+    access: &ChannelAccess,
+    message: &MessageRecord,
+    reason: Option<&str>,
+    pinned: bool,
+) {
+    use accord_model::audit_log::{AuditEntryInfo, action};
+    let Ok(guild) = access.guild() else {
+        return;
+    };
+    let options = AuditEntryInfo {
+        channel_id: Some(access.channel.id.to_string()),
+        message_id: Some(message.id.to_string()),
+        ..AuditEntryInfo::default()
+    };
+    let kind = if pinned {
+        action::MESSAGE_PIN
+    } else {
+        action::MESSAGE_UNPIN
+    };
+    let entry = crate::services::audit_log::Entry::new(kind, message.author_id).options(options);
+    crate::services::audit_log::by(state, guild, reason, entry).await;
 }
 
 /// Pin a message (PIN_MESSAGES; up to `limits.pins_per_channel`): CHANNEL_PINS_UPDATE, then
@@ -280,9 +310,11 @@ async fn do_unpin(
 pub async fn pin(
     State(state): State<AppState>,
     auth: Auth,
+    headers: axum::http::HeaderMap,
     Path((channel_id, message_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    do_pin(state, auth, channel_id, message_id).await
+    let reason = crate::services::moderation::audit_reason(&headers);
+    do_pin(state, auth, channel_id, message_id, reason.as_deref()).await
 }
 
 /// Unpin a message (PIN_MESSAGES): CHANNEL_PINS_UPDATE (nothing if it was not pinned).
@@ -292,9 +324,11 @@ pub async fn pin(
 pub async fn unpin(
     State(state): State<AppState>,
     auth: Auth,
+    headers: axum::http::HeaderMap,
     Path((channel_id, message_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    do_unpin(state, auth, channel_id, message_id).await
+    let reason = crate::services::moderation::audit_reason(&headers);
+    do_unpin(state, auth, channel_id, message_id, reason.as_deref()).await
 }
 
 /// Pin a message (deprecated form of `PUT …/messages/pins/{message.id}`).
@@ -305,9 +339,11 @@ pub async fn unpin(
 pub async fn pin_deprecated(
     State(state): State<AppState>,
     auth: Auth,
+    headers: axum::http::HeaderMap,
     Path((channel_id, message_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    do_pin(state, auth, channel_id, message_id).await
+    let reason = crate::services::moderation::audit_reason(&headers);
+    do_pin(state, auth, channel_id, message_id, reason.as_deref()).await
 }
 
 /// Unpin a message (deprecated form of `DELETE …/messages/pins/{message.id}`).
@@ -317,7 +353,9 @@ pub async fn pin_deprecated(
 pub async fn unpin_deprecated(
     State(state): State<AppState>,
     auth: Auth,
+    headers: axum::http::HeaderMap,
     Path((channel_id, message_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    do_unpin(state, auth, channel_id, message_id).await
+    let reason = crate::services::moderation::audit_reason(&headers);
+    do_unpin(state, auth, channel_id, message_id, reason.as_deref()).await
 }

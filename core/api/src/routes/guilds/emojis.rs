@@ -2,6 +2,7 @@
 //! modify and delete custom emojis; every change publishes GUILD_EMOJIS_UPDATE.
 
 use accord_bus::Audience;
+use accord_model::audit_log::action;
 use accord_model::{Emoji, EmojiId, ErrorTree, GuildId, Permissions, RoleId, UserId};
 use accord_store::{EmojiPatch, EmojiRecord, NewEmoji};
 use axum::extract::{Path, State};
@@ -319,6 +320,7 @@ pub async fn get(
 pub async fn create(
     State(state): State<AppState>,
     auth: Auth,
+    headers: axum::http::HeaderMap,
     Path(guild_id): Path<String>,
     Json(body): Json<CreateEmojiBody>,
 ) -> ApiResult<(StatusCode, axum::Json<Emoji>)> {
@@ -377,6 +379,16 @@ pub async fn create(
         }
     };
     publish(&state, access.guild_id()).await?;
+    audit(
+        &state,
+        &access,
+        &headers,
+        action::EMOJI_CREATE,
+        row.id,
+        None,
+        Some(&row.name),
+    )
+    .await;
     let mut out = with_users(&state, std::slice::from_ref(&row), |_| true).await?;
     Ok((StatusCode::CREATED, axum::Json(out.remove(0))))
 }
@@ -388,6 +400,7 @@ pub async fn create(
 pub async fn modify(
     State(state): State<AppState>,
     auth: Auth,
+    headers: axum::http::HeaderMap,
     Path((guild_id, emoji_id)): Path<(String, String)>,
     Json(body): Json<ModifyEmojiBody>,
 ) -> ApiResult<axum::Json<Emoji>> {
@@ -416,6 +429,19 @@ pub async fn modify(
         .update_emoji(access.guild_id(), row.emoji_id(), &patch)
         .await?;
     publish(&state, access.guild_id()).await?;
+    if updated.name != row.name {
+        let (old, new) = (Some(row.name.as_str()), Some(updated.name.as_str()));
+        audit(
+            &state,
+            &access,
+            &headers,
+            action::EMOJI_UPDATE,
+            row.id,
+            old,
+            new,
+        )
+        .await;
+    }
     let mut out = with_users(&state, std::slice::from_ref(&updated), |_| true).await?;
     Ok(axum::Json(out.remove(0)))
 }
@@ -426,6 +452,7 @@ pub async fn modify(
 pub async fn delete(
     State(state): State<AppState>,
     auth: Auth,
+    headers: axum::http::HeaderMap,
     Path((guild_id, emoji_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     let access = load(&state, &auth, &guild_id).await?;
@@ -438,10 +465,35 @@ pub async fn delete(
         .delete_emoji(access.guild_id(), row.emoji_id())
         .await?;
     publish(&state, access.guild_id()).await?;
+    audit(
+        &state,
+        &access,
+        &headers,
+        action::EMOJI_DELETE,
+        row.id,
+        Some(&row.name),
+        None,
+    )
+    .await;
     // The row is gone and the change announced; a file left behind is only logged.
     let key = blob_key(row.emoji_id());
     if let Err(e) = state.blobs.delete(&key).await {
         tracing::warn!(key, error = %e, "could not remove a deleted emoji's image");
     }
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Writes an emoji's audit log entry: its name before (`old`) and after (`new`).
+async fn audit(
+    state: &AppState,
+    access: &GuildAccess,
+    headers: &axum::http::HeaderMap,
+    kind: u16,
+    emoji: i64,
+    old: Option<&str>,
+    new: Option<&str>,
+) {
+    let entry = crate::services::audit_log::Entry::new(kind, emoji).field("name", old, new);
+    let reason = crate::services::moderation::audit_reason(headers);
+    crate::services::audit_log::by(state, access, reason.as_deref(), entry).await;
 }

@@ -119,6 +119,7 @@ pub struct ModifyGuildBody {
 pub async fn patch(
     State(state): State<AppState>,
     auth: Auth,
+    headers: axum::http::HeaderMap,
     Path(guild_id): Path<String>,
     Json(body): Json<ModifyGuildBody>,
 ) -> ApiResult<axum::Json<Guild>> {
@@ -247,6 +248,11 @@ pub async fn patch(
     state
         .dispatch("GUILD_UPDATE", Audience::Guild(guild_id), &guild)
         .await;
+    let before =
+        serde_json::to_value(views_guild::guild(&access.guild, &access.roles)).unwrap_or_default();
+    let after = serde_json::to_value(&guild).unwrap_or_default();
+    let reason = crate::services::moderation::audit_reason(&headers);
+    audit(&state, &access, reason.as_deref(), &before, &after).await;
     Ok(axum::Json(guild))
 }
 
@@ -273,4 +279,50 @@ pub async fn delete(
         )
         .await;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Guild fields a GUILD_UPDATE entry lists: (key in the guild object, key in the entry; the
+/// image hashes are `*_hash` there, as Discord names them).
+const AUDITED: [(&str, &str); 17] = [
+    ("name", "name"),
+    ("description", "description"),
+    ("icon", "icon_hash"),
+    ("splash", "splash_hash"),
+    ("discovery_splash", "discovery_splash_hash"),
+    ("banner", "banner_hash"),
+    ("owner_id", "owner_id"),
+    ("afk_channel_id", "afk_channel_id"),
+    ("afk_timeout", "afk_timeout"),
+    ("system_channel_id", "system_channel_id"),
+    ("system_channel_flags", "system_channel_flags"),
+    ("rules_channel_id", "rules_channel_id"),
+    ("public_updates_channel_id", "public_updates_channel_id"),
+    ("verification_level", "verification_level"),
+    (
+        "default_message_notifications",
+        "default_message_notifications",
+    ),
+    ("explicit_content_filter", "explicit_content_filter"),
+    ("preferred_locale", "preferred_locale"),
+];
+
+/// Writes the GUILD_UPDATE entry of a settings change (nothing when nothing changed).
+async fn audit(
+    state: &AppState,
+    access: &GuildAccess,
+    reason: Option<&str>,
+    before: &serde_json::Value,
+    after: &serde_json::Value,
+) {
+    let mut entry = crate::services::audit_log::Entry::new(
+        accord_model::audit_log::action::GUILD_UPDATE,
+        access.guild.id,
+    );
+    for (field, key) in AUDITED {
+        let get = |v: &serde_json::Value| v.get(field).cloned().unwrap_or_default();
+        entry = entry.change(key, get(before), get(after));
+    }
+    if !entry.changes.is_empty() {
+        crate::services::audit_log::by(state, access, reason, entry).await;
+    }
 }

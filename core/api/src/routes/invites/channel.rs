@@ -150,6 +150,7 @@ fn random_code() -> String {
 pub async fn create(
     State(state): State<AppState>,
     auth: Auth,
+    headers: axum::http::HeaderMap,
     Path(channel_id): Path<String>,
     Json(body): Json<CreateInviteBody>,
 ) -> ApiResult<axum::Json<Invite>> {
@@ -214,6 +215,14 @@ pub async fn create(
             &invite_create(&record, Some(&inviter)),
         )
         .await;
+    crate::services::audit_log::invite(
+        &state,
+        access.guild()?,
+        crate::services::moderation::audit_reason(&headers).as_deref(),
+        &record,
+        true,
+    )
+    .await;
     Ok(axum::Json(render_one(&state, &record, true).await?))
 }
 

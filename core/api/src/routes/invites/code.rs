@@ -65,6 +65,7 @@ pub async fn get(
 pub async fn delete(
     State(state): State<AppState>,
     auth: Auth,
+    headers: axum::http::HeaderMap,
     Path(code): Path<String>,
 ) -> ApiResult<axum::Json<Invite>> {
     let record = usable_invite(&state, &code).await?;
@@ -103,5 +104,13 @@ pub async fn delete(
             &invite_delete(&deleted),
         )
         .await;
+    crate::services::audit_log::invite(
+        &state,
+        &access,
+        crate::services::moderation::audit_reason(&headers).as_deref(),
+        &deleted,
+        false,
+    )
+    .await;
     Ok(axum::Json(invite))
 }

@@ -50,6 +50,7 @@ fn new_token() -> String {
 pub async fn create(
     State(state): State<AppState>,
     auth: Auth,
+    headers: axum::http::HeaderMap,
     Path(channel_id): Path<String>,
     Json(body): Json<CreateWebhookBody>,
 ) -> ApiResult<axum::Json<Webhook>> {
@@ -94,6 +95,14 @@ pub async fn create(
         })
         .await?;
     announce(&state, hook.guild_id, hook.channel_id).await;
+    crate::services::audit_log::webhook(
+        &state,
+        access.guild()?,
+        crate::services::moderation::audit_reason(&headers).as_deref(),
+        None,
+        Some(&hook),
+    )
+    .await;
     Ok(axum::Json(render(&state, &hook, true).await?))
 }
 

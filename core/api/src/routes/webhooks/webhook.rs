@@ -105,12 +105,21 @@ pub async fn get(
 pub async fn patch(
     State(state): State<AppState>,
     auth: Auth,
+    headers: axum::http::HeaderMap,
     Path(webhook_id): Path<String>,
     Json(body): Json<ModifyWebhookBody>,
 ) -> ApiResult<axum::Json<Webhook>> {
     let hook = load(&state, &webhook_id).await?;
-    manage(&state, &hook, auth.user_id).await?;
+    let access = manage(&state, &hook, auth.user_id).await?;
     let updated = modify(&state, &hook, body, Some(auth.user_id)).await?;
+    crate::services::audit_log::webhook(
+        &state,
+        access.guild()?,
+        crate::services::moderation::audit_reason(&headers).as_deref(),
+        Some(&hook),
+        Some(&updated),
+    )
+    .await;
     Ok(axum::Json(render(&state, &updated, true).await?))
 }
 
@@ -120,11 +129,20 @@ pub async fn patch(
 pub async fn delete(
     State(state): State<AppState>,
     auth: Auth,
+    headers: axum::http::HeaderMap,
     Path(webhook_id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let hook = load(&state, &webhook_id).await?;
-    manage(&state, &hook, auth.user_id).await?;
+    let access = manage(&state, &hook, auth.user_id).await?;
     remove(&state, &hook).await?;
+    crate::services::audit_log::webhook(
+        &state,
+        access.guild()?,
+        crate::services::moderation::audit_reason(&headers).as_deref(),
+        Some(&hook),
+        None,
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -1,8 +1,11 @@
 //! `DELETE /channels/{channel.id}/messages/{message.id}` and
 //! `POST /channels/{channel.id}/messages/bulk-delete`.
 
+use crate::services::audit_log;
+use crate::services::moderation::audit_reason;
 use accord_auth::now_ms;
 use accord_bus::Audience;
+use accord_model::audit_log::{AuditEntryInfo, action};
 use accord_model::{ChannelId, GuildId, MessageId, MessageType, Permissions};
 use accord_store::MessageRecord;
 use axum::extract::{Path, State};
@@ -59,6 +62,7 @@ async fn discard_files(state: &AppState, messages: &[MessageRecord]) {
 pub async fn delete(
     State(state): State<AppState>,
     auth: Auth,
+    headers: axum::http::HeaderMap,
     Path((channel_id, message_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     let channel_id = ids::parse(&channel_id, Unknown::Channel)?;
@@ -97,6 +101,21 @@ pub async fn delete(
     state
         .dispatch("MESSAGE_DELETE", Audience::Channel(channel_id), &payload)
         .await;
+    // A moderator deleting someone else's message is logged (the author's own delete is not).
+    if !own && let Ok(guild) = access.guild() {
+        let options = AuditEntryInfo {
+            channel_id: Some(channel_id.to_string()),
+            count: Some("1".into()),
+            ..AuditEntryInfo::default()
+        };
+        audit_log::by(
+            &state,
+            guild,
+            audit_reason(&headers).as_deref(),
+            audit_log::Entry::new(action::MESSAGE_DELETE, message.author_id).options(options),
+        )
+        .await;
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -117,6 +136,7 @@ pub struct BulkDelete {
 pub async fn bulk(
     State(state): State<AppState>,
     auth: Auth,
+    headers: axum::http::HeaderMap,
     Path(channel_id): Path<String>,
     Json(body): Json<BulkDelete>,
 ) -> ApiResult<StatusCode> {
@@ -182,5 +202,16 @@ pub async fn bulk(
             &payload,
         )
         .await;
+    let options = AuditEntryInfo {
+        count: Some(payload.ids.len().to_string()),
+        ..AuditEntryInfo::default()
+    };
+    audit_log::by(
+        &state,
+        access.guild()?,
+        audit_reason(&headers).as_deref(),
+        audit_log::Entry::new(action::MESSAGE_BULK_DELETE, channel_id).options(options),
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }

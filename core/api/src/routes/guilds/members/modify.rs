@@ -264,14 +264,79 @@ async fn respond(state: &AppState, member: MemberRecord) -> ApiResult<axum::Json
 pub async fn modify(
     State(state): State<AppState>,
     auth: Auth,
+    headers: axum::http::HeaderMap,
     Path((guild_id, user_id)): Path<(String, String)>,
     Json(body): Json<ModifyMemberBody>,
 ) -> ApiResult<axum::Json<GuildMember>> {
     let access = load(&state, &auth, &guild_id).await?;
     let member = target(&state, &access, &user_id).await?;
     let plan = plan(&access, &member, &body)?;
+    let before = member.clone();
     let updated = apply(&state, member, plan).await?;
+    let reason = crate::services::moderation::audit_reason(&headers);
+    audit(&state, &access, reason.as_deref(), &before, &updated).await;
     respond(&state, updated).await
+}
+
+/// The MEMBER_UPDATE entry (nickname, mute, deafen, timeout) and MEMBER_ROLE_UPDATE entry
+/// (roles given and taken) of a moderator's change to a member.
+async fn audit(
+    state: &AppState,
+    access: &GuildAccess,
+    reason: Option<&str>,
+    before: &MemberRecord,
+    after: &MemberRecord,
+) {
+    use crate::services::audit_log::{self, Entry};
+    use accord_model::audit_log::action;
+    let timeout = |m: &MemberRecord| {
+        m.communication_disabled_until
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, false))
+    };
+    let entry = Entry::new(action::MEMBER_UPDATE, after.user_id)
+        .change("nick", before.nick.clone(), after.nick.clone())
+        .change("mute", before.mute, after.mute)
+        .change("deaf", before.deaf, after.deaf)
+        .change(
+            "communication_disabled_until",
+            timeout(before),
+            timeout(after),
+        );
+    if !entry.changes.is_empty() {
+        audit_log::by(state, access, reason, entry).await;
+    }
+    let named = |ids: Vec<i64>| {
+        serde_json::Value::Array(
+            ids.into_iter()
+                .map(|id| {
+                    let name = access.role(id).map(|r| r.name.clone()).unwrap_or_default();
+                    serde_json::json!({"id": id.to_string(), "name": name})
+                })
+                .collect(),
+        )
+    };
+    let added: Vec<i64> = after
+        .roles
+        .iter()
+        .filter(|r| !before.roles.contains(r))
+        .copied()
+        .collect();
+    let removed: Vec<i64> = before
+        .roles
+        .iter()
+        .filter(|r| !after.roles.contains(r))
+        .copied()
+        .collect();
+    let mut roles = Entry::new(action::MEMBER_ROLE_UPDATE, after.user_id);
+    if !added.is_empty() {
+        roles = roles.field("$add", serde_json::Value::Null, named(added));
+    }
+    if !removed.is_empty() {
+        roles = roles.field("$remove", serde_json::Value::Null, named(removed));
+    }
+    if !roles.changes.is_empty() {
+        audit_log::by(state, access, reason, roles).await;
+    }
 }
 
 /// `PATCH /guilds/{id}/members/@me` body.
