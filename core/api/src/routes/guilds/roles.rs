@@ -519,7 +519,7 @@ const AUDITED: [&str; 7] = [
     "name",
     "color",
     "hoist",
-    "icon",
+    "icon_hash",
     "unicode_emoji",
     "permissions",
     "mentionable",
@@ -534,9 +534,16 @@ async fn audit(
     old: Option<&RoleRecord>,
     new: Option<&RoleRecord>,
 ) {
+    // The role object, with its icon under the key Discord's entries use (`icon_hash`).
     let view = |r: Option<&RoleRecord>| {
         r.map_or(serde_json::Value::Null, |r| {
-            serde_json::to_value(views_guild::role(r)).unwrap_or_default()
+            let mut v = serde_json::to_value(views_guild::role(r)).unwrap_or_default();
+            if let Some(obj) = v.as_object_mut()
+                && let Some(icon) = obj.remove("icon")
+            {
+                obj.insert("icon_hash".into(), icon);
+            }
+            v
         })
     };
     let Some(target) = new.or(old).map(|r| r.id) else {
