@@ -710,7 +710,36 @@ async fn settings_members_overwrites_invites_webhooks_emojis_and_messages(backen
     s.stop().await;
 }
 
+async fn a_bot_added(backend: &str) {
+    let s = Server::start(backend).await;
+    let owner = s.register("owner", "correct horse").await;
+    let owner_id = s.user_id(&owner).await;
+    let guild = id_of(&s.guild(&owner, "Bots welcome").await);
+    let (app, bot_token) = s.bot(&owner, "Helper").await;
+    let bot_id = s.user_id(&format!("Bot {bot_token}")).await;
+    let (status, body) = s
+        .call(
+            Method::POST,
+            &format!("/oauth2/authorize?client_id={app}&scope=bot"),
+            Some(&owner),
+            Some(json!({"guild_id": guild, "authorize": true, "permissions": "8"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let entries = log(&s, &owner, &guild, "").await;
+    assert_eq!(actions(&entries), [28]);
+    assert_eq!(entries[0]["target_id"], bot_id.as_str());
+    assert_eq!(entries[0]["user_id"], owner_id.as_str());
+    // The bot is an administrator now: it may read the log too.
+    assert_eq!(
+        log(&s, &format!("Bot {bot_token}"), &guild, "").await.len(),
+        1
+    );
+    s.stop().await;
+}
+
 both_backends!(
+    a_bot_added,
     actions_are_logged,
     only_those_with_view_audit_log_read_it,
     settings_members_overwrites_invites_webhooks_emojis_and_messages

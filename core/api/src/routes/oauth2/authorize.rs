@@ -315,5 +315,12 @@ pub async fn authorize(
             &payload,
         )
         .await;
+    crate::services::audit_log::by(
+        &state,
+        &access,
+        None,
+        crate::services::audit_log::Entry::new(accord_model::audit_log::action::BOT_ADD, bot.id),
+    )
+    .await;
     Ok(done)
 }
