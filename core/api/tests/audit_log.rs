@@ -738,7 +738,66 @@ async fn a_bot_added(backend: &str) {
     s.stop().await;
 }
 
+async fn stickers(backend: &str) {
+    use base64::Engine;
+    let s = Server::start(backend).await;
+    let owner = s.register("owner", "correct horse").await;
+    let guild = id_of(&s.guild(&owner, "Sticky").await);
+    let gif = base64::engine::general_purpose::STANDARD
+        .decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
+        .unwrap();
+    let form = reqwest::multipart::Form::new()
+        .text("name", "wave")
+        .text("description", "a friendly wave")
+        .text("tags", "wave")
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(gif).file_name("wave.gif"),
+        );
+    let resp = s
+        .http
+        .post(s.url(&format!("/guilds/{guild}/stickers")))
+        .header("authorization", &owner)
+        .header("x-audit-log-reason", "hello%20there")
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let sticker: Value = resp.json().await.unwrap();
+    let id = id_of(&sticker);
+    let (status, _) = s
+        .call(
+            Method::PATCH,
+            &format!("/guilds/{guild}/stickers/{id}"),
+            Some(&owner),
+            Some(json!({"name": "waves"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = s
+        .call(
+            Method::DELETE,
+            &format!("/guilds/{guild}/stickers/{id}"),
+            Some(&owner),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let entries = log(&s, &owner, &guild, "").await;
+    assert_eq!(actions(&entries), [92, 91, 90]);
+    assert!(entries.iter().all(|e| e["target_id"] == id.as_str()));
+    assert_eq!(entries[2]["reason"], "hello there", "URL-decoded");
+    assert_eq!(change(&entries[2], "name")["new_value"], "wave");
+    assert_eq!(change(&entries[2], "format_type")["new_value"], 4);
+    assert_eq!(entries[1]["changes"].as_array().unwrap().len(), 1);
+    assert_eq!(change(&entries[1], "name")["old_value"], "wave");
+    assert_eq!(change(&entries[0], "name")["old_value"], "waves");
+    s.stop().await;
+}
+
 both_backends!(
+    stickers,
     a_bot_added,
     actions_are_logged,
     only_those_with_view_audit_log_read_it,

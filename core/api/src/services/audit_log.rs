@@ -324,3 +324,41 @@ pub async fn webhook(
     }
     by(state, access, reason, entry).await;
 }
+
+/// Writes the STICKER_CREATE (`old` none), STICKER_UPDATE or STICKER_DELETE (`new` none) entry
+/// of a guild sticker.
+pub async fn sticker(
+    state: &AppState,
+    access: &GuildAccess,
+    reason: Option<&str>,
+    old: Option<&accord_store::StickerRecord>,
+    new: Option<&accord_store::StickerRecord>,
+) {
+    use accord_model::audit_log::action;
+    let view = |st: Option<&accord_store::StickerRecord>| {
+        st.map_or(Value::Null, |st| {
+            serde_json::json!({
+                "name": st.name,
+                "description": st.description,
+                "tags": st.tags,
+                "format_type": st.format_type,
+                "available": st.available,
+            })
+        })
+    };
+    let (kind, target) = match (old, new) {
+        (None, Some(n)) => (action::STICKER_CREATE, n.id),
+        (Some(_), Some(n)) => (action::STICKER_UPDATE, n.id),
+        (Some(o), None) => (action::STICKER_DELETE, o.id),
+        (None, None) => return,
+    };
+    let entry = Entry::new(kind, target).diff(
+        &["name", "description", "tags", "format_type", "available"],
+        &view(old),
+        &view(new),
+    );
+    if kind == action::STICKER_UPDATE && entry.changes.is_empty() {
+        return;
+    }
+    by(state, access, reason, entry).await;
+}

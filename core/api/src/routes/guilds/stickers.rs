@@ -9,7 +9,7 @@ use accord_model::{
 };
 use accord_store::{NewSticker, StickerPatch, StickerRecord};
 use axum::extract::{FromRequest, Multipart, Path, Request, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -18,8 +18,9 @@ use utoipa_axum::routes;
 use crate::error::{ApiError, ApiResult, Maximum, Unknown};
 use crate::extract::{Auth, Json};
 use crate::services::access::GuildAccess;
-use crate::services::ids;
 use crate::services::images;
+use crate::services::moderation::audit_reason;
+use crate::services::{audit_log, ids};
 use crate::state::AppState;
 use crate::views::public_user;
 
@@ -410,6 +411,7 @@ pub async fn get_sticker(
 pub async fn create(
     State(state): State<AppState>,
     auth: Auth,
+    headers: HeaderMap,
     Path(guild_id): Path<String>,
     req: Request,
 ) -> ApiResult<(StatusCode, axum::Json<Sticker>)> {
@@ -468,6 +470,14 @@ pub async fn create(
         }
     };
     publish(&state, access.guild_id()).await?;
+    audit_log::sticker(
+        &state,
+        &access,
+        audit_reason(&headers).as_deref(),
+        None,
+        Some(&row),
+    )
+    .await;
     Ok((
         StatusCode::CREATED,
         axum::Json(one_with_user(&state, &row, true).await?),
@@ -481,6 +491,7 @@ pub async fn create(
 pub async fn modify(
     State(state): State<AppState>,
     auth: Auth,
+    headers: HeaderMap,
     Path((guild_id, sticker_id)): Path<(String, String)>,
     Json(body): Json<ModifyStickerBody>,
 ) -> ApiResult<axum::Json<Sticker>> {
@@ -512,6 +523,14 @@ pub async fn modify(
         .update_sticker(access.guild_id(), row.sticker_id(), &patch)
         .await?;
     publish(&state, access.guild_id()).await?;
+    audit_log::sticker(
+        &state,
+        &access,
+        audit_reason(&headers).as_deref(),
+        Some(&row),
+        Some(&updated),
+    )
+    .await;
     Ok(axum::Json(one_with_user(&state, &updated, true).await?))
 }
 
@@ -521,6 +540,7 @@ pub async fn modify(
 pub async fn delete(
     State(state): State<AppState>,
     auth: Auth,
+    headers: HeaderMap,
     Path((guild_id, sticker_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     let access = load(&state, &auth, &guild_id).await?;
@@ -533,6 +553,14 @@ pub async fn delete(
         .delete_sticker(access.guild_id(), row.sticker_id())
         .await?;
     publish(&state, access.guild_id()).await?;
+    audit_log::sticker(
+        &state,
+        &access,
+        audit_reason(&headers).as_deref(),
+        Some(&row),
+        None,
+    )
+    .await;
     // The row is gone and the change announced; a file left behind is only logged.
     let key = blob_key(row.sticker_id());
     if let Err(e) = state.blobs.delete(&key).await {
