@@ -796,7 +796,54 @@ async fn stickers(backend: &str) {
     s.stop().await;
 }
 
+async fn old_entries_are_dropped(backend: &str) {
+    let s = Server::start(backend).await;
+    let owner = s.register("owner", "correct horse").await;
+    let owner_id: i64 = s.user_id(&owner).await.parse().unwrap();
+    let guild = id_of(&s.guild(&owner, "Old news").await);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let at = |days: i64| ((now - days * 86_400_000 - 1_420_070_400_000) << 22) + 1;
+    for days in [50, 10] {
+        s.state
+            .store
+            .add_audit_log_entry(&accord_store::AuditLogRecord {
+                id: at(days),
+                guild_id: guild.parse().unwrap(),
+                user_id: Some(owner_id),
+                target_id: Some(guild.clone()),
+                action_type: 1,
+                changes: "[]".into(),
+                options: None,
+                reason: Some(format!("{days} days ago")),
+            })
+            .await
+            .unwrap();
+    }
+    assert_eq!(log(&s, &owner, &guild, "").await.len(), 2);
+    let (status, _) = s
+        .call(
+            Method::PATCH,
+            &format!("/guilds/{guild}"),
+            Some(&owner),
+            Some(json!({"name": "Fresh news"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let entries = log(&s, &owner, &guild, "").await;
+    let reasons: Vec<&Value> = entries.iter().map(|e| &e["reason"]).collect();
+    assert_eq!(
+        reasons,
+        [&Value::Null, &json!("10 days ago")],
+        "the 50-day-old entry is gone (45 days kept)"
+    );
+    s.stop().await;
+}
+
 both_backends!(
+    old_entries_are_dropped,
     stickers,
     a_bot_added,
     actions_are_logged,

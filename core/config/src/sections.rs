@@ -596,6 +596,9 @@ pub struct LimitsConfig {
     pub members_per_guild: u32,
     /// Pinned messages per channel.
     pub pins_per_channel: u32,
+    /// Days a guild's audit log entries are kept (Discord keeps them 45 days); older ones are
+    /// removed as new ones are written.
+    pub audit_log_retention_days: u32,
     /// Distinct reactions per message.
     pub reactions_per_message: u32,
     /// Webhooks per channel.
@@ -628,6 +631,7 @@ impl Default for LimitsConfig {
             channels_per_guild: 500,
             members_per_guild: 250_000,
             pins_per_channel: 250,
+            audit_log_retention_days: 45,
             reactions_per_message: 20,
             webhooks_per_channel: 15,
             emojis_per_guild: 50,

@@ -109,6 +109,18 @@ impl Store {
         }))
     }
 
+    /// Removes the entries of `guild` with ids below `before` (older than the retention).
+    pub async fn purge_audit_log(&self, guild: GuildId, before: i64) -> Result<u64> {
+        Ok(dispatch!(self.db(), |pool| sqlx::query(
+            "DELETE FROM audit_log_entries WHERE guild_id = $1 AND id < $2"
+        )
+        .bind(guild.as_i64())
+        .bind(before)
+        .execute(pool)
+        .await?
+        .rows_affected()))
+    }
+
     /// The users of `guild` who hold any of `roles`.
     pub async fn members_with_roles(&self, guild: GuildId, roles: &[i64]) -> Result<Vec<i64>> {
         let mut users = Vec::new();

@@ -149,6 +149,13 @@ async fn write(
         reason: reason.map(str::to_owned),
     };
     state.store.add_audit_log_entry(&row).await?;
+    let keep_ms = u64::from(state.config.limits.audit_log_retention_days) * 86_400_000;
+    let oldest_kept_ms = accord_auth::now_ms().saturating_sub(keep_ms);
+    let cutoff = oldest_kept_ms.saturating_sub(accord_model::DISCORD_EPOCH_MS) << 22;
+    state
+        .store
+        .purge_audit_log(guild, i64::try_from(cutoff).unwrap_or(i64::MAX))
+        .await?;
     let readers = readers(state, guild).await?;
     if !readers.is_empty() {
         state
