@@ -41,7 +41,12 @@ enum Command {
     /// Run the CDN alone (serves uploaded files from the configured storage).
     Cdn,
     /// Run the edge proxy alone (routes, health checks and IP filter of the [edge] section).
-    Edge,
+    Edge {
+        /// Take the listening socket over from the running edge (zero-downtime upgrade): wait
+        /// on edge.upgrade_sock for it, then send the running edge SIGQUIT.
+        #[arg(long)]
+        upgrade: bool,
+    },
     /// Apply pending database migrations and exit.
     Migrate,
     /// Configuration helpers.
@@ -103,7 +108,7 @@ fn main() -> ExitCode {
             Some(Command::Api) => serve::run(config, serve::Services::Api).await,
             Some(Command::Gateway) => serve::run(config, serve::Services::Gateway).await,
             Some(Command::Cdn) => serve::run(config, serve::Services::Cdn).await,
-            Some(Command::Edge) => serve::run(config, serve::Services::Edge).await,
+            Some(Command::Edge { upgrade }) => serve::run_edge(config, upgrade).await,
             Some(Command::Migrate) => serve::migrate_only(config).await,
             Some(Command::Admin(cmd)) => admin::run(config, cmd).await,
             Some(Command::Config(_)) => Ok(()),

@@ -20,8 +20,6 @@ pub enum Services {
     Gateway,
     /// The CDN only (no database or bus: it reads the configured file storage).
     Cdn,
-    /// The edge proxy only (no database or bus).
-    Edge,
 }
 
 /// Sets up `tracing` from the `[log]` section (`RUST_LOG` overrides the filter).
@@ -169,9 +167,16 @@ async fn cdn_url_key(config: &Config) -> anyhow::Result<Option<accord_auth::UrlS
     Ok(Some(key?))
 }
 
-/// Starts the edge proxy of `config.edge` (on its own thread) and prints its banner lines.
-async fn start_edge(config: Arc<Config>) -> anyhow::Result<accord_edge::EdgeHandle> {
-    let edge = tokio::task::spawn_blocking(move || accord_edge::start(&config))
+/// Starts the edge proxy of `config.edge` (on its own thread) and prints its banner lines; with
+/// `upgrade`, takes the listening socket over from the running edge process.
+async fn start_edge(config: Arc<Config>, upgrade: bool) -> anyhow::Result<accord_edge::EdgeHandle> {
+    if upgrade {
+        println!(
+            "  Edge:      waiting on {} for the running edge's socket (send it SIGQUIT)",
+            config.edge.upgrade_sock
+        );
+    }
+    let edge = tokio::task::spawn_blocking(move || accord_edge::start_with(&config, upgrade))
         .await
         .context("edge start-up failed")??;
     println!(
@@ -197,24 +202,56 @@ async fn stop_edge(edge: accord_edge::EdgeHandle) -> anyhow::Result<()> {
         .context("edge shutdown failed")
 }
 
-/// `accord edge`: the edge proxy alone, until Ctrl-C or SIGTERM.
-async fn run_edge(config: Config) -> anyhow::Result<()> {
+/// `accord edge` (`--upgrade`: taking the listening socket over from the running edge): the
+/// edge proxy alone, until Ctrl-C or SIGTERM, or SIGQUIT, which hands the listening socket over
+/// to a new `accord edge --upgrade` process and drains (see README, zero-downtime upgrade).
+pub async fn run_edge(config: Config, upgrade: bool) -> anyhow::Result<()> {
     println!("Accord is running (edge only).");
     let stop = shutdown_signal();
-    let edge = start_edge(Arc::new(config)).await?;
+    let quit = quit_signal();
+    let drain = config.edge.drain_secs;
+    let edge = start_edge(Arc::new(config), upgrade).await?;
     println!("Press Ctrl-C to stop.");
-    stop.await;
-    tracing::info!("shutting down");
-    stop_edge(edge).await
+    tokio::select! {
+        () = stop => {
+            tracing::info!("shutting down");
+            stop_edge(edge).await
+        }
+        () = quit => {
+            println!(
+                "SIGQUIT: handing the listening socket over to the new edge process, \
+                 draining for 5 + {drain} s"
+            );
+            tokio::task::spawn_blocking(move || edge.hand_over())
+                .await
+                .context("edge hand-over failed")
+        }
+    }
+}
+
+/// Resolves on SIGQUIT (never elsewhere than on Unix). Installed when called.
+fn quit_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let quit = signal(SignalKind::quit()).ok();
+        async move {
+            match quit {
+                Some(mut s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    std::future::pending::<()>()
 }
 
 /// Runs `services` until Ctrl-C or SIGTERM.
 pub async fn run(config: Config, services: Services) -> anyhow::Result<()> {
     if services == Services::Cdn {
         return run_cdn(&config).await;
-    }
-    if services == Services::Edge {
-        return run_edge(config).await;
     }
     let config = Arc::new(config);
     let store = open_store(&config).await?;
@@ -266,7 +303,7 @@ pub async fn run(config: Config, services: Services) -> anyhow::Result<()> {
             let cdn =
                 CdnTask::start(&config, state.blobs.clone(), Some(state.url_key.clone())).await?;
             if config.edge.enabled {
-                edge = Some(start_edge(config.clone()).await?);
+                edge = Some(start_edge(config.clone(), false).await?);
             }
             println!("  Voice is not part of this build yet.");
             Some(cdn)

@@ -99,14 +99,29 @@ async fn metrics(State(admin): State<Arc<Admin>>, headers: HeaderMap) -> Respons
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 
-/// Binds `addr` and serves the admin routes on a thread of its own until `stop` turns true.
+/// Binds `addr` (retrying for up to `wait` while it is taken) and serves the admin routes on a
+/// thread of its own until `stop` turns true.
 pub fn start(
     addr: SocketAddr,
+    wait: Duration,
     admin: Admin,
     mut stop: watch::Receiver<bool>,
 ) -> anyhow::Result<JoinHandle<()>> {
-    let listener = std::net::TcpListener::bind(addr)
-        .with_context(|| format!("cannot listen on {addr} (edge.admin_listen)"))?;
+    let deadline = std::time::Instant::now() + wait;
+    let listener = loop {
+        match std::net::TcpListener::bind(addr) {
+            Err(e)
+                if e.kind() == std::io::ErrorKind::AddrInUse
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            bound => {
+                break bound
+                    .with_context(|| format!("cannot listen on {addr} (edge.admin_listen)"))?;
+            }
+        }
+    };
     listener.set_nonblocking(true)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

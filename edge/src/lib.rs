@@ -11,17 +11,25 @@
 //! - [`blocking`]: blocks of addresses whose responses keep being errors (`edge.blocking`);
 //! - [`throttle`] over [`counters`] (in-process or Redis): rate limits (`edge.throttle`);
 //! - [`metrics`]: the edge's Prometheus metrics;
-//! - [`admin`]: the admin listener (`edge.admin_listen`): blocks and metrics.
+//! - [`admin`]: the admin listener (`edge.admin_listen`): blocks and metrics;
+//! - [`errors`]: Discord-style JSON answers when a request cannot be proxied (502, 504...);
+//! - [`limits`]: head and body limits, client and upstream timeouts;
+//! - [`access_log`]: one line per request, written off the request path.
 //!
 //! [`start`] runs the edge on a thread of its own (Pingora brings its own runtimes) until
-//! [`EdgeHandle::stop`].
+//! [`EdgeHandle::stop`], or [`EdgeHandle::hand_over`] for a zero-downtime upgrade: the listening
+//! socket goes to a new process started with [`start_with`]`(config, true)` over the Unix socket
+//! `edge.upgrade_sock` (Pingora's graceful upgrade), then this one drains and ends.
 
+pub mod access_log;
 pub mod admin;
 pub mod blocking;
 pub mod client_addr;
 pub mod counters;
+pub mod errors;
 pub mod health;
 pub mod ip_filter;
+pub mod limits;
 pub mod metrics;
 pub mod proxy;
 pub mod proxy_protocol;
@@ -31,22 +39,25 @@ pub mod websocket;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use accord_config::Config;
 use anyhow::{Context, bail};
 use async_trait::async_trait;
-use pingora::server::configuration::ServerConf;
-use pingora::server::{RunArgs, Server, ShutdownSignal, ShutdownSignalWatch};
+use pingora::server::configuration::{Opt, ServerConf};
+use pingora::server::{ExecutionPhase, RunArgs, Server, ShutdownSignal, ShutdownSignalWatch};
 use pingora::services::background::background_service;
 use pingora::services::listening::Service;
 use tokio::sync::watch;
 
+use crate::access_log::AccessLog;
 use crate::admin::Admin;
 use crate::blocking::Blocker;
 use crate::client_addr::ClientAddr;
 use crate::ip_filter::{FileWatcher, IpFilter};
+use crate::limits::Limits;
 use crate::metrics::EdgeMetrics;
 use crate::proxy::{EdgeProxy, Guards};
 use crate::proxy_protocol::ProxyProtocolApp;
@@ -59,6 +70,8 @@ const READY_TIMEOUT: Duration = Duration::from_secs(15);
 /// A running edge.
 pub struct EdgeHandle {
     stop: watch::Sender<bool>,
+    /// Whether the stop is a hand-over to a new process.
+    upgrade: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
     admin: Option<JoinHandle<()>>,
     listen: SocketAddr,
@@ -82,9 +95,22 @@ impl EdgeHandle {
         &self.routes
     }
 
-    /// Stops accepting, closes the connections still open within about a second, and waits for
-    /// Pingora's runtimes to end. Blocking.
-    pub fn stop(mut self) {
+    /// Stops accepting, closes the connections still open, and waits for Pingora's runtimes to
+    /// end. Blocking.
+    pub fn stop(self) {
+        self.end();
+    }
+
+    /// Hands the listening socket over to a new edge process waiting on `edge.upgrade_sock`
+    /// (started with [`start_with`]`(config, true)`), keeps accepting for 5 seconds, stops
+    /// accepting, lets the connections still open run for `edge.drain_secs`, and ends.
+    /// Blocking, for all that time.
+    pub fn hand_over(self) {
+        self.upgrade.store(true, Ordering::SeqCst);
+        self.end();
+    }
+
+    fn end(mut self) {
         let _ = self.stop.send(true);
         if let Some(thread) = self.thread.take()
             && thread.join().is_err()
@@ -105,21 +131,34 @@ impl Drop for EdgeHandle {
     }
 }
 
-/// Ends Pingora's main loop when the handle says so (or is dropped).
-struct StopWatch(watch::Receiver<bool>);
+/// Ends Pingora's main loop when the handle says so (or is dropped): at once, or with the
+/// graceful upgrade (sockets sent over `upgrade_sock`, 5 s of accepting, `drain_secs` of
+/// draining).
+struct StopWatch(watch::Receiver<bool>, Arc<AtomicBool>);
 
 #[async_trait]
 impl ShutdownSignalWatch for StopWatch {
     async fn recv(&self) -> ShutdownSignal {
         let mut rx = self.0.clone();
         let _ = rx.wait_for(|stop| *stop).await;
-        ShutdownSignal::GracefulTerminate
+        if self.1.load(Ordering::SeqCst) {
+            ShutdownSignal::GracefulUpgrade
+        } else {
+            ShutdownSignal::FastShutdown
+        }
     }
 }
 
 /// Starts the edge of `config.edge` on its own thread and returns once it accepts connections.
 /// Blocking (reads the IP list files, waits for the listener).
 pub fn start(config: &Config) -> anyhow::Result<EdgeHandle> {
+    start_with(config, false)
+}
+
+/// [`start`], or with `upgrade`, takes the listening socket over from the edge process running
+/// now: waits (about 5 seconds) on `edge.upgrade_sock` for the socket that process sends when
+/// it gets SIGQUIT. Pingora ends the process when no socket comes.
+pub fn start_with(config: &Config, upgrade: bool) -> anyhow::Result<EdgeHandle> {
     let edge = &config.edge;
     let filter = Arc::new(IpFilter::from_config(&edge.ip_filter).map_err(anyhow::Error::msg)?);
     let table = RouteTable::from_config(config);
@@ -135,31 +174,59 @@ pub fn start(config: &Config) -> anyhow::Result<EdgeHandle> {
     let route_lines: Vec<String> = table.all().map(ToString::to_string).collect();
 
     // Pingora binds inside its own runtime and cannot report a failure back; check first so a
-    // taken port is a clear start-up error.
-    drop(
-        std::net::TcpListener::bind(edge.listen)
-            .with_context(|| format!("cannot listen on {} (edge.listen)", edge.listen))?,
-    );
+    // taken port is a clear start-up error (when upgrading, the old process holds it).
+    if !upgrade {
+        drop(
+            std::net::TcpListener::bind(edge.listen)
+                .with_context(|| format!("cannot listen on {} (edge.listen)", edge.listen))?,
+        );
+    }
+    let access_log = AccessLog::open(&edge.access_log, edge.access_log_format)
+        .context("cannot open the access log (edge.access_log)")?
+        .map(Arc::new);
 
     let conf = ServerConf {
         threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
-        // Shutdown is driven by the process (see `EdgeHandle::stop`): no grace period, then a
-        // second for the connections still open.
-        grace_period_seconds: Some(0),
+        // `EdgeHandle::stop` ends at once; after a hand-over (graceful upgrade), the old
+        // process drains for `drain_secs`, then gives its runtimes a second.
+        grace_period_seconds: Some(edge.drain_secs),
         graceful_shutdown_timeout_seconds: Some(1),
+        upgrade_sock: edge.upgrade_sock.clone(),
         ..ServerConf::default()
     };
-    let mut server = Server::new_with_opt_and_conf(None, conf);
+    let opt = Opt {
+        upgrade,
+        ..Opt::default()
+    };
+    let mut server = Server::new_with_opt_and_conf(Some(opt), conf);
+    if upgrade {
+        tracing::info!(
+            "edge: waiting on {} for the listening socket of the running edge (send it SIGQUIT)",
+            edge.upgrade_sock
+        );
+        // Pingora's bootstrap: receives the listening sockets (or ends the process).
+        server.bootstrap();
+    }
+    let mut phases = server.watch_execution_phase();
     let guards = Guards {
         blocker: Arc::new(Blocker::new(&edge.blocking)),
         throttle: Throttle::from_config(&edge.throttle)
             .context("cannot set up the edge's throttle (edge.throttle)")?
             .map(Arc::new),
         metrics: Arc::new(EdgeMetrics::new()),
+        limits: Arc::new(Limits::from_config(edge)),
+        access_log,
     };
     let (stop, stop_rx) = watch::channel(false);
+    let upgrading = Arc::new(AtomicBool::new(false));
     let admin = admin::start(
         edge.admin_listen,
+        // The old process frees the admin port as its hand-over starts.
+        if upgrade {
+            Duration::from_secs(10)
+        } else {
+            Duration::ZERO
+        },
         Admin {
             blocker: guards.blocker.clone(),
             metrics: guards.metrics.clone(),
@@ -189,23 +256,31 @@ pub fn start(config: &Config) -> anyhow::Result<EdgeHandle> {
         ));
     }
 
+    let watch = StopWatch(stop_rx, upgrading.clone());
     let thread = std::thread::Builder::new()
         .name("edge".into())
         .spawn(move || {
             server.run(RunArgs {
-                shutdown_signal: Box::new(StopWatch(stop_rx)),
+                shutdown_signal: Box::new(watch),
             });
         })
         .context("cannot start the edge thread")?;
     let handle = EdgeHandle {
         stop,
+        upgrade: upgrading,
         thread: Some(thread),
         admin: Some(admin),
         listen: edge.listen,
         admin_listen: edge.admin_listen,
         routes: route_lines,
     };
-    wait_ready(&handle)?;
+    if upgrade {
+        // The listening socket is shared with the old process (which accepts for 5 more
+        // seconds): a connection would not tell which one answers. Wait for the services.
+        wait_running(&mut phases)?;
+    } else {
+        wait_ready(&handle)?;
+    }
     tracing::info!(
         "edge listening on {} (admin on {})",
         handle.listen,
@@ -215,6 +290,21 @@ pub fn start(config: &Config) -> anyhow::Result<EdgeHandle> {
         tracing::info!("edge route {route}");
     }
     Ok(handle)
+}
+
+/// Waits until Pingora has started the services (its main loop runs).
+fn wait_running(
+    phases: &mut tokio::sync::broadcast::Receiver<ExecutionPhase>,
+) -> anyhow::Result<()> {
+    loop {
+        match phases.blocking_recv() {
+            Ok(ExecutionPhase::Running) => return Ok(()),
+            Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                bail!("the edge stopped while starting")
+            }
+        }
+    }
 }
 
 /// Waits until the edge accepts a TCP connection.

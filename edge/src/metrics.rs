@@ -7,7 +7,8 @@
 //! - `edge_blocks_total`, `edge_blocks_lifted_total`, `edge_blocked_requests_total`,
 //!   `edge_blocked_addresses`: error-based blocking;
 //! - `edge_throttled_total{rule}`: 429s by throttle rule;
-//! - `edge_ip_refused_total`: requests refused by the IP filter.
+//! - `edge_ip_refused_total`: requests refused by the IP filter;
+//! - `edge_access_log_dropped_total`: access log lines dropped because the writer fell behind.
 
 use std::time::Duration;
 
@@ -100,6 +101,11 @@ impl EdgeMetrics {
         self.with(|| metrics::counter!("edge_ip_refused_total").increment(1));
     }
 
+    /// An access log line was dropped.
+    pub fn access_log_dropped(&self) {
+        self.with(|| metrics::counter!("edge_access_log_dropped_total").increment(1));
+    }
+
     /// The Prometheus text, with `blocked_addresses` as the current number of blocks.
     pub fn render(&self, blocked_addresses: usize) -> String {
         self.with(|| metrics::gauge!("edge_blocked_addresses").set(blocked_addresses as f64));
@@ -123,6 +129,7 @@ mod tests {
         m.request("edge", 429, Duration::from_micros(50));
         m.throttled("login");
         m.blocked();
+        m.access_log_dropped();
         let text = m.render(1);
         assert!(
             text.contains(r#"edge_requests_total{upstream="app",class="2xx"} 1"#),
@@ -133,6 +140,7 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("edge_blocks_total 1"), "{text}");
+        assert!(text.contains("edge_access_log_dropped_total 1"), "{text}");
         assert!(text.contains("edge_blocked_addresses 1"), "{text}");
         assert!(
             text.contains("edge_request_duration_seconds_bucket"),

@@ -1,26 +1,30 @@
 //! The Pingora proxy logic: IP filter and error-based blocks (403 with JSON code 40333 before
 //! any upstream is contacted), throttling (429), routing, round-robin over healthy addresses with
 //! retry on connect failure, the `X-Forwarded-*` headers sent upstream, and, once the response
-//! is sent, the error count of the client address and the metrics. WebSocket upgrades are
-//! tunnelled by [`crate::websocket`], not by Pingora's proxy loop.
+//! is sent, the error count of the client address, the metrics and the access log. WebSocket
+//! upgrades are tunnelled by [`crate::websocket`], not by Pingora's proxy loop. The limits and
+//! timeouts are in [`crate::limits`], the JSON answers to failures in [`crate::errors`].
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use pingora::http::{RequestHeader, ResponseHeader};
+use pingora::http::RequestHeader;
 use pingora::prelude::HttpPeer;
-use pingora::proxy::{ProxyHttp, Session};
+use pingora::proxy::{FailToProxy, ProxyHttp, Session};
 use pingora::{Error, ErrorType, Result};
 use tokio::io::AsyncWriteExt;
 
+use crate::access_log::{AccessLog, Entry};
 use crate::blocking::Blocker;
 use crate::client_addr::ClientAddr;
+use crate::errors::{respond, respond_json};
 use crate::health::Balancer;
 use crate::ip_filter::IpFilter;
+use crate::limits::Limits;
 use crate::metrics::EdgeMetrics;
 use crate::routes::RouteTable;
 use crate::throttle::Throttle;
@@ -47,6 +51,10 @@ pub struct Guards {
     pub throttle: Option<Arc<Throttle>>,
     /// The edge's metrics.
     pub metrics: Arc<EdgeMetrics>,
+    /// Limits and timeouts.
+    pub limits: Arc<Limits>,
+    /// The access log, if on.
+    pub access_log: Option<Arc<AccessLog>>,
 }
 
 impl EdgeProxy {
@@ -89,16 +97,17 @@ impl EdgeProxy {
             return respond_json(session, 502, "502: Bad Gateway", 0).await;
         };
         let head = websocket::request_head(session.req_header(), &self.forwarded(session, ctx));
+        let timeouts = self.guards.limits.tunnel();
         let setup = async {
-            let mut upstream = websocket::connect(lb, &mut ctx.tried).await?;
+            let mut upstream = websocket::connect(lb, &mut ctx.tried, timeouts.connect).await?;
             upstream.write_all(&head).await.map_err(|e| {
                 websocket::TunnelError::BadResponse(format!("writing the request: {e}"))
             })?;
-            let head = websocket::read_head(&mut upstream).await?;
+            let head = websocket::read_head(&mut upstream, timeouts.response).await?;
             Ok::<_, websocket::TunnelError>((upstream, head))
         };
         match setup.await {
-            Ok((upstream, head)) => websocket::relay(session, upstream, head).await,
+            Ok((upstream, head)) => websocket::relay(session, upstream, head, timeouts).await,
             Err(e) => {
                 tracing::warn!("edge: WebSocket to upstream {name} failed: {e:?}");
                 let (status, message) = match e {
@@ -124,6 +133,10 @@ pub struct RequestCtx {
     upstream: Option<String>,
     /// Addresses already tried for this request.
     tried: Vec<SocketAddr>,
+    /// A WebSocket upgrade request.
+    websocket: bool,
+    /// Request body bytes received so far.
+    body_bytes: u64,
 }
 
 fn forwarded_for(req: &RequestHeader) -> impl Iterator<Item = &str> {
@@ -131,31 +144,6 @@ fn forwarded_for(req: &RequestHeader) -> impl Iterator<Item = &str> {
         .get_all("x-forwarded-for")
         .into_iter()
         .filter_map(|v| v.to_str().ok())
-}
-
-/// Writes a Discord-style JSON error (`{"message", "code"}`) and ends the response.
-async fn respond_json(session: &mut Session, status: u16, message: &str, code: u32) -> Result<()> {
-    let body = serde_json::json!({ "message": message, "code": code }).to_string();
-    respond(session, status, &[], body).await
-}
-
-/// Writes a JSON response with extra `headers` and ends it.
-async fn respond(
-    session: &mut Session,
-    status: u16,
-    headers: &[(&'static str, String)],
-    body: String,
-) -> Result<()> {
-    let mut resp = ResponseHeader::build(status, Some(2 + headers.len()))?;
-    for (name, value) in headers {
-        resp.insert_header(*name, value.as_str())?;
-    }
-    resp.insert_header("content-type", "application/json")?;
-    resp.insert_header("content-length", body.len().to_string())?;
-    session.write_response_header(Box::new(resp), false).await?;
-    session
-        .write_response_body(Some(Bytes::from(body)), true)
-        .await
 }
 
 #[async_trait]
@@ -169,6 +157,21 @@ impl ProxyHttp for EdgeProxy {
             client: None,
             upstream: None,
             tried: Vec::new(),
+            websocket: false,
+            body_bytes: 0,
+        }
+    }
+
+    async fn early_request_filter(
+        &self,
+        session: &mut Session,
+        ctx: &mut RequestCtx,
+    ) -> Result<()> {
+        ctx.websocket = session.is_upgrade_req();
+        self.guards.limits.apply_to_client(session, ctx.websocket);
+        match self.guards.limits.check_head(session.req_header()) {
+            Some(refusal) => Err(refusal.error()),
+            None => Ok(()),
         }
     }
 
@@ -252,7 +255,39 @@ impl ProxyHttp for EdgeProxy {
             );
         };
         ctx.tried.push(addr);
-        Ok(Box::new(HttpPeer::new(addr, false, String::new())))
+        let mut peer = HttpPeer::new(addr, false, String::new());
+        self.guards.limits.apply_to_peer(&mut peer, ctx.websocket);
+        Ok(Box::new(peer))
+    }
+
+    async fn request_body_filter(
+        &self,
+        session: &mut Session,
+        body: &mut Option<Bytes>,
+        _end_of_stream: bool,
+        ctx: &mut RequestCtx,
+    ) -> Result<()> {
+        // WebSocket frames are not a request body.
+        if ctx.websocket || session.was_upgraded() {
+            return Ok(());
+        }
+        self.guards
+            .limits
+            .count_body(&mut ctx.body_bytes, body.as_ref())
+    }
+
+    fn suppress_error_log(&self, _session: &Session, _ctx: &RequestCtx, e: &Error) -> bool {
+        // The limits' 413/431 and the like: the client's fault, answered, not the edge's.
+        matches!(e.etype(), ErrorType::HTTPStatus(status) if *status < 500)
+    }
+
+    async fn fail_to_proxy(
+        &self,
+        session: &mut Session,
+        e: &Error,
+        _ctx: &mut RequestCtx,
+    ) -> FailToProxy {
+        crate::errors::fail_to_proxy(session, e).await
     }
 
     fn fail_to_connect(
@@ -285,7 +320,13 @@ impl ProxyHttp for EdgeProxy {
     }
 
     async fn logging(&self, session: &mut Session, _e: Option<&Error>, ctx: &mut RequestCtx) {
-        let Some(status) = session.response_written().map(|r| r.status.as_u16()) else {
+        let written = session.response_written().map(|r| r.status.as_u16());
+        if let Some(log) = &self.guards.access_log
+            && !log.record(access_entry(session, ctx, written.unwrap_or(499)))
+        {
+            self.guards.metrics.access_log_dropped();
+        }
+        let Some(status) = written else {
             return;
         };
         if let Some(client) = ctx.client
@@ -297,5 +338,42 @@ impl ProxyHttp for EdgeProxy {
         self.guards
             .metrics
             .request(upstream, status, ctx.start.elapsed());
+    }
+}
+
+/// The access log entry of a finished request.
+fn access_entry(session: &Session, ctx: &RequestCtx, status: u16) -> Entry {
+    let req = session.req_header();
+    let header = |name: &str| {
+        req.headers
+            .get(name)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+    };
+    Entry {
+        time: SystemTime::now(),
+        client: ctx.client.or(ctx.peer).or_else(|| {
+            session
+                .client_addr()
+                .and_then(|a| a.as_inet())
+                .map(|a| a.ip())
+        }),
+        method: req.method.as_str().to_owned(),
+        path: req
+            .uri
+            .path_and_query()
+            .map_or_else(|| req.uri.path().to_owned(), |p| p.as_str().to_owned()),
+        version: match req.version {
+            pingora::http::Version::HTTP_10 => "HTTP/1.0",
+            pingora::http::Version::HTTP_2 => "HTTP/2.0",
+            pingora::http::Version::HTTP_09 => "HTTP/0.9",
+            _ => "HTTP/1.1",
+        },
+        status,
+        bytes: session.body_bytes_sent(),
+        referer: header("referer"),
+        user_agent: header("user-agent"),
+        upstream: ctx.upstream.clone().unwrap_or_else(|| "edge".into()),
+        upstream_addr: ctx.tried.last().copied(),
+        duration: ctx.start.elapsed(),
     }
 }

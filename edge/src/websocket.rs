@@ -27,10 +27,16 @@ use tokio::net::TcpStream;
 
 use crate::health::Balancer;
 
-/// How long connecting to one upstream address may take.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long the upstream may take to answer the upgrade request.
-const RESPONSE_TIMEOUT: Duration = Duration::from_secs(30);
+/// A tunnel's timeouts (from `[edge.timeouts]`).
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    /// Connecting to one upstream address.
+    pub connect: Duration,
+    /// The upstream's answer to the upgrade request (and each read of a refused upgrade's body).
+    pub response: Duration,
+    /// An upgraded tunnel with no bytes either way for this long is closed; `None`: never.
+    pub idle: Option<Duration>,
+}
 /// Largest upstream response head accepted.
 const MAX_HEAD: usize = 16 * 1024;
 /// Most response headers accepted.
@@ -54,6 +60,7 @@ pub enum TunnelError {
 pub async fn connect(
     lb: &Balancer,
     tried: &mut Vec<SocketAddr>,
+    limit: Duration,
 ) -> std::result::Result<TcpStream, TunnelError> {
     loop {
         let backend = lb.select_with(b"", 256, |b, healthy| {
@@ -65,7 +72,7 @@ pub async fn connect(
             ));
         };
         tried.push(addr);
-        match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await {
+        match tokio::time::timeout(limit, TcpStream::connect(addr)).await {
             Ok(Ok(stream)) => {
                 let _ = stream.set_nodelay(true);
                 return Ok(stream);
@@ -118,7 +125,10 @@ pub struct Head {
 }
 
 /// Reads and parses the upstream's response head.
-pub async fn read_head(upstream: &mut TcpStream) -> std::result::Result<Head, TunnelError> {
+pub async fn read_head(
+    upstream: &mut TcpStream,
+    limit: Duration,
+) -> std::result::Result<Head, TunnelError> {
     let mut buf = Vec::with_capacity(1024);
     let read = async {
         loop {
@@ -141,7 +151,7 @@ pub async fn read_head(upstream: &mut TcpStream) -> std::result::Result<Head, Tu
             }
         }
     };
-    match tokio::time::timeout(RESPONSE_TIMEOUT, read).await {
+    match tokio::time::timeout(limit, read).await {
         Ok(result) => result,
         Err(_) => Err(TunnelError::Timeout),
     }
@@ -176,7 +186,12 @@ pub fn parse_head(buf: &[u8]) -> std::result::Result<Option<Head>, TunnelError> 
 /// Relays `head` to the client, then (on a `101`) copies bytes both ways until either side
 /// closes; a refused upgrade's body is relayed until the upstream closes or its
 /// `Content-Length` is reached.
-pub async fn relay(session: &mut Session, mut upstream: TcpStream, head: Head) -> Result<()> {
+pub async fn relay(
+    session: &mut Session,
+    mut upstream: TcpStream,
+    head: Head,
+    timeouts: Timeouts,
+) -> Result<()> {
     let upgraded = head.header.status.as_u16() == 101;
     let content_length = head
         .header
@@ -197,15 +212,30 @@ pub async fn relay(session: &mut Session, mut upstream: TcpStream, head: Head) -
         session.write_response_body(Some(head.rest), false).await?;
     }
     if !upgraded {
-        return relay_body(session, &mut upstream, content_length, sent).await;
+        return relay_body(
+            session,
+            &mut upstream,
+            content_length,
+            sent,
+            timeouts.response,
+        )
+        .await;
     }
-    // The upgraded stream: no read timeout on the client side (a WebSocket may stay quiet
-    // longer than any HTTP read timeout; its own pings keep it honest).
+    // The upgraded stream: one side may stay quiet while the other talks, so the only
+    // timeout is `idle`, with no bytes either way.
     session.set_read_timeout(None);
     let (mut up_read, mut up_write) = upstream.into_split();
     let mut buf = vec![0u8; READ_BUF];
+    let quiet = async |idle: Option<Duration>| match idle {
+        Some(d) => tokio::time::sleep(d).await,
+        None => std::future::pending().await,
+    };
     loop {
         tokio::select! {
+            () = quiet(timeouts.idle) => {
+                tracing::debug!("edge: closing a WebSocket tunnel idle for {:?}", timeouts.idle);
+                break;
+            }
             body = session.read_request_body() => match body {
                 Ok(Some(data)) => {
                     if up_write.write_all(&data).await.is_err() {
@@ -236,10 +266,11 @@ async fn relay_body(
     upstream: &mut TcpStream,
     content_length: Option<usize>,
     mut sent: usize,
+    limit: Duration,
 ) -> Result<()> {
     let mut buf = vec![0u8; READ_BUF];
     while content_length.is_none_or(|len| sent < len) {
-        let n = match tokio::time::timeout(RESPONSE_TIMEOUT, upstream.read(&mut buf)).await {
+        let n = match tokio::time::timeout(limit, upstream.read(&mut buf)).await {
             Ok(Ok(n)) => n,
             Ok(Err(e)) => {
                 return Error::e_explain(ErrorType::ReadError, format!("upstream body: {e}"));

@@ -2,6 +2,8 @@
 //! cheap hashing and a chosen database, start (waiting for the banner) and stop (SIGTERM).
 #![allow(dead_code)]
 
+pub mod backend;
+
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::Path;

@@ -11,6 +11,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::edge_limits::{EdgeBlockingConfig, EdgeThrottleConfig};
+use crate::edge_ops::{AccessLogFormat, EdgeLimitsConfig, EdgeTimeoutsConfig};
 use crate::lenient;
 use crate::validate::IpNet;
 
@@ -96,6 +97,29 @@ pub struct EdgeConfig {
     /// per minute. `key = "user"` reads the user id from the token without checking it (it only
     /// chooses the counter); `key = "global"` counts all clients together.
     pub throttle: EdgeThrottleConfig,
+    /// Where to write one line per request (client address, method, path, status, body bytes
+    /// sent, upstream and its address, duration, user agent): `off`, `stdout`, or a file path
+    /// (appended to, created if missing). Lines are written by a thread of their own and never
+    /// slow a request down; if the writer falls behind by more than 65,536 lines, further lines
+    /// are dropped and counted in the metric `edge_access_log_dropped_total`.
+    #[serde(deserialize_with = "lenient::string")]
+    pub access_log: String,
+    /// Format of the access log: `combined` (nginx's, plus upstream, address and duration) or
+    /// `json` (one object per line).
+    pub access_log_format: AccessLogFormat,
+    /// Limits on request heads and bodies.
+    pub limits: EdgeLimitsConfig,
+    /// Timeouts towards upstreams and clients.
+    pub timeouts: EdgeTimeoutsConfig,
+    /// Unix socket through which `accord edge --upgrade` receives the listening socket from
+    /// the running edge (zero-downtime upgrade, see the README). Both processes must use the
+    /// same path, writable by both.
+    #[serde(deserialize_with = "lenient::string")]
+    pub upgrade_sock: String,
+    /// After handing its listening socket to a new process (on SIGQUIT), the old edge keeps
+    /// accepting for 5 seconds, then stops accepting and gives the requests and WebSocket
+    /// connections it still has this many seconds before it exits.
+    pub drain_secs: u64,
 }
 
 impl Default for EdgeConfig {
@@ -113,6 +137,12 @@ impl Default for EdgeConfig {
             admin_token: String::new(),
             blocking: EdgeBlockingConfig::default(),
             throttle: EdgeThrottleConfig::default(),
+            access_log: "off".into(),
+            access_log_format: AccessLogFormat::default(),
+            limits: EdgeLimitsConfig::default(),
+            timeouts: EdgeTimeoutsConfig::default(),
+            upgrade_sock: "/tmp/accord-edge-upgrade.sock".into(),
+            drain_secs: 10,
         }
     }
 }
@@ -280,6 +310,7 @@ pub(crate) fn problems(c: &crate::Config) -> Vec<(String, String)> {
         }
     }
     out.extend(crate::edge_limits::problems(e));
+    out.extend(crate::edge_ops::problems(e));
     out
 }
 

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 mod edge;
 mod edge_limits;
+mod edge_ops;
 mod lenient;
 mod rate_limits;
 mod redact;
@@ -28,6 +29,10 @@ mod validate;
 
 pub use edge::{BUILT_IN_UPSTREAMS, EdgeConfig, EdgeIpFilterConfig, EdgeRoute};
 pub use edge_limits::{EdgeBlockingConfig, EdgeThrottleConfig, EdgeThrottleRule, ThrottleKey};
+pub use edge_ops::{
+    AccessLogFormat, EdgeLimitsConfig, EdgeTimeoutsConfig, PINGORA_MAX_HEADER_BYTES,
+    PINGORA_MAX_HEADERS,
+};
 pub use rate_limits::*;
 pub use remote_images::RemoteImagesConfig;
 pub use sample::sample;

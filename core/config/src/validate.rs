@@ -372,7 +372,10 @@ pub(crate) fn validate(c: &Config) -> Result<(), ConfigError> {
         ("channels_per_guild", l.channels_per_guild.into()),
         ("members_per_guild", l.members_per_guild.into()),
         ("pins_per_channel", l.pins_per_channel.into()),
-        ("audit_log_retention_days", l.audit_log_retention_days.into()),
+        (
+            "audit_log_retention_days",
+            l.audit_log_retention_days.into(),
+        ),
         ("reactions_per_message", l.reactions_per_message.into()),
         ("webhooks_per_channel", l.webhooks_per_channel.into()),
         ("emojis_per_guild", l.emojis_per_guild.into()),

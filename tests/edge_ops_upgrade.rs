@@ -1,0 +1,142 @@
+//! Zero-downtime upgrade of `accord edge`: while clients keep sending requests (on kept-alive
+//! connections and on new ones), a second `accord edge --upgrade` takes the listening socket
+//! over through `edge.upgrade_sock`, the first one gets SIGQUIT, drains and exits, and no
+//! request fails.
+
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use support::backend::backend;
+use support::{accord, free_port, start, stop};
+
+fn write_config(dir: &Path, edge: u16, admin: u16, app: u16) {
+    let sock = dir.join("upgrade.sock");
+    let toml = format!(
+        "[edge]\nlisten = \"127.0.0.1:{edge}\"\nadmin_listen = \"127.0.0.1:{admin}\"\n\
+         accord_routes = false\nhealth_check_secs = 1\ndrain_secs = 2\n\
+         upgrade_sock = \"{}\"\n\
+         routes = [{{ path_prefix = \"/\", upstream = \"app\" }}]\n\
+         [edge.throttle]\nenabled = false\n\
+         [edge.upstreams]\napp = [\"127.0.0.1:{app}\"]\n",
+        sock.display()
+    );
+    std::fs::write(dir.join("accord.toml"), toml).unwrap();
+}
+
+fn edge_cmd(dir: &Path, upgrade: bool) -> Command {
+    let mut cmd = accord(dir, free_port(), Some("postgres://nobody@127.0.0.1:1/none"));
+    cmd.arg("edge");
+    if upgrade {
+        cmd.arg("--upgrade");
+    }
+    cmd
+}
+
+/// What the clients saw.
+#[derive(Default)]
+struct Tally {
+    ok: AtomicUsize,
+    failed: AtomicUsize,
+    errors: std::sync::Mutex<Vec<String>>,
+}
+
+/// Sends requests in a loop until `done`, with `http`.
+async fn load(http: reqwest::Client, url: String, tally: Arc<Tally>, done: Arc<AtomicBool>) {
+    while !done.load(Ordering::SeqCst) {
+        let outcome = match http.get(&url).send().await {
+            Ok(resp) if resp.status() == 200 => {
+                resp.bytes().await.map(drop).map_err(|e| format!("{e:?}"))
+            }
+            Ok(resp) => Err(format!("status {}", resp.status())),
+            Err(e) => Err(format!("{e:?}")),
+        };
+        match outcome {
+            Ok(()) => {
+                tally.ok.fetch_add(1, Ordering::SeqCst);
+            }
+            Err(what) => {
+                tally.failed.fetch_add(1, Ordering::SeqCst);
+                tally.errors.lock().unwrap().push(what);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_edge_takes_the_socket_over_and_no_request_fails() {
+    let (app, _) = backend().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (edge, admin) = (free_port(), free_port());
+    write_config(dir.path(), edge, admin, app);
+    let (mut old, _) = start(edge_cmd(dir.path(), false));
+    let old_pid = old.0.as_ref().unwrap().id();
+
+    let tally = Arc::new(Tally::default());
+    let done = Arc::new(AtomicBool::new(false));
+    let url = format!("http://127.0.0.1:{edge}/n");
+    let kept = reqwest::Client::new();
+    let fresh = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    let mut clients = Vec::new();
+    for http in [kept.clone(), kept, fresh.clone(), fresh] {
+        clients.push(tokio::spawn(load(
+            http,
+            url.clone(),
+            tally.clone(),
+            done.clone(),
+        )));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let before = tally.ok.load(Ordering::SeqCst);
+    assert!(before > 0, "no request went through the first edge");
+
+    // The new process waits for the socket; the old one sends it on SIGQUIT.
+    let dir_path = dir.path().to_owned();
+    let new = tokio::task::spawn_blocking(move || start(edge_cmd(&dir_path, true)));
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let quit = Command::new("kill")
+        .args(["-QUIT", &old_pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(quit.success());
+    let (new, banner) = new.await.unwrap();
+    assert!(banner.contains(&format!("127.0.0.1:{edge}")), "{banner}");
+
+    // The old process accepts 5 more seconds, drains 2, then exits by itself.
+    let child = old.0.as_mut().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the old edge did not exit");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "{status:?}");
+    old.0 = None;
+    let at_exit = tally.ok.load(Ordering::SeqCst);
+    // Requests keep succeeding through the new process alone.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    done.store(true, Ordering::SeqCst);
+    for c in clients {
+        c.await.unwrap();
+    }
+    let ok = tally.ok.load(Ordering::SeqCst);
+    let failed = tally.failed.load(Ordering::SeqCst);
+    assert_eq!(failed, 0, "{:?}", tally.errors.lock().unwrap());
+    assert!(ok > at_exit + 10, "{ok} after {at_exit}");
+    // The new process got the admin port once the old one let it go.
+    let metrics = reqwest::get(format!("http://127.0.0.1:{admin}/metrics"))
+        .await
+        .unwrap();
+    assert_eq!(metrics.status(), 200);
+    assert!(stop(new).success());
+}
