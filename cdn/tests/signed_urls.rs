@@ -2,7 +2,8 @@
 //! `ex`/`is`/`hm` parameters and load; stripped, tampered, expired and other clients' URLs get
 //! the CDN's 404 "This content is no longer available."; `POST /attachments/refresh-urls` gives
 //! working URLs (bound to the caller's address with `bind_ip`, through a trusted proxy too) and
-//! refuses URLs that are not ours; with signing off, plain URLs keep working.
+//! refuses URLs that are not ours; with signing off, plain URLs keep working. Each runs on the
+//! local disk and on S3.
 
 mod common;
 
@@ -61,9 +62,8 @@ async fn refresh(s: &Stack, urls: &[&str], headers: &[(&str, &str)]) -> (StatusC
     (status, resp.json().await.unwrap_or(Value::Null))
 }
 
-#[tokio::test]
-async fn signed_urls_guard_attachments() {
-    let s = Stack::start_with(Storage::Disk, |c| c.cdn.signed_urls.enabled = true).await;
+async fn signed_urls_guard_attachments(storage: Storage) {
+    let s = Stack::start_with(storage, |c| c.cdn.signed_urls.enabled = true).await;
     let data = b"signed bytes".to_vec();
     let m = s.upload(&[("notes.txt", "text/plain", data.clone())]).await;
 
@@ -220,9 +220,8 @@ async fn signed_urls_guard_attachments() {
     s.stop().await;
 }
 
-#[tokio::test]
-async fn refreshed_urls_bound_to_the_caller() {
-    let s = Stack::start_with(Storage::Disk, |c| {
+async fn refreshed_urls_bound_to_the_caller(storage: Storage) {
+    let s = Stack::start_with(storage, |c| {
         c.cdn.signed_urls.enabled = true;
         c.cdn.signed_urls.bind_ip = true;
         c.cdn.signed_urls.ttl_secs = 600;
@@ -280,9 +279,8 @@ async fn refreshed_urls_bound_to_the_caller() {
     s.stop().await;
 }
 
-#[tokio::test]
-async fn unsigned_when_disabled() {
-    let s = Stack::start(Storage::Disk).await;
+async fn unsigned_when_disabled(storage: Storage) {
+    let s = Stack::start(storage).await;
     let data = b"plain bytes".to_vec();
     let m = s.upload(&[("p.txt", "text/plain", data.clone())]).await;
     let url = first_url(&m);
@@ -302,3 +300,9 @@ async fn unsigned_when_disabled() {
     assert_eq!(st, StatusCode::BAD_REQUEST, "{body}");
     s.stop().await;
 }
+
+on_both_storages!(
+    signed_urls_guard_attachments,
+    refreshed_urls_bound_to_the_caller,
+    unsigned_when_disabled,
+);
