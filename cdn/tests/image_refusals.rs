@@ -1,14 +1,14 @@
 //! Image uploads the API refuses, on the local disk and on S3: data URIs that are not images,
 //! decompression bombs (a tiny PNG claiming 100000×100000) and uploads over
 //! `cdn.images.max_upload_bytes`, on every image field, each a 50035 form error naming the field,
-//! with nothing stored; animations (GIF, WebP) past `cdn.images.max_frames` or
+//! with nothing stored; animations (GIF, WebP, APNG) past `cdn.images.max_frames` or
 //! `cdn.images.max_animation_pixels`; and the CDN never decoding a bomb planted in storage.
 
 mod common;
 
 use common::images::{
-    animated_webp, assert_field_error, assert_hash, data_uri, dims, gif, image_uri, noise, png,
-    png_header, png_of,
+    animated_webp, apng, assert_field_error, assert_hash, data_uri, dims, gif, image_uri, noise,
+    png, png_header, png_of,
 };
 use common::{Stack, Storage, header};
 use reqwest::{Method, StatusCode};
@@ -171,7 +171,7 @@ async fn refusals(storage: Storage) {
     s.stop().await;
 }
 
-/// Animations past `cdn.images.max_frames` (GIF, animated WebP) or
+/// Animations past `cdn.images.max_frames` (GIF, animated WebP, APNG) or
 /// `cdn.images.max_animation_pixels` are IMAGE_TOO_LARGE on avatars and emojis, and nothing is
 /// stored; the same animations within the limits are taken.
 async fn animation_limits(storage: Storage) {
@@ -186,8 +186,10 @@ async fn animation_limits(storage: Storage) {
     let refused = [
         (gif(16, 16, 4), "frames is more than 3"),
         (animated_webp(16, 16, 4), "frames is more than 3"),
+        (apng(16, 16, 4), "frames is more than 3"),
         (gif(40, 40, 3), "is more than 4000 pixels"),
         (animated_webp(40, 40, 3), "is more than 4000 pixels"),
+        (apng(40, 40, 3), "is more than 4000 pixels"),
     ];
     for (i, (bytes, why)) in refused.iter().enumerate() {
         let (st, body) = s
@@ -232,7 +234,7 @@ async fn animation_limits(storage: Storage) {
         .await;
     assert_eq!(emojis, json!([]), "an emoji was made");
     // Within both limits (3 frames, 3 * 30 * 30 = 2700 pixels): taken, animated.
-    for bytes in [gif(30, 30, 3), animated_webp(30, 30, 3)] {
+    for bytes in [gif(30, 30, 3), animated_webp(30, 30, 3), apng(30, 30, 3)] {
         let (st, user) = s
             .call(
                 Method::PATCH,
