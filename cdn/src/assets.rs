@@ -1,12 +1,12 @@
 //! Images named by hash (avatars, banners, guild icons and splashes, role icons, application
 //! icons, member avatars and banners) or by id (emojis, stickers), in the format the URL's
 //! extension asks for and at `?size=`: the original when it already is that, otherwise a copy
-//! rendered once (resized, converted, animation kept for `.gif` and `?animated=true`) and kept on
-//! storage under `cache/`.
+//! rendered once (resized, converted, animation kept for `.gif`, `?animated=true` and an APNG's
+//! `.png`) and kept on storage under `cache/`.
 
 use std::sync::Arc;
 
-use accord_media::{Format, Limits, Variant};
+use accord_media::{Format, ImageKind, Limits, Variant};
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, Method};
@@ -222,6 +222,14 @@ async fn image(
         tracing::warn!(key, error = %e, "stored image refused");
         CdnError::NotFound
     })?;
+    // An APNG asked as PNG keeps its animation (as Discord serves APNG stickers): the original
+    // as it is, a resized one as an APNG. The cache key needs no mark for it: which renders of
+    // one stored image are animated follows from the image.
+    let animated = animated || (format == Format::Png && probed.kind == ImageKind::Png);
+    let variant = Variant {
+        animated,
+        ..variant
+    };
     let same_format = probed.kind.mime() == format.mime();
     let same_animation = !probed.animated || animated;
     if size.is_none() && same_format && same_animation {

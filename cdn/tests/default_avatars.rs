@@ -1,15 +1,15 @@
 //! Default avatars through the CDN: `/embed/avatars/{0..5}.png` are distinct PNGs with the file
 //! headers (type, entity tag and 304, ranges, immutable caching), `?size=` is ignored, and other
-//! names are Discord's 404.
+//! names are Discord's 404. They are drawn in memory, so they work whatever the storage: run on the
+//! local disk and on S3.
 
 mod common;
 
 use common::{Stack, Storage, error_body, header};
 use reqwest::{Method, StatusCode};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn default_avatars_are_served_as_png() {
-    let s = Stack::start(Storage::Disk).await;
+async fn default_avatars_are_served_as_png(storage: Storage) {
+    let s = Stack::start(storage).await;
     let mut bodies = Vec::new();
     for n in 0..6 {
         let resp = s.get(&format!("/embed/avatars/{n}.png?size=64"), &[]).await;
@@ -64,3 +64,5 @@ async fn default_avatars_are_served_as_png() {
     }
     s.stop().await;
 }
+
+on_both_storages!(default_avatars_are_served_as_png);

@@ -1,12 +1,14 @@
 //! Image uploads the API refuses, on the local disk and on S3: data URIs that are not images,
 //! decompression bombs (a tiny PNG claiming 100000×100000) and uploads over
 //! `cdn.images.max_upload_bytes`, on every image field, each a 50035 form error naming the field,
-//! with nothing stored; and the CDN never decoding a bomb planted in storage.
+//! with nothing stored; animations (GIF, WebP, APNG) past `cdn.images.max_frames` or
+//! `cdn.images.max_animation_pixels`; and the CDN never decoding a bomb planted in storage.
 
 mod common;
 
 use common::images::{
-    assert_field_error, assert_hash, data_uri, dims, image_uri, noise, png, png_header, png_of,
+    animated_webp, apng, assert_field_error, assert_hash, data_uri, dims, gif, image_uri, noise,
+    png, png_header, png_of,
 };
 use common::{Stack, Storage, header};
 use reqwest::{Method, StatusCode};
@@ -169,6 +171,85 @@ async fn refusals(storage: Storage) {
     s.stop().await;
 }
 
+/// Animations past `cdn.images.max_frames` (GIF, animated WebP, APNG) or
+/// `cdn.images.max_animation_pixels` are IMAGE_TOO_LARGE on avatars and emojis, and nothing is
+/// stored; the same animations within the limits are taken.
+async fn animation_limits(storage: Storage) {
+    let s = Stack::start_with(storage, |c| {
+        c.cdn.images.max_frames = 3;
+        c.cdn.images.max_animation_pixels = 4000;
+    })
+    .await;
+    let me = s.user_id().await;
+    // 4 frames of 16x16 (1024 pixels in all): too many frames only.
+    // 3 frames of 40x40 (4800 pixels in all): too many pixels only.
+    let refused = [
+        (gif(16, 16, 4), "frames is more than 3"),
+        (animated_webp(16, 16, 4), "frames is more than 3"),
+        (apng(16, 16, 4), "frames is more than 3"),
+        (gif(40, 40, 3), "is more than 4000 pixels"),
+        (animated_webp(40, 40, 3), "is more than 4000 pixels"),
+        (apng(40, 40, 3), "is more than 4000 pixels"),
+    ];
+    for (i, (bytes, why)) in refused.iter().enumerate() {
+        let (st, body) = s
+            .call(
+                Method::PATCH,
+                "/users/@me",
+                Some(()),
+                json!({"avatar": image_uri(bytes)}),
+            )
+            .await;
+        assert_field_error(st, &body, "avatar", "IMAGE_TOO_LARGE");
+        let message = body["errors"]["avatar"]["_errors"][0]["message"]
+            .as_str()
+            .unwrap();
+        assert!(message.contains(why), "animation {i}: {message}");
+        let (st, body) = s
+            .call(
+                Method::POST,
+                &format!("/guilds/{}/emojis", s.guild),
+                Some(()),
+                json!({"name": "busy", "image": image_uri(bytes)}),
+            )
+            .await;
+        assert_field_error(st, &body, "image", "IMAGE_TOO_LARGE");
+        let hash = accord_media::content_hash(bytes, true);
+        assert!(
+            !s.stored(&format!("avatars/{me}/{hash}")).await,
+            "animation {i} was stored"
+        );
+    }
+    let (_, user) = s
+        .call(Method::GET, "/users/@me", Some(()), Value::Null)
+        .await;
+    assert_eq!(user["avatar"], Value::Null, "{user}");
+    let (_, emojis) = s
+        .call(
+            Method::GET,
+            &format!("/guilds/{}/emojis", s.guild),
+            Some(()),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(emojis, json!([]), "an emoji was made");
+    // Within both limits (3 frames, 3 * 30 * 30 = 2700 pixels): taken, animated.
+    for bytes in [gif(30, 30, 3), animated_webp(30, 30, 3), apng(30, 30, 3)] {
+        let (st, user) = s
+            .call(
+                Method::PATCH,
+                "/users/@me",
+                Some(()),
+                json!({"avatar": image_uri(&bytes)}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{user}");
+        let hash = assert_hash(&user["avatar"], true);
+        assert!(s.stored(&format!("avatars/{me}/{hash}")).await);
+    }
+    s.stop().await;
+}
+
 /// Sends `{field: uri}` (with a name where the route needs one) as the user, or as `token`.
 async fn send_image(
     s: &Stack,
@@ -241,4 +322,4 @@ async fn upload_size_limit(storage: Storage) {
     s.stop().await;
 }
 
-on_both_storages!(refusals, upload_size_limit);
+on_both_storages!(refusals, upload_size_limit, animation_limits);

@@ -1,12 +1,14 @@
 //! Image uploads through the REST API (data URIs for avatars, banners, guild icons and splashes,
 //! role icons, member guild avatars and banners, webhook avatars, application icons, emojis)
 //! fetched from the CDN at Discord's paths, on the local disk and on S3: hashes, original bytes,
-//! `?size=`, format conversions and their cache, animation, clearing with null, deletion, and path
-//! tricks. The refusals are in `image_refusals.rs`.
+//! `?size=`, format conversions and their cache, animation (GIF and WebP), clearing with null,
+//! deletion, and path tricks. The refusals are in `image_refusals.rs`.
 
 mod common;
 
-use common::images::{assert_hash, dims, gif, gif_frames, image_uri, is_apng, jpeg, png};
+use common::images::{
+    animated_webp, assert_hash, dims, gif, gif_frames, image_uri, is_apng, jpeg, png, webp,
+};
 use common::{Stack, Storage};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -357,6 +359,82 @@ async fn animated_avatar(storage: Storage) {
     s.stop().await;
 }
 
+/// WebP avatars: a still one served like any image; an animated one gets an `a_` hash, is
+/// itself as `.webp?animated=true`, animated as `.gif` (and as a resized
+/// `.webp?animated=true`, sent as a GIF), a still as `.webp` and `.png`.
+async fn webp_avatars(storage: Storage) {
+    let s = Stack::start(storage).await;
+    let me = s.user_id().await;
+    let still = webp(W, H, 30);
+    let (st, user) = s
+        .call(
+            Method::PATCH,
+            "/users/@me",
+            Some(()),
+            json!({"avatar": image_uri(&still)}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{user}");
+    let hash = assert_hash(&user["avatar"], false);
+    assert_eq!(hash, accord_media::content_hash(&still, false));
+    s.assert_image(&format!("/avatars/{me}/{hash}"), &still)
+        .await;
+
+    let animation = animated_webp(W, H, 4);
+    let (st, user) = s
+        .call(
+            Method::PATCH,
+            "/users/@me",
+            Some(()),
+            json!({"avatar": image_uri(&animation)}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{user}");
+    let hash = assert_hash(&user["avatar"], true);
+    assert_eq!(hash, accord_media::content_hash(&animation, true));
+    let base = format!("/avatars/{me}/{hash}");
+    let probe = |bytes: &[u8]| accord_media::probe(bytes, &Default::default()).unwrap();
+
+    // As itself: the uploaded animation.
+    let (mime, _, bytes) = s.fetch_ok(&format!("{base}.webp?animated=true")).await;
+    assert_eq!(mime, "image/webp");
+    assert!(bytes == animation, "not the uploaded WebP");
+    // As .webp without animated=true: a still WebP.
+    let (mime, _, bytes) = s.fetch_ok(&format!("{base}.webp")).await;
+    assert_eq!(mime, "image/webp");
+    let p = probe(&bytes);
+    assert_eq!(
+        (p.kind, p.width, p.height, p.frames),
+        (accord_media::ImageKind::Webp, W, H, 1)
+    );
+    // Resized and animated: a GIF, and says so.
+    let path = format!("{base}.webp?size=64&animated=true");
+    let (mime, _, bytes) = s.fetch_ok(&path).await;
+    assert_eq!(mime, "image/gif", "{path}");
+    assert_eq!(dims(&bytes), (64, 48), "{path}");
+    assert_eq!(gif_frames(&bytes), 4, "{path}");
+    // As .gif: every frame.
+    for (path, size) in [
+        (format!("{base}.gif"), (W, H)),
+        (format!("{base}.gif?size=32"), (32, 24)),
+    ] {
+        let (mime, _, bytes) = s.fetch_ok(&path).await;
+        assert_eq!(mime, "image/gif", "{path}");
+        assert_eq!(dims(&bytes), size, "{path}");
+        assert_eq!(gif_frames(&bytes), 4, "{path}");
+    }
+    // As .png: a still PNG.
+    let (mime, _, bytes) = s.fetch_ok(&format!("{base}.png")).await;
+    assert_eq!(mime, "image/png");
+    assert_eq!(
+        accord_media::sniff(&bytes),
+        Some(accord_media::ImageKind::Png)
+    );
+    assert!(!is_apng(&bytes), "{base}.png is animated");
+    assert_eq!(dims(&bytes), (W, H));
+    s.stop().await;
+}
+
 /// Paths that try to leave the image families or the storage name nothing.
 async fn image_path_tricks(storage: Storage) {
     let s = Stack::start(storage).await;
@@ -403,4 +481,9 @@ async fn image_path_tricks(storage: Storage) {
     s.stop().await;
 }
 
-on_both_storages!(every_asset_kind, animated_avatar, image_path_tricks);
+on_both_storages!(
+    every_asset_kind,
+    animated_avatar,
+    webp_avatars,
+    image_path_tricks
+);

@@ -1,8 +1,9 @@
 //! Signed attachment URLs end to end (`cdn.signed_urls`): message attachments carry Discord's
 //! `ex`/`is`/`hm` parameters and load; stripped, tampered, expired and other clients' URLs get
 //! the CDN's 404 "This content is no longer available."; `POST /attachments/refresh-urls` gives
-//! working URLs (bound to the caller's address with `bind_ip`, through a trusted proxy too) and
-//! refuses URLs that are not ours; with signing off, plain URLs keep working.
+//! working URLs (bound to the caller's address with `bind_ip`, through a trusted proxy too),
+//! only for channels the caller can read, and refuses URLs that are not ours; with signing off, plain URLs keep working. Each runs on the
+//! local disk and on S3.
 
 mod common;
 
@@ -48,10 +49,20 @@ async fn assert_serves(s: &Stack, url: &str, headers: &[(&str, &str)], want: &[u
 
 /// Asks the API to refresh `urls` (with extra headers); returns status and body.
 async fn refresh(s: &Stack, urls: &[&str], headers: &[(&str, &str)]) -> (StatusCode, Value) {
+    refresh_as(s, &s.token, urls, headers).await
+}
+
+/// [`refresh`] with another user's `token`.
+async fn refresh_as(
+    s: &Stack,
+    token: &str,
+    urls: &[&str],
+    headers: &[(&str, &str)],
+) -> (StatusCode, Value) {
     let mut req = s
         .http
         .post(format!("{}/api/v10/attachments/refresh-urls", s.api))
-        .header("authorization", &s.token)
+        .header("authorization", token)
         .json(&json!({ "attachment_urls": urls }));
     for (k, v) in headers {
         req = req.header(*k, *v);
@@ -61,9 +72,8 @@ async fn refresh(s: &Stack, urls: &[&str], headers: &[(&str, &str)]) -> (StatusC
     (status, resp.json().await.unwrap_or(Value::Null))
 }
 
-#[tokio::test]
-async fn signed_urls_guard_attachments() {
-    let s = Stack::start_with(Storage::Disk, |c| c.cdn.signed_urls.enabled = true).await;
+async fn signed_urls_guard_attachments(storage: Storage) {
+    let s = Stack::start_with(storage, |c| c.cdn.signed_urls.enabled = true).await;
     let data = b"signed bytes".to_vec();
     let m = s.upload(&[("notes.txt", "text/plain", data.clone())]).await;
 
@@ -220,9 +230,8 @@ async fn signed_urls_guard_attachments() {
     s.stop().await;
 }
 
-#[tokio::test]
-async fn refreshed_urls_bound_to_the_caller() {
-    let s = Stack::start_with(Storage::Disk, |c| {
+async fn refreshed_urls_bound_to_the_caller(storage: Storage) {
+    let s = Stack::start_with(storage, |c| {
         c.cdn.signed_urls.enabled = true;
         c.cdn.signed_urls.bind_ip = true;
         c.cdn.signed_urls.ttl_secs = 600;
@@ -280,9 +289,112 @@ async fn refreshed_urls_bound_to_the_caller() {
     s.stop().await;
 }
 
-#[tokio::test]
-async fn unsigned_when_disabled() {
-    let s = Stack::start(Storage::Disk).await;
+/// The `original` URLs of a refresh answer.
+fn originals(body: &Value) -> Vec<String> {
+    body["refreshed_urls"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no refreshed_urls: {body}"))
+        .iter()
+        .map(|e| e["original"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Refresh gives URLs only of channels the caller can read: nothing to a user outside the
+/// guild, and to a member nothing of a channel hidden from them (no VIEW_CHANNEL) or whose
+/// history they cannot read (no READ_MESSAGE_HISTORY).
+async fn refresh_only_what_the_caller_can_read(storage: Storage) {
+    let s = Stack::start_with(storage, |c| c.cdn.signed_urls.enabled = true).await;
+    let g = s.guild.clone();
+    let open = first_url(
+        &s.upload(&[("open.txt", "text/plain", b"open".to_vec())])
+            .await,
+    );
+    // Two more channels: one @everyone cannot see, one whose history it cannot read.
+    let mut urls = vec![open.clone()];
+    for (name, deny) in [("hidden", "1024"), ("no-history", "65536")] {
+        let (st, channel) = s
+            .call(
+                Method::POST,
+                &format!("/guilds/{g}/channels"),
+                Some(()),
+                json!({"name": name, "type": 0,
+                       "permission_overwrites": [{"id": g, "type": 0, "deny": deny}]}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "{channel}");
+        let form = reqwest::multipart::Form::new()
+            .text("payload_json", json!({"content": name}).to_string())
+            .part(
+                "files[0]",
+                reqwest::multipart::Part::bytes(name.as_bytes().to_vec())
+                    .file_name(format!("{name}.txt"))
+                    .mime_str("text/plain")
+                    .unwrap(),
+            );
+        let path = format!("/channels/{}/messages", channel["id"].as_str().unwrap());
+        urls.push(first_url(&s.post_form(&path, form, StatusCode::OK).await));
+    }
+    let urls: Vec<&str> = urls.iter().map(String::as_str).collect();
+    // The owner reads everything.
+    let (st, body) = refresh(&s, &urls, &[]).await;
+    assert_eq!(st, StatusCode::OK, "{body}");
+    assert_eq!(originals(&body), urls, "{body}");
+
+    // Someone else, outside the guild: nothing.
+    let (st, other) = s
+        .call(
+            Method::POST,
+            "/auth/register",
+            None,
+            json!({"username": "outsider", "password": "correct horse", "email": "o@example.test"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{other}");
+    let token = other["token"].as_str().unwrap().to_owned();
+    let (st, body) = refresh_as(&s, &token, &urls, &[]).await;
+    assert_eq!(st, StatusCode::OK, "{body}");
+    assert_eq!(originals(&body), Vec::<String>::new(), "{body}");
+    // A URL naming a channel that does not exist: left out too.
+    let (path, _) = split(&s, &open);
+    let nowhere = format!(
+        "{}/attachments/42/{}",
+        s.cdn,
+        &path["/attachments/".len()..].split_once('/').unwrap().1
+    );
+    let (st, body) = refresh_as(&s, &token, &[&nowhere], &[]).await;
+    assert_eq!(st, StatusCode::OK, "{body}");
+    assert_eq!(originals(&body), Vec::<String>::new(), "{body}");
+
+    // Once a member: the open channel only, and its URL works.
+    let (st, invite) = s
+        .call(
+            Method::POST,
+            &format!("/channels/{}/invites", s.channel),
+            Some(()),
+            json!({}),
+        )
+        .await;
+    assert!(st.is_success(), "{invite}");
+    let code = invite["code"].as_str().unwrap();
+    let (st, joined) = s
+        .call_as(
+            Method::POST,
+            &format!("/invites/{code}"),
+            &token,
+            Value::Null,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{joined}");
+    let (st, body) = refresh_as(&s, &token, &urls, &[]).await;
+    assert_eq!(st, StatusCode::OK, "{body}");
+    assert_eq!(originals(&body), [open.clone()], "{body}");
+    let refreshed = body["refreshed_urls"][0]["refreshed"].as_str().unwrap();
+    assert_serves(&s, refreshed, &[], b"open").await;
+    s.stop().await;
+}
+
+async fn unsigned_when_disabled(storage: Storage) {
+    let s = Stack::start(storage).await;
     let data = b"plain bytes".to_vec();
     let m = s.upload(&[("p.txt", "text/plain", data.clone())]).await;
     let url = first_url(&m);
@@ -302,3 +414,10 @@ async fn unsigned_when_disabled() {
     assert_eq!(st, StatusCode::BAD_REQUEST, "{body}");
     s.stop().await;
 }
+
+on_both_storages!(
+    signed_urls_guard_attachments,
+    refreshed_urls_bound_to_the_caller,
+    refresh_only_what_the_caller_can_read,
+    unsigned_when_disabled,
+);

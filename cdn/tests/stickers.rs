@@ -1,10 +1,11 @@
 //! Guild stickers uploaded through the REST API (multipart/form-data) and fetched from the CDN at
 //! `/stickers/{id}.{png,gif,webp}`, on the local disk and on S3: the original bytes, `?size=`,
-//! a GIF kept animated, and a deleted sticker gone with its renders.
+//! a GIF kept animated, an APNG served as itself (animated, as `.png`, resized too), and a deleted
+//! sticker gone with its renders.
 
 mod common;
 
-use common::images::{dims, gif, gif_frames, png};
+use common::images::{apng, apng_frames, dims, gif, gif_frames, is_apng, png};
 use common::{Stack, Storage, header};
 use reqwest::multipart::{Form, Part};
 use reqwest::{Method, StatusCode};
@@ -58,6 +59,39 @@ async fn stickers_served(storage: Storage) {
     let (_, _, bytes) = s.fetch_ok(&format!("/stickers/{gif_id}.gif?size=32")).await;
     assert_eq!(gif_frames(&bytes), 3);
     assert_eq!(dims(&bytes), (32, 32));
+
+    // An APNG sticker: format type 2, served as itself (image/png, animated), resized as an
+    // APNG, and as an animated GIF.
+    let animated = apng(64, 64, 3);
+    let created = s.sticker("wave", animated.clone()).await;
+    assert_eq!(created["format_type"], 2, "{created}");
+    let apng_id = created["id"].as_str().unwrap().to_owned();
+    assert!(s.stored(&format!("stickers/{apng_id}")).await);
+    let (mime, _, bytes) = s.fetch_ok(&format!("/stickers/{apng_id}.png")).await;
+    assert_eq!(mime, "image/png");
+    assert!(bytes == animated, "not the uploaded APNG");
+    let (_, _, bytes) = s.fetch_ok(&format!("/stickers/{apng_id}")).await;
+    assert!(bytes == animated, "not the uploaded APNG");
+    let path = format!("/stickers/{apng_id}.png?size=32");
+    let (mime, _, bytes) = s.fetch_ok(&path).await;
+    assert_eq!(mime, "image/png", "{path}");
+    assert!(is_apng(&bytes), "{path} lost its animation");
+    assert_eq!(apng_frames(&bytes), 3, "{path}");
+    assert_eq!(dims(&bytes), (32, 32), "{path}");
+    let (mime, _, bytes) = s
+        .fetch_ok(&format!("/stickers/{apng_id}.gif?size=32"))
+        .await;
+    assert_eq!(mime, "image/gif");
+    assert_eq!(gif_frames(&bytes), 3);
+    // As WebP: a still.
+    let (mime, _, bytes) = s.fetch_ok(&format!("/stickers/{apng_id}.webp")).await;
+    assert_eq!(mime, "image/webp");
+    assert_eq!(
+        accord_media::probe(&bytes, &Default::default())
+            .unwrap()
+            .frames,
+        1
+    );
 
     // A deleted sticker is gone from the CDN, renders included.
     let (st, _) = s

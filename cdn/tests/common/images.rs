@@ -1,4 +1,5 @@
-//! Image helpers of the CDN tests: test images made in code (no binary fixtures), data URIs, API
+//! Image helpers of the CDN tests: test images made in code (no binary fixtures; the animated
+//! WebP and APNG builders as in `accord-media`'s fixtures), data URIs, API
 //! calls with another token, Discord form-error checks, and the checks every stored image must
 //! pass at the CDN (original bytes, `?size=`, format conversions, the render cache, bad sizes).
 
@@ -9,6 +10,7 @@ use base64::Engine;
 use image::codecs::gif::{GifDecoder, GifEncoder, Repeat};
 use image::codecs::jpeg::JpegEncoder;
 use image::codecs::png::{PngDecoder, PngEncoder};
+use image::codecs::webp::WebPEncoder;
 use image::{AnimationDecoder, Delay, ExtendedColorType, Frame, ImageEncoder, Rgba, RgbaImage};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -80,6 +82,104 @@ pub fn gif(w: u32, h: u32, frames: u32) -> Vec<u8> {
         }
     }
     out
+}
+
+/// `img` as a lossless WebP.
+pub fn webp_of(img: &RgbaImage) -> Vec<u8> {
+    let mut out = Vec::new();
+    WebPEncoder::new_lossless(&mut out)
+        .write_image(
+            img.as_raw(),
+            img.width(),
+            img.height(),
+            ExtendedColorType::Rgba8,
+        )
+        .unwrap();
+    out
+}
+
+/// A `w`×`h` still (lossless) WebP.
+pub fn webp(w: u32, h: u32, seed: u32) -> Vec<u8> {
+    webp_of(&rgba(w, h, seed))
+}
+
+fn push_le24(out: &mut Vec<u8>, v: u32) {
+    out.extend_from_slice(&v.to_le_bytes()[..3]);
+}
+
+/// The `VP8L` chunk (header, payload, padding) of a simple lossless WebP.
+fn vp8l_chunk(webp: &[u8]) -> Vec<u8> {
+    let mut pos = 12;
+    while pos + 8 <= webp.len() {
+        let len = u32::from_le_bytes(webp[pos + 4..pos + 8].try_into().unwrap()) as usize;
+        let end = (pos + 8 + len + (len & 1)).min(webp.len());
+        if &webp[pos..pos + 4] == b"VP8L" {
+            let mut chunk = webp[pos..end].to_vec();
+            chunk.resize(8 + len + (len & 1), 0);
+            return chunk;
+        }
+        pos = end;
+    }
+    panic!("no VP8L chunk in the encoder's output");
+}
+
+/// An animated WebP of `frames` different frames, 100 ms each (the `image` crate cannot write
+/// one: a VP8X header with the animation flag, ANIM, then one ANMF per frame wrapping a
+/// lossless bitstream from the encoder).
+pub fn animated_webp(w: u32, h: u32, frames: u32) -> Vec<u8> {
+    let mut body = b"VP8X".to_vec();
+    body.extend_from_slice(&10u32.to_le_bytes());
+    body.extend_from_slice(&[0x02 | 0x10, 0, 0, 0]);
+    push_le24(&mut body, w - 1);
+    push_le24(&mut body, h - 1);
+    body.extend_from_slice(b"ANIM");
+    body.extend_from_slice(&6u32.to_le_bytes());
+    body.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+    for i in 0..frames {
+        let chunk = vp8l_chunk(&webp_of(&rgba(w, h, i * 3)));
+        body.extend_from_slice(b"ANMF");
+        body.extend_from_slice(&(16 + chunk.len() as u32).to_le_bytes());
+        push_le24(&mut body, 0);
+        push_le24(&mut body, 0);
+        push_le24(&mut body, w - 1);
+        push_le24(&mut body, h - 1);
+        push_le24(&mut body, 100);
+        body.push(0x02); // do not blend, do not dispose
+        body.extend_from_slice(&chunk);
+    }
+    let mut out = b"RIFF".to_vec();
+    out.extend_from_slice(&(4 + body.len() as u32).to_le_bytes());
+    out.extend_from_slice(b"WEBP");
+    out.extend_from_slice(&body);
+    out
+}
+
+/// A looping APNG of `frames` different frames, 60 ms each; the default image is the first.
+pub fn apng(w: u32, h: u32, frames: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut enc = png::Encoder::new(&mut out, w, h);
+    enc.set_color(png::ColorType::Rgba);
+    enc.set_depth(png::BitDepth::Eight);
+    enc.set_animated(frames, 0).unwrap();
+    let mut writer = enc.write_header().unwrap();
+    for i in 0..frames {
+        writer.set_frame_delay(60, 1000).unwrap();
+        writer.write_image_data(rgba(w, h, i * 3).as_raw()).unwrap();
+    }
+    writer.finish().unwrap();
+    out
+}
+
+/// Number of frames of an APNG.
+pub fn apng_frames(bytes: &[u8]) -> usize {
+    PngDecoder::new(Cursor::new(bytes))
+        .expect("a PNG")
+        .apng()
+        .expect("an APNG")
+        .into_frames()
+        .collect_frames()
+        .expect("APNG frames")
+        .len()
 }
 
 /// A PNG signature and an IHDR claiming `w`×`h` (RGBA), then IEND: no pixel data at all.

@@ -242,7 +242,7 @@ pub struct ImageLimitsConfig {
     pub max_upload_bytes: u64,
     /// Most pixels (width × height) of one frame.
     pub max_pixels: u64,
-    /// Most frames of an animated GIF or WebP.
+    /// Most frames of an animated GIF, WebP or APNG.
     pub max_frames: u32,
     /// Most pixels over all frames of an animation (width × height × frames).
     pub max_animation_pixels: u64,

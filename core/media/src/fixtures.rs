@@ -1,5 +1,5 @@
 //! Test images made in code (no binary fixtures): small encodings of each kind, a hand-made
-//! animated WebP container and a bare PNG header claiming any size.
+//! animated WebP container, an APNG and a bare PNG header claiming any size.
 
 use image::codecs::gif::{GifEncoder, Repeat};
 use image::codecs::jpeg::JpegEncoder;
@@ -125,5 +125,22 @@ pub fn png_header(w: u32, h: u32) -> Vec<u8> {
     out.extend_from_slice(&[8, 6, 0, 0, 0]);
     out.extend_from_slice(&[0, 0, 0, 0]); // CRC (never read: refused before decoding)
     out.extend_from_slice(b"\0\0\0\0IEND\xae\x42\x60\x82");
+    out
+}
+
+/// An endlessly looping APNG of `frames` frames, the i-th shown for `40 + 10 * i` ms; the
+/// default image is the first frame.
+pub fn apng(w: u32, h: u32, frames: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut enc = png::Encoder::new(&mut out, w, h);
+    enc.set_color(png::ColorType::Rgba);
+    enc.set_depth(png::BitDepth::Eight);
+    enc.set_animated(frames, 0).unwrap();
+    let mut writer = enc.write_header().unwrap();
+    for i in 0..frames {
+        writer.set_frame_delay((40 + 10 * i) as u16, 1000).unwrap();
+        writer.write_image_data(rgba(w, h, i).as_raw()).unwrap();
+    }
+    writer.finish().unwrap();
     out
 }

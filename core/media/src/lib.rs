@@ -14,7 +14,7 @@ pub use render::render;
 /// An image container Accord accepts, told from its magic bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ImageKind {
-    /// PNG (an APNG counts as a still PNG: only its default image is ever used).
+    /// PNG, still or animated (an APNG: an `acTL` chunk before the image data).
     Png,
     /// JPEG (JFIF or EXIF).
     Jpeg,
@@ -79,7 +79,7 @@ pub struct Probed {
     pub width: u32,
     /// Canvas height in pixels.
     pub height: u32,
-    /// More than one frame (a GIF or an animated WebP).
+    /// More than one frame (a GIF, an animated WebP or an APNG).
     pub animated: bool,
     /// Number of frames (1 for a still image).
     pub frames: u32,
@@ -165,7 +165,7 @@ pub fn parse_data_uri(uri: &str) -> Result<Vec<u8>, MediaError> {
 /// An output format of [`render`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
-    /// PNG (RGBA).
+    /// PNG (RGBA); an APNG when asked animated and the source is an APNG.
     Png,
     /// JPEG, quality 90; transparency is flattened onto white.
     Jpeg,
@@ -226,7 +226,8 @@ pub struct Variant {
     pub format: Format,
     /// The longer side in pixels (never upscaled); `None` keeps the original dimensions.
     pub size: Option<u32>,
-    /// Keep the animation when the source has one (only GIF output can carry it).
+    /// Keep the animation when the source has one (GIF output can carry any source's; PNG
+    /// output only an APNG's).
     pub animated: bool,
 }
 

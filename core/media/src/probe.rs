@@ -1,5 +1,5 @@
-//! Cheap header probing: dimensions and frame counts read from the container (PNG IHDR, JPEG SOF,
-//! GIF blocks, WebP chunks) without decoding a pixel, and the decompression-bomb rules.
+//! Cheap header probing: dimensions and frame counts read from the container (PNG IHDR and APNG
+//! acTL/fcTL, JPEG SOF, GIF blocks, WebP chunks) without decoding a pixel, and the decompression-bomb rules.
 
 use crate::{ImageKind, Limits, MediaError, Probed, sniff};
 
@@ -113,16 +113,57 @@ fn le32(b: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
 }
 
-/// PNG: the IHDR chunk must come first, right after the signature.
+/// PNG: the IHDR chunk must come first, right after the signature. An animation control chunk
+/// (`acTL`) before the image data makes it an APNG: its frame count is the larger of what
+/// `acTL` claims and the frame control chunks (`fcTL`) present, and every `fcTL` frame size
+/// counts towards the largest frame. Walks chunk headers only (linear in the chunks).
 fn png(b: &[u8]) -> Result<Header, MediaError> {
     if b.get(12..16) != Some(b"IHDR") {
         return Err(MediaError::Decode("PNG without IHDR".into()));
     }
-    let dim = |at: usize| -> Option<u32> {
+    let be32 = |at: usize| -> Option<u32> {
         Some(u32::from_be_bytes(b.get(at..at + 4)?.try_into().ok()?))
     };
-    let (width, height) = dim(16).zip(dim(20)).ok_or_else(|| truncated("PNG"))?;
-    Ok(Header::still(width, height))
+    let (width, height) = be32(16).zip(be32(20)).ok_or_else(|| truncated("PNG"))?;
+    let mut claimed: Option<u32> = None;
+    let mut controls = 0u32;
+    let mut largest_frame = 0u64;
+    let mut seen_data = false;
+    let mut pos = 8usize;
+    // Decoders stop at IEND or at truncation: so does the walk.
+    while let (Some(len), Some(id)) = (be32(pos), b.get(pos + 4..pos + 8)) {
+        let data = pos + 8;
+        match id {
+            b"IEND" => break,
+            b"IDAT" => seen_data = true,
+            // acTL after the image data is not an APNG's: decoders ignore it.
+            b"acTL" if !seen_data && claimed.is_none() => {
+                let n = be32(data).ok_or_else(|| truncated("PNG acTL"))?;
+                if n == 0 {
+                    return Err(MediaError::Decode("APNG of zero frames".into()));
+                }
+                claimed = Some(n);
+            }
+            // sequence(4) width(4) height(4) x(4) y(4) ...
+            b"fcTL" => {
+                controls = controls.saturating_add(1);
+                if let (Some(fw), Some(fh)) = (be32(data + 4), be32(data + 8)) {
+                    largest_frame = largest_frame.max(u64::from(fw) * u64::from(fh));
+                }
+            }
+            _ => {}
+        }
+        pos = data.saturating_add(len as usize).saturating_add(4);
+    }
+    let Some(claimed) = claimed else {
+        return Ok(Header::still(width, height));
+    };
+    Ok(Header {
+        width,
+        height,
+        frames: claimed.max(controls),
+        largest_frame,
+    })
 }
 
 /// JPEG: walks the marker segments up to the first frame header (SOF0..SOF15 but DHT, JPG, DAC).
@@ -436,5 +477,87 @@ mod tests {
             let r = probe(&bad, &Limits::default());
             assert!(matches!(r, Err(MediaError::Decode(_))), "{r:?} for {bad:?}");
         }
+    }
+
+    /// `png` with a chunk `id` holding `data` inserted at byte `at` (CRC left zero: the probe
+    /// never reads it).
+    fn with_chunk(png: &[u8], at: usize, id: &[u8; 4], data: &[u8]) -> Vec<u8> {
+        let mut chunk = (data.len() as u32).to_be_bytes().to_vec();
+        chunk.extend_from_slice(id);
+        chunk.extend_from_slice(data);
+        chunk.extend_from_slice(&[0; 4]);
+        let mut out = png[..at].to_vec();
+        out.extend_from_slice(&chunk);
+        out.extend_from_slice(&png[at..]);
+        out
+    }
+
+    /// Just after IHDR (signature 8 + IHDR 25).
+    const AFTER_IHDR: usize = 33;
+
+    #[test]
+    fn apng_frames_are_counted_and_limited() {
+        assert_eq!(
+            dims(&fixtures::apng(37, 21, 3)),
+            (ImageKind::Png, 37, 21, true, 3)
+        );
+        // One frame is a still.
+        assert_eq!(
+            dims(&fixtures::apng(37, 21, 1)),
+            (ImageKind::Png, 37, 21, false, 1)
+        );
+        let few = Limits {
+            max_frames: 3,
+            ..Limits::default()
+        };
+        assert!(matches!(
+            probe(&fixtures::apng(4, 4, 4), &few),
+            Err(MediaError::Bomb(_))
+        ));
+        assert_eq!(probe(&fixtures::apng(4, 4, 3), &few).unwrap().frames, 3);
+        let small = Limits {
+            max_animation_pixels: 1000,
+            ..Limits::default()
+        };
+        assert!(matches!(
+            probe(&fixtures::apng(10, 10, 11), &small),
+            Err(MediaError::Bomb(_))
+        ));
+        assert!(probe(&fixtures::apng(10, 10, 10), &small).is_ok());
+    }
+
+    #[test]
+    fn apng_claims_are_bombs() {
+        let still = fixtures::png(8, 8);
+        // A still PNG whose acTL claims a million frames.
+        let mut actl = 1_000_000u32.to_be_bytes().to_vec();
+        actl.extend_from_slice(&0u32.to_be_bytes());
+        let claimed = with_chunk(&still, AFTER_IHDR, b"acTL", &actl);
+        let err = probe(&claimed, &Limits::default()).unwrap_err();
+        assert!(
+            matches!(&err, MediaError::Bomb(m) if m.contains("1000000")),
+            "{err:?}"
+        );
+        // Two frames, one claiming 100000x100000 pixels.
+        let mut two = 2u32.to_be_bytes().to_vec();
+        two.extend_from_slice(&0u32.to_be_bytes());
+        let mut fctl = 0u32.to_be_bytes().to_vec();
+        fctl.extend_from_slice(&100_000u32.to_be_bytes());
+        fctl.extend_from_slice(&100_000u32.to_be_bytes());
+        fctl.extend_from_slice(&[0; 14]);
+        let huge = with_chunk(&still, AFTER_IHDR, b"acTL", &two);
+        let huge = with_chunk(&huge, AFTER_IHDR, b"fcTL", &fctl);
+        let err = probe(&huge, &Limits::default()).unwrap_err();
+        assert!(matches!(err, MediaError::Bomb(_)), "{err:?}");
+        // Zero frames is broken.
+        let zero = with_chunk(&still, AFTER_IHDR, b"acTL", &[0; 8]);
+        assert!(matches!(
+            probe(&zero, &Limits::default()),
+            Err(MediaError::Decode(_))
+        ));
+        // acTL after the image data is no APNG's: a still.
+        let iend = still.len() - 12;
+        let late = with_chunk(&still, iend, b"acTL", &actl);
+        assert_eq!(dims(&late), (ImageKind::Png, 8, 8, false, 1));
     }
 }

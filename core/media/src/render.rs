@@ -1,17 +1,17 @@
 //! CDN renditions: decode (after [`probe`] has refused bombs), resize with `fast_image_resize`
-//! (Lanczos3 on premultiplied alpha) and re-encode as PNG, JPEG, WebP or GIF, keeping a GIF or
-//! WebP animation only for animated GIF output.
+//! (Lanczos3 on premultiplied alpha) and re-encode as PNG, JPEG, WebP or GIF, keeping a GIF,
+//! WebP or APNG animation for animated GIF output, and an APNG's for animated PNG output.
 
 use std::io::Cursor;
 
 use fast_image_resize as fir;
 use image::codecs::gif::{GifDecoder, GifEncoder, Repeat};
 use image::codecs::jpeg::JpegEncoder;
-use image::codecs::png::PngEncoder;
+use image::codecs::png::{PngDecoder, PngEncoder};
 use image::codecs::webp::{WebPDecoder, WebPEncoder};
 use image::{
-    AnimationDecoder, ExtendedColorType, Frame, ImageDecoder, ImageEncoder, ImageFormat,
-    ImageReader, RgbaImage,
+    AnimationDecoder, Delay, ExtendedColorType, Frame, Frames, ImageDecoder, ImageEncoder,
+    ImageFormat, ImageReader, RgbaImage,
 };
 
 use crate::{Format, ImageKind, Limits, MediaError, Probed, Variant, probe};
@@ -30,8 +30,9 @@ const GIF_SPEED: i32 = 10;
 ///   dimensions). `Some(0)` is an [`MediaError::Encode`] error.
 /// * PNG keeps alpha; JPEG (quality 90) flattens alpha onto white; WebP is lossless and always a
 ///   still (animated WebP output would need libwebp, which this pure-Rust crate avoids).
-/// * An animated source (GIF or animated WebP) with `animated` and GIF output becomes an animated
-///   GIF, every frame resized and its delay kept; every other case renders the first frame.
+/// * An animated source (GIF, animated WebP or APNG) with `animated` and GIF output becomes an
+///   animated GIF, and an APNG with `animated` and PNG output an APNG, every frame resized and
+///   its delay kept; every other case renders the first frame (of an APNG: its default image).
 /// * When the source is already in the asked format and size, and no animation has to be
 ///   dropped, the input bytes are returned unchanged.
 pub fn render(bytes: &[u8], variant: &Variant, limits: &Limits) -> Result<Vec<u8>, MediaError> {
@@ -44,6 +45,13 @@ pub fn render(bytes: &[u8], variant: &Variant, limits: &Limits) -> Result<Vec<u8
     }
     if probed.animated && variant.animated && variant.format == Format::Gif {
         return animated_gif(bytes, &probed, width, height, limits);
+    }
+    if probed.animated
+        && variant.animated
+        && variant.format == Format::Png
+        && probed.kind == ImageKind::Png
+    {
+        return animated_png(bytes, &probed, width, height, limits);
     }
     let still = first_frame(bytes, &probed, limits)?;
     let still = resize(still, width, height)?;
@@ -169,17 +177,11 @@ fn encode_still(img: RgbaImage, format: Format) -> Result<Vec<u8>, MediaError> {
     Ok(out)
 }
 
-/// Every frame of an animated GIF or WebP, resized, as an endlessly looping GIF with the same
-/// delays. Frames are decoded, resized and encoded one at a time.
-fn animated_gif(
-    bytes: &[u8],
-    probed: &Probed,
-    width: u32,
-    height: u32,
-    limits: &Limits,
-) -> Result<Vec<u8>, MediaError> {
+/// The frames of an animated GIF, WebP or APNG, each composed onto the full canvas, decoded
+/// under `image`'s limits.
+fn frames<'a>(bytes: &'a [u8], probed: &Probed, limits: &Limits) -> Result<Frames<'a>, MediaError> {
     let decoder_limits = decoder_limits(probed, limits);
-    let frames = match probed.kind {
+    Ok(match probed.kind {
         ImageKind::Gif => {
             let mut d = GifDecoder::new(Cursor::new(bytes)).map_err(decode_error)?;
             d.set_limits(decoder_limits).map_err(decode_error)?;
@@ -190,34 +192,109 @@ fn animated_gif(
             d.set_limits(decoder_limits).map_err(decode_error)?;
             d.into_frames()
         }
-        ImageKind::Png | ImageKind::Jpeg => {
+        ImageKind::Png => {
+            let mut d = PngDecoder::new(Cursor::new(bytes)).map_err(decode_error)?;
+            d.set_limits(decoder_limits).map_err(decode_error)?;
+            d.apng().map_err(decode_error)?.into_frames()
+        }
+        ImageKind::Jpeg => {
             return Err(MediaError::Decode("not an animated format".into()));
         }
-    };
+    })
+}
+
+/// Each frame of `frames`, resized to `width` x `height` and passed to `each` with its delay.
+/// The probe counted the frames; a decoder that finds more is not trusted further.
+fn for_each_frame(
+    frames: Frames<'_>,
+    probed: &Probed,
+    limits: &Limits,
+    (width, height): (u32, u32),
+    mut each: impl FnMut(RgbaImage, Delay) -> Result<(), MediaError>,
+) -> Result<u32, MediaError> {
+    let mut count = 0u32;
+    for frame in frames {
+        let frame = frame.map_err(decode_error)?;
+        count += 1;
+        if count > probed.frames || count > limits.max_frames {
+            return Err(MediaError::Bomb(format!(
+                "more than {} frames",
+                probed.frames
+            )));
+        }
+        let delay = frame.delay();
+        each(resize(frame.into_buffer(), width, height)?, delay)?;
+    }
+    if count == 0 {
+        return Err(MediaError::Decode("animation without frames".into()));
+    }
+    Ok(count)
+}
+
+/// Every frame of an animated GIF, WebP or APNG, resized, as an endlessly looping GIF with the
+/// same delays. Frames are decoded, resized and encoded one at a time.
+fn animated_gif(
+    bytes: &[u8],
+    probed: &Probed,
+    width: u32,
+    height: u32,
+    limits: &Limits,
+) -> Result<Vec<u8>, MediaError> {
+    let frames = frames(bytes, probed, limits)?;
     let mut out = Vec::new();
     {
         let mut enc = GifEncoder::new_with_speed(&mut out, GIF_SPEED);
         enc.set_repeat(Repeat::Infinite).map_err(encode_error)?;
-        let mut count = 0u32;
-        for frame in frames {
-            let frame = frame.map_err(decode_error)?;
-            count += 1;
-            // The probe counted the frames; a decoder that finds more is not trusted further.
-            if count > probed.frames || count > limits.max_frames {
-                return Err(MediaError::Bomb(format!(
-                    "more than {} frames",
-                    probed.frames
-                )));
-            }
-            let delay = frame.delay();
-            let buffer = resize(frame.into_buffer(), width, height)?;
+        for_each_frame(frames, probed, limits, (width, height), |buffer, delay| {
             enc.encode_frame(Frame::from_parts(buffer, 0, 0, delay))
-                .map_err(encode_error)?;
-        }
-        if count == 0 {
-            return Err(MediaError::Decode("animation without frames".into()));
-        }
+                .map_err(encode_error)
+        })?;
     }
+    Ok(out)
+}
+
+fn png_error(e: png::EncodingError) -> MediaError {
+    MediaError::Encode(e.to_string())
+}
+
+/// Every frame of an APNG, resized, as an endlessly looping APNG with the same delays. The
+/// APNG header needs the frame count first, so the resized frames are kept until all are
+/// decoded (at most `max_animation_pixels` pixels at the original size; smaller once resized).
+fn animated_png(
+    bytes: &[u8],
+    probed: &Probed,
+    width: u32,
+    height: u32,
+    limits: &Limits,
+) -> Result<Vec<u8>, MediaError> {
+    let mut resized: Vec<(RgbaImage, Delay)> = Vec::new();
+    let frames = frames(bytes, probed, limits)?;
+    for_each_frame(frames, probed, limits, (width, height), |buffer, delay| {
+        resized.push((buffer, delay));
+        Ok(())
+    })?;
+    let count = u32::try_from(resized.len()).unwrap_or(u32::MAX);
+    let mut out = Vec::new();
+    let mut enc = png::Encoder::new(&mut out, width, height);
+    enc.set_color(png::ColorType::Rgba);
+    enc.set_depth(png::BitDepth::Eight);
+    enc.set_animated(count, 0).map_err(png_error)?;
+    // Every frame covers the whole canvas and replaces it.
+    enc.set_blend_op(png::BlendOp::Source).map_err(png_error)?;
+    enc.set_dispose_op(png::DisposeOp::None)
+        .map_err(png_error)?;
+    let mut writer = enc.write_header().map_err(png_error)?;
+    for (buffer, delay) in resized {
+        let (numer, denom) = delay.numer_denom_ms();
+        let ms = (numer + denom / 2).checked_div(denom).unwrap_or(0);
+        writer
+            .set_frame_delay(u16::try_from(ms).unwrap_or(u16::MAX), 1000)
+            .map_err(png_error)?;
+        writer
+            .write_image_data(buffer.as_raw())
+            .map_err(png_error)?;
+    }
+    writer.finish().map_err(png_error)?;
     Ok(out)
 }
 
@@ -261,6 +338,7 @@ mod tests {
             fixtures::gif(120, 60, 3),
             fixtures::webp(120, 60),
             fixtures::animated_webp(120, 60, 2),
+            fixtures::apng(120, 60, 3),
         ];
         for (i, src) in sources.iter().enumerate() {
             for format in [Format::Png, Format::Jpeg, Format::Webp, Format::Gif] {
@@ -426,5 +504,83 @@ mod tests {
             &Limits::default(),
         );
         assert!(matches!(r, Err(MediaError::Decode(_))), "{r:?}");
+    }
+
+    /// Frames and delays (ms) of an APNG.
+    fn apng_frames(bytes: &[u8]) -> Vec<(u32, u32, u32)> {
+        let d = PngDecoder::new(Cursor::new(bytes)).unwrap();
+        assert!(d.is_apng().unwrap(), "not an APNG");
+        d.apng()
+            .unwrap()
+            .into_frames()
+            .collect_frames()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                let (n, d) = f.delay().numer_denom_ms();
+                let (w, h) = f.buffer().dimensions();
+                (w, h, n / d)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn apng_keeps_its_animation_as_png_and_gif() {
+        let apng = fixtures::apng(64, 32, 3);
+        // As the original, it is the original.
+        let out = render(&apng, &variant(Format::Png, None, true), &Limits::default());
+        assert_eq!(out.unwrap(), apng);
+        // Resized as PNG: an APNG, every frame resized, delays kept.
+        let out = render(
+            &apng,
+            &variant(Format::Png, Some(32), true),
+            &Limits::default(),
+        )
+        .unwrap();
+        let p = probe(&out, &Limits::default()).unwrap();
+        assert_eq!(
+            (p.kind, p.width, p.height, p.frames),
+            (ImageKind::Png, 32, 16, 3)
+        );
+        assert_eq!(
+            apng_frames(&out),
+            [(32, 16, 40), (32, 16, 50), (32, 16, 60)]
+        );
+        // As GIF: an animated GIF.
+        let out = render(
+            &apng,
+            &variant(Format::Gif, Some(32), true),
+            &Limits::default(),
+        )
+        .unwrap();
+        let p = probe(&out, &Limits::default()).unwrap();
+        assert_eq!(
+            (p.kind, p.width, p.height, p.frames),
+            (ImageKind::Gif, 32, 16, 3)
+        );
+        // Not asked animated: its default image, a still PNG.
+        let out = render(
+            &apng,
+            &variant(Format::Png, None, false),
+            &Limits::default(),
+        )
+        .unwrap();
+        assert_ne!(out, apng);
+        assert!(!probe(&out, &Limits::default()).unwrap().animated);
+        // A GIF asked as an animated PNG is a still: only an APNG's animation stays a PNG's.
+        let out = render(
+            &fixtures::gif(64, 32, 3),
+            &variant(Format::Png, Some(32), true),
+            &Limits::default(),
+        )
+        .unwrap();
+        assert!(!probe(&out, &Limits::default()).unwrap().animated);
+        // The frame limit holds for APNGs too.
+        let few = Limits {
+            max_frames: 2,
+            ..Limits::default()
+        };
+        let r = render(&apng, &variant(Format::Png, Some(32), true), &few);
+        assert!(matches!(r, Err(MediaError::Bomb(_))), "{r:?}");
     }
 }

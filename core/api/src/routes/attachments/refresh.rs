@@ -1,9 +1,11 @@
 //! `POST /attachments/refresh-urls`: fresh signed URLs for attachment URLs of this instance's CDN
-//! (expired or not, signed or not), as Discord's clients ask for when a link has run out.
+//! (expired or not, signed or not), as Discord's clients ask for when a link has run out. Only
+//! for attachments of channels the caller can read.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 
-use accord_model::ErrorTree;
+use accord_model::{ChannelId, ErrorTree, Permissions};
 use axum::Extension;
 use axum::extract::{ConnectInfo, State};
 use axum::http::HeaderMap;
@@ -12,6 +14,7 @@ use utoipa::ToSchema;
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Auth, Json};
+use crate::services::access::ChannelAccess;
 use crate::state::AppState;
 use crate::views_message::signed_cdn_url;
 
@@ -37,19 +40,20 @@ pub struct RefreshedUrl {
 /// `POST /attachments/refresh-urls` answer.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RefreshResponse {
-    /// One entry per URL sent, in order.
+    /// One entry per URL sent, in order, leaving out those of channels the caller cannot read.
     pub refreshed_urls: Vec<RefreshedUrl>,
 }
 
-/// Re-sign attachment URLs (any signed-in caller). Each must be an attachment URL of this
-/// instance's CDN; its old signature and other query parameters are dropped. With
+/// Re-sign attachment URLs. Each must be an attachment URL of this instance's CDN; its old
+/// signature and other query parameters are dropped. URLs of channels the caller cannot read
+/// (VIEW_CHANNEL and READ_MESSAGE_HISTORY; DMs they are not in) are left out of the answer. With
 /// `cdn.signed_urls.bind_ip` the new URLs work only from the caller's address; with signing
 /// disabled the plain URLs come back.
 #[utoipa::path(post, path = "/attachments/refresh-urls", tag = "attachments", request_body = RefreshBody,
     responses((status = 200, body = RefreshResponse), (status = 400, description = "Not an attachment URL of this instance, or more than 50 (50035)"), (status = 401, description = "Not signed in")))]
 pub async fn refresh_urls(
     State(state): State<AppState>,
-    _auth: Auth,
+    auth: Auth,
     connection: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     Json(body): Json<RefreshBody>,
@@ -86,16 +90,57 @@ pub async fn refresh_urls(
     } else {
         None
     };
-    let refreshed_urls = body
+    // Attachments are stored under their channel (`<channel>/<id>/<file>`), so a readable
+    // channel in the path cannot open another channel's file: the channel is all to check.
+    let mut readable: HashMap<u64, bool> = HashMap::new();
+    let mut refreshed_urls = Vec::with_capacity(paths.len());
+    for (original, path) in body
         .attachment_urls
         .into_iter()
         .zip(paths.into_iter().flatten())
-        .map(|(original, path)| RefreshedUrl {
-            refreshed: signed_cdn_url(&state, &path, ip),
-            original,
-        })
-        .collect();
+    {
+        let channel = path_channel(&path);
+        let can_read = match readable.get(&channel) {
+            Some(&known) => known,
+            None => {
+                let known = can_read(&state, auth.user_id, channel).await?;
+                readable.insert(channel, known);
+                known
+            }
+        };
+        if can_read {
+            refreshed_urls.push(RefreshedUrl {
+                refreshed: signed_cdn_url(&state, &path, ip),
+                original,
+            });
+        }
+    }
     Ok(axum::Json(RefreshResponse { refreshed_urls }))
+}
+
+/// The channel id of an attachment path made by [`attachment_path`].
+fn path_channel(path: &str) -> u64 {
+    path.split('/')
+        .nth(2)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Whether `user` may read the messages (and so the attachments) of `channel`: VIEW_CHANNEL and
+/// READ_MESSAGE_HISTORY there, or a DM they are in. A channel that does not exist is not.
+async fn can_read(state: &AppState, user: accord_model::UserId, channel: u64) -> ApiResult<bool> {
+    let Ok(channel) = i64::try_from(channel) else {
+        return Ok(false);
+    };
+    match ChannelAccess::load(state, ChannelId::from_i64(channel), user).await {
+        Ok(access) => Ok(access
+            .permissions
+            .contains(Permissions::VIEW_CHANNEL | Permissions::READ_MESSAGE_HISTORY)),
+        Err(ApiError::Unknown(_) | ApiError::MissingAccess | ApiError::MissingPermissions) => {
+            Ok(false)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// The caller's address: the peer, or behind a trusted proxy (`security.trusted_proxies`) the
