@@ -206,6 +206,10 @@ impl Default for CdnConfig {
 /// from `POST /attachments/refresh-urls`. The signing key is derived from the token secret
 /// (`security.token_secret`, or the one generated in the database), so the API and CDN
 /// processes of one instance agree on it; changing that secret invalidates every signed URL.
+/// `POST /attachments/refresh-urls` re-signs only attachments of channels the caller can read.
+/// URLs cannot be bound to a user: clients load attachments without credentials (image tags,
+/// media players, links opened in a browser), so the CDN has no user to check them against;
+/// binding to the caller's address (`bind_ip`) is what is offered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct SignedUrlsConfig {
@@ -216,7 +220,8 @@ pub struct SignedUrlsConfig {
     pub ttl_secs: u64,
     /// Bind the URLs given out by `POST /attachments/refresh-urls` to the caller's IP address,
     /// so they work only for requests from that address (URLs in message objects stay unbound:
-    /// they reach everyone who can read the message).
+    /// they reach everyone who can read the message). There is no binding to a user: the CDN
+    /// is fetched without credentials, so it could not tell who asks.
     pub bind_ip: bool,
 }
 
