@@ -299,25 +299,12 @@ async fn large_bodies_get_413_large_heads_431_and_a_quiet_websocket_outlives_rea
     assert_eq!(resp.status(), 200);
 
     // Quiet for 2.5 s, past both 1 s read timeouts: the WebSocket stays up.
-    // KNOWN DEFECT (see tests/edge.rs): now and then a WebSocket through the edge is reset
-    // right after the 101. One retry; a second reset still fails.
-    let mut tries = 0;
-    let mut socket = loop {
-        tries += 1;
-        let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{edge}/ws"))
-            .await
-            .unwrap();
-        socket.send(Message::text("first")).await.unwrap();
-        match socket.next().await.unwrap() {
-            Err(tokio_tungstenite::tungstenite::Error::Protocol(
-                tokio_tungstenite::tungstenite::error::ProtocolError::ResetWithoutClosingHandshake,
-            )) if tries == 1 => eprintln!("reset after the 101 (known edge defect), retrying once"),
-            echo => {
-                assert_eq!(echo.unwrap().into_text().unwrap().as_str(), "first");
-                break socket;
-            }
-        }
-    };
+    let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{edge}/ws"))
+        .await
+        .unwrap();
+    socket.send(Message::text("first")).await.unwrap();
+    let echo = socket.next().await.unwrap().unwrap();
+    assert_eq!(echo.into_text().unwrap().as_str(), "first");
     tokio::time::sleep(Duration::from_millis(2500)).await;
     socket
         .send(Message::text("after a quiet while"))
