@@ -429,6 +429,21 @@ impl Hub {
             Audience::Users(users) => scope(self.of_users(users)),
             Audience::Session(id) => scope(self.get(id).into_iter().collect()),
         };
+        // THREAD_MEMBERS_UPDATE also reaches the users added or removed, whatever their
+        // intents and whether or not they can still see the thread.
+        let affected = if name == "THREAD_MEMBERS_UPDATE" {
+            route::thread_members_affected(&data)
+        } else {
+            Vec::new()
+        };
+        let mut recipients = recipients;
+        if !affected.is_empty() {
+            for s in scope(self.of_users(&affected)) {
+                if !recipients.iter().any(|r| Arc::ptr_eq(r, &s)) {
+                    recipients.push(s);
+                }
+            }
+        }
         if recipients.is_empty() {
             return Vec::new();
         }
@@ -450,6 +465,7 @@ impl Hub {
             }
             if let Some(needed) = needed
                 && !core.intents.contains(needed)
+                && !affected.contains(&core.user)
             {
                 continue;
             }

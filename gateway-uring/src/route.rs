@@ -104,6 +104,22 @@ pub fn snowflakes(v: &Value) -> Vec<u64> {
     }
 }
 
+/// The users a THREAD_MEMBERS_UPDATE adds (`added_members[].user_id`) or removes
+/// (`removed_member_ids`).
+pub fn thread_members_affected(d: &Value) -> Vec<UserId> {
+    let added = d
+        .get("added_members")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m.get("user_id").and_then(snowflake));
+    let removed = d
+        .get("removed_member_ids")
+        .map(snowflakes)
+        .unwrap_or_default();
+    added.chain(removed).map(UserId::new).collect()
+}
+
 /// The guild an event's payload names (`guild_id`, or `id` for GUILD_* events about the guild
 /// itself).
 pub fn guild_of(name: &str, d: &Value) -> Option<GuildId> {
@@ -213,6 +229,17 @@ mod tests {
         assert_eq!(snowflakes(&json!(["1", 2, "no"])), vec![1, 2]);
         assert_eq!(snowflakes(&json!("3")), vec![3]);
         assert!(snowflakes(&json!(null)).is_empty());
+    }
+
+    #[test]
+    fn thread_member_changes_name_their_users() {
+        let d = json!({"id": "1", "guild_id": "2", "member_count": 2,
+            "added_members": [{"user_id": "5", "id": "1"}], "removed_member_ids": ["7", 8]});
+        assert_eq!(
+            thread_members_affected(&d),
+            vec![UserId::new(5), UserId::new(7), UserId::new(8)]
+        );
+        assert!(thread_members_affected(&json!({"id": "1"})).is_empty());
     }
 
     #[test]

@@ -96,6 +96,8 @@ pub struct Change {
     pub gained: HashSet<ChannelId>,
     /// Channels it can no longer see.
     pub lost: HashSet<ChannelId>,
+    /// THREAD_LIST_SYNC for the active threads of the gained channels, when the guild has any.
+    pub thread_sync: Option<String>,
 }
 
 /// Recomputes visibility in `guild` for `sessions`, records it, and returns the changes along
@@ -116,34 +118,45 @@ pub async fn recompute(
             return (HashMap::new(), HashMap::new());
         }
     };
+    let any_threads = match store.active_threads(guild).await {
+        Ok(t) => !t.is_empty(),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot load active threads for visibility");
+            false
+        }
+    };
     let mut changes = HashMap::new();
     let mut objects = HashMap::new();
     for (i, s) in sessions.iter().enumerate() {
         let user: UserId = lock(s).user;
-        let visible: HashSet<ChannelId> = match GuildAccess::load(&hub.state, guild, user).await {
-            Ok(standing) => channels
-                .iter()
-                .filter(|c| {
-                    standing
-                        .channel_permissions(c, &overwrites)
-                        .contains(Permissions::VIEW_CHANNEL)
-                })
-                .map(|c| c.channel_id())
-                .collect(),
+        let Ok(standing) = GuildAccess::load(&hub.state, guild, user).await else {
             // No longer a member: GUILD_DELETE/MEMBER_REMOVE handle it.
-            Err(_) => continue,
+            continue;
         };
-        let mut core = lock(s);
-        let before: HashSet<ChannelId> = core
+        let visible: HashSet<ChannelId> = channels
+            .iter()
+            .filter(|c| {
+                standing
+                    .channel_permissions(c, &overwrites)
+                    .contains(Permissions::VIEW_CHANNEL)
+            })
+            .map(|c| c.channel_id())
+            .collect();
+        let before: HashSet<ChannelId> = lock(s)
             .visible
             .insert(guild, visible.iter().copied())
             .iter()
             .copied()
             .collect();
-        let change = Change {
+        let mut change = Change {
             gained: visible.difference(&before).copied().collect(),
             lost: before.difference(&visible).copied().collect(),
+            thread_sync: None,
         };
+        if any_threads && !change.gained.is_empty() {
+            change.thread_sync =
+                thread_list_sync(hub, &standing, &overwrites, &change.gained).await;
+        }
         for id in change.gained.iter().chain(change.lost.iter()) {
             if let Some(c) = channels.iter().find(|c| c.channel_id() == *id) {
                 objects.entry(*id).or_insert_with(|| {
@@ -156,6 +169,41 @@ pub async fn recompute(
         }
     }
     (changes, objects)
+}
+
+/// THREAD_LIST_SYNC for the active threads of `parents` that `standing`'s member can view
+/// (threads.mdx: sent when a session gains access to channels).
+async fn thread_list_sync(
+    hub: &Hub,
+    standing: &GuildAccess,
+    overwrites: &[accord_store::OverwriteRecord],
+    parents: &HashSet<ChannelId>,
+) -> Option<String> {
+    let mut ids: Vec<ChannelId> = parents.iter().copied().collect();
+    ids.sort_unstable();
+    let threads = match accord_api::services::guild_payload::visible_active_threads(
+        &hub.state,
+        standing,
+        overwrites,
+        Some(&ids),
+    )
+    .await
+    {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::error!(error = ?e, "cannot load threads for THREAD_LIST_SYNC");
+            return None;
+        }
+    };
+    let mut threads = threads;
+    let members: Vec<_> = threads.iter_mut().filter_map(|t| t.member.take()).collect();
+    let payload = serde_json::json!({
+        "guild_id": standing.guild_id(),
+        "channel_ids": ids,
+        "threads": threads,
+        "members": members,
+    });
+    Some(payload.to_string())
 }
 
 /// Sends CHANNEL_CREATE for gained and CHANNEL_DELETE for lost channels to one session
@@ -185,6 +233,9 @@ pub fn announce(
         if let Some(o) = objects.get(id) {
             core.push("CHANNEL_DELETE", o);
         }
+    }
+    if let Some(sync) = &change.thread_sync {
+        core.push("THREAD_LIST_SYNC", sync);
     }
 }
 

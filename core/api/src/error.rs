@@ -94,7 +94,22 @@ pub enum ApiError {
     /// A reply without READ_MESSAGE_HISTORY (160002).
     #[error("Cannot reply without permission to read message history")]
     ReplyWithoutHistory,
-    /// The instance does not accept registrations (403, code 0).
+    /// An archived thread cannot be changed this way (50083).
+    #[error("Tried to perform an operation on an archived thread")]
+    ArchivedThread,
+    /// The thread is locked and the caller lacks MANAGE_THREADS (160005).
+    #[error("Thread is locked")]
+    ThreadLocked,
+    /// The message already started a thread (160004).
+    #[error("A thread has already been created for this message")]
+    ThreadExists,
+    /// The guild has as many active threads as allowed (160006).
+    #[error("Maximum number of active threads reached")]
+    MaxActiveThreads,
+    /// Messages go into a forum's threads, not the forum (40058).
+    #[error("Cannot send a message in a forum channel")]
+    ForumMessage,
+    /// Registration is closed (0).
     #[error("Registration is disabled on this instance.")]
     RegistrationClosed,
     /// No route matches the path (404, code 0).
@@ -283,6 +298,11 @@ impl ApiError {
             ApiError::ReplyWithoutHistory => (StatusCode::FORBIDDEN, 160002),
             ApiError::InvalidWebhookToken => (StatusCode::UNAUTHORIZED, 50027),
             ApiError::SystemMessage => (StatusCode::BAD_REQUEST, 50021),
+            ApiError::ArchivedThread => (StatusCode::BAD_REQUEST, 50083),
+            ApiError::ThreadLocked => (StatusCode::FORBIDDEN, 160005),
+            ApiError::ThreadExists => (StatusCode::BAD_REQUEST, 160004),
+            ApiError::MaxActiveThreads => (StatusCode::BAD_REQUEST, 160006),
+            ApiError::ForumMessage => (StatusCode::BAD_REQUEST, 40058),
             ApiError::RegistrationClosed => (StatusCode::FORBIDDEN, codes::GENERAL),
             ApiError::NotFound => (StatusCode::NOT_FOUND, codes::GENERAL),
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, codes::GENERAL),

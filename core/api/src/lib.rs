@@ -14,6 +14,7 @@ pub mod views;
 pub mod views_guild;
 pub mod views_invite;
 pub mod views_message;
+pub mod views_thread;
 pub mod views_webhook;
 
 use std::future::Future;
@@ -120,6 +121,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     ops::prometheus();
+    services::threads::spawn_archiver(state.clone());
     let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)

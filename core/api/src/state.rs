@@ -142,13 +142,15 @@ impl AppState {
     /// no request served after this returns sees stale ones (other processes invalidate when
     /// the event reaches them).
     pub async fn dispatch<T: serde::Serialize>(&self, name: &str, audience: Audience, data: &T) {
-        if let Audience::Guild(guild) = &audience
-            && PermissionCache::invalidated_by(name)
-        {
-            self.permissions.invalidate_guild(*guild);
-        }
         match Event::dispatch(name, audience, data) {
-            Ok(event) => self.publish(event).await,
+            Ok(event) => {
+                if let Event::Dispatch(d) = &event
+                    && let Some(guild) = PermissionCache::invalidated_guild(d)
+                {
+                    self.permissions.invalidate_guild(guild);
+                }
+                self.publish(event).await
+            }
             Err(e) => tracing::error!(error = %e, event = name, "cannot serialise dispatch"),
         }
     }
@@ -214,9 +216,7 @@ fn spawn_bus_listener(
                 // Gateways' business.
                 Ok(Event::SessionMoved { .. }) => {}
                 Ok(Event::Dispatch(d)) => {
-                    if let Audience::Guild(guild) = d.audience
-                        && PermissionCache::invalidated_by(&d.name)
-                    {
+                    if let Some(guild) = PermissionCache::invalidated_guild(&d) {
                         permissions.invalidate_guild(guild);
                     }
                 }

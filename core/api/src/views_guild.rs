@@ -73,6 +73,9 @@ pub fn overwrite(o: &OverwriteRecord) -> PermissionOverwrite {
 
 /// A guild channel object with its overwrites.
 pub fn channel(c: &ChannelRecord, overwrites: &[OverwriteRecord]) -> Channel {
+    if c.is_thread() {
+        return crate::views_thread::thread(c, None);
+    }
     let kind = channel_type(c.kind);
     let mut ch = Channel::new(ChannelId::from_i64(c.id), kind);
     ch.guild_id = c.guild_id.map(GuildId::from_i64);

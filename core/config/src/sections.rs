@@ -604,6 +604,11 @@ pub struct LimitsConfig {
     /// Days a guild's audit log entries are kept (Discord keeps them 45 days); older ones are
     /// removed as new ones are written.
     pub audit_log_retention_days: u32,
+    /// Active (unarchived) threads per guild (Discord: 1000).
+    pub active_threads_per_guild: u32,
+    /// How often, in seconds, active threads are checked for inactivity and archived once
+    /// their `auto_archive_duration` has passed without a message.
+    pub thread_archive_check_secs: u32,
     /// Distinct reactions per message.
     pub reactions_per_message: u32,
     /// Webhooks per channel.
@@ -637,6 +642,8 @@ impl Default for LimitsConfig {
             members_per_guild: 250_000,
             pins_per_channel: 250,
             audit_log_retention_days: 45,
+            active_threads_per_guild: 1000,
+            thread_archive_check_secs: 60,
             reactions_per_message: 20,
             webhooks_per_channel: 15,
             emojis_per_guild: 50,

@@ -364,7 +364,7 @@ pub(crate) fn validate(c: &Config) -> Result<(), ConfigError> {
     }
 
     let l = &c.limits;
-    let limits: [(&str, u64); 18] = [
+    let limits: [(&str, u64); 20] = [
         ("message_length", l.message_length.into()),
         ("guilds_per_user", l.guilds_per_user.into()),
         ("guilds_per_bot", l.guilds_per_bot.into()),
@@ -372,6 +372,14 @@ pub(crate) fn validate(c: &Config) -> Result<(), ConfigError> {
         ("channels_per_guild", l.channels_per_guild.into()),
         ("members_per_guild", l.members_per_guild.into()),
         ("pins_per_channel", l.pins_per_channel.into()),
+        (
+            "active_threads_per_guild",
+            l.active_threads_per_guild.into(),
+        ),
+        (
+            "thread_archive_check_secs",
+            l.thread_archive_check_secs.into(),
+        ),
         (
             "audit_log_retention_days",
             l.audit_log_retention_days.into(),

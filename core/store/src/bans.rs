@@ -66,6 +66,7 @@ impl Store {
                 .await?
                 .rows_affected()
                 == 1;
+            crate::threads::leave_guild_threads!(tx, guild.as_i64(), user.as_i64());
             tx.commit().await?;
             Ok((ban, removed))
         })

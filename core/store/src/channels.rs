@@ -55,9 +55,30 @@ pub struct ChannelRecord {
     pub dm_key: Option<String>,
     /// Creation time.
     pub created_at: DateTime<Utc>,
+    /// Threads: archived.
+    pub archived: bool,
+    /// Threads: minutes of inactivity before archiving.
+    pub auto_archive_duration: Option<i32>,
+    /// Threads: when the archive status last changed (creation, archive, unarchive, duration).
+    pub archive_timestamp: Option<DateTime<Utc>>,
+    /// Threads: only MANAGE_THREADS holders may unarchive.
+    pub locked: bool,
+    /// Private threads: whether non-moderators may add non-moderators.
+    pub invitable: Option<bool>,
+    /// Threads: messages now in the thread.
+    pub message_count: i32,
+    /// Threads: messages ever sent.
+    pub total_message_sent: i32,
+    /// Threads: members.
+    pub member_count: i32,
 }
 
 impl ChannelRecord {
+    /// Whether this is a thread (types 10, 11, 12).
+    pub fn is_thread(&self) -> bool {
+        matches!(self.kind, 10..=12)
+    }
+
     /// The typed id.
     pub fn channel_id(&self) -> ChannelId {
         ChannelId::from_i64(self.id)
@@ -188,7 +209,7 @@ pub struct DeletedChannel {
 /// The column list of `channels`, in [`ChannelRecord`]'s order.
 macro_rules! channel_columns {
     () => {
-        "id, type, guild_id, position, name, topic, nsfw, last_message_id, bitrate, user_limit, rate_limit_per_user, icon, owner_id, application_id, parent_id, last_pin_timestamp, rtc_region, video_quality_mode, default_auto_archive_duration, flags, dm_key, created_at"
+        "id, type, guild_id, position, name, topic, nsfw, last_message_id, bitrate, user_limit, rate_limit_per_user, icon, owner_id, application_id, parent_id, last_pin_timestamp, rtc_region, video_quality_mode, default_auto_archive_duration, flags, dm_key, created_at, archived, auto_archive_duration, archive_timestamp, locked, invitable, message_count, total_message_sent, member_count"
     };
 }
 
@@ -327,11 +348,12 @@ impl Store {
                 .bind(guild.as_i64())
                 .execute(&mut *tx)
                 .await?;
-            let count: i64 =
-                sqlx::query_scalar("SELECT COUNT(*) FROM channels WHERE guild_id = $1")
-                    .bind(guild.as_i64())
-                    .fetch_one(&mut *tx)
-                    .await?;
+            let count: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM channels WHERE guild_id = $1 AND type NOT IN (10, 11, 12)",
+            )
+            .bind(guild.as_i64())
+            .fetch_one(&mut *tx)
+            .await?;
             if count >= i64::from(max) {
                 return Ok(None);
             }
@@ -361,12 +383,12 @@ impl Store {
         .await?))
     }
 
-    /// The channels of a guild, by position then id.
+    /// The channels of a guild (threads aside), by position then id.
     pub async fn guild_channels(&self, guild: GuildId) -> Result<Vec<ChannelRecord>> {
         dispatch!(self.db(), |pool| Ok(sqlx::query_as(concat!(
             "SELECT ",
             channel_columns!(),
-            " FROM channels WHERE guild_id = $1 ORDER BY position, id"
+            " FROM channels WHERE guild_id = $1 AND type NOT IN (10, 11, 12) ORDER BY position, id"
         ))
         .bind(guild.as_i64())
         .fetch_all(pool)
@@ -480,8 +502,8 @@ impl Store {
     }
 
     /// Deletes a channel of `guild` in one transaction: the guild's references to it are
-    /// cleared and the channels of a deleted category lose their parent (messages, overwrites,
-    /// invites and webhooks go with the channel). [`StoreError::NotFound`] if it is not a
+    /// cleared, the channel's threads are deleted and the channels of a deleted category lose
+    /// their parent (messages, overwrites, invites and webhooks go with the channel). [`StoreError::NotFound`] if it is not a
     /// channel of that guild.
     pub async fn delete_guild_channel(
         &self,
@@ -505,6 +527,14 @@ impl Store {
             .await?
             .rows_affected()
                 > 0;
+            // A channel's threads go with it.
+            sqlx::query(
+                "DELETE FROM channels WHERE parent_id = $1 AND guild_id = $2 AND type IN (10, 11, 12)",
+            )
+            .bind(id.as_i64())
+            .bind(guild.as_i64())
+            .execute(&mut *tx)
+            .await?;
             let orphans: Vec<ChannelRecord> = sqlx::query_as(concat!(
                 "UPDATE channels SET parent_id = NULL WHERE parent_id = $1 AND guild_id = $2 RETURNING ",
                 channel_columns!()

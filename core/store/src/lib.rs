@@ -33,6 +33,7 @@ pub mod read_states;
 pub mod roles;
 pub mod settings;
 pub mod stickers;
+pub mod threads;
 pub mod tokens;
 pub mod users;
 pub mod webhooks;
@@ -54,6 +55,7 @@ pub use read_states::ReadStateRecord;
 pub use roles::{NewRole, RolePatch, RoleRecord};
 pub use sqlx;
 pub use stickers::{NewSticker, StickerPatch, StickerRecord};
+pub use threads::{NewThread, ThreadMemberRecord, ThreadPatch};
 pub use users::{NewUser, UserPatch, UserRecord};
 pub use webhooks::{NewWebhook, WebhookPatch, WebhookRecord};
 

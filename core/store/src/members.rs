@@ -395,16 +395,20 @@ impl Store {
         self.member(guild, user).await?.ok_or(StoreError::NotFound)
     }
 
-    /// Removes a member (its roles go with it).
+    /// Removes a member (its roles and thread memberships go with it).
     pub async fn remove_member(&self, guild: GuildId, user: UserId) -> Result<()> {
-        let n = dispatch!(self.db(), |pool| sqlx::query(
-            "DELETE FROM members WHERE guild_id = $1 AND user_id = $2"
-        )
-        .bind(guild.as_i64())
-        .bind(user.as_i64())
-        .execute(pool)
-        .await?
-        .rows_affected());
+        let n = dispatch!(self.db(), |pool| {
+            let mut tx = pool.begin().await?;
+            let n = sqlx::query("DELETE FROM members WHERE guild_id = $1 AND user_id = $2")
+                .bind(guild.as_i64())
+                .bind(user.as_i64())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            crate::threads::leave_guild_threads!(tx, guild.as_i64(), user.as_i64());
+            tx.commit().await?;
+            n
+        });
         if n == 0 {
             Err(StoreError::NotFound)
         } else {

@@ -145,12 +145,15 @@ struct Columns {
     role_mentions: (Vec<i64>, Vec<i64>),
     /// (channel, newest message) pairs, one per channel.
     last: (Vec<i64>, Vec<i64>),
+    /// Messages per channel, in `last`'s order (thread counters).
+    counts: Vec<i32>,
 }
 
 impl Columns {
     fn of(rows: &[(&NewMessage, DateTime<Utc>)]) -> Result<Self> {
         let mut c = Columns::default();
-        let mut last: std::collections::BTreeMap<i64, i64> = std::collections::BTreeMap::new();
+        let mut last: std::collections::BTreeMap<i64, (i64, i32)> =
+            std::collections::BTreeMap::new();
         for (m, created) in rows {
             let id = m.id.as_i64();
             let channel = m.channel_id.as_i64();
@@ -193,10 +196,15 @@ impl Columns {
                 c.role_mentions.0.push(id);
                 c.role_mentions.1.push(r);
             }
-            let newest = last.entry(channel).or_insert(id);
+            let (newest, n) = last.entry(channel).or_insert((id, 0));
             *newest = (*newest).max(id);
+            *n += 1;
         }
-        c.last = last.into_iter().unzip();
+        for (channel, (newest, n)) in last {
+            c.last.0.push(channel);
+            c.last.1.push(newest);
+            c.counts.push(n);
+        }
         Ok(c)
     }
 }
@@ -226,9 +234,10 @@ const PG_BATCH: &str = "WITH m AS (\
     INSERT INTO message_role_mentions (message_id, role_id) \
     SELECT * FROM UNNEST($22::int8[], $23::int8[]) ON CONFLICT DO NOTHING\
 ) \
-UPDATE channels SET last_message_id = v.newest \
-FROM UNNEST($24::int8[], $25::int8[]) AS v(id, newest) \
-WHERE channels.id = v.id AND (channels.last_message_id IS NULL OR channels.last_message_id < v.newest)";
+UPDATE channels SET last_message_id = GREATEST(COALESCE(channels.last_message_id, 0), v.newest), \
+message_count = channels.message_count + v.n, total_message_sent = channels.total_message_sent + v.n \
+FROM UNNEST($24::int8[], $25::int8[], $26::int4[]) AS v(id, newest, n) \
+WHERE channels.id = v.id";
 
 /// Writes `rows` atomically.
 pub(crate) async fn write_batch(db: &Db, rows: &[(&NewMessage, DateTime<Utc>)]) -> Result<()> {
@@ -261,7 +270,8 @@ pub(crate) async fn write_batch(db: &Db, rows: &[(&NewMessage, DateTime<Utc>)]) 
                 .bind(c.role_mentions.0)
                 .bind(c.role_mentions.1)
                 .bind(c.last.0)
-                .bind(c.last.1);
+                .bind(c.last.1)
+                .bind(c.counts);
             if has_attachments {
                 let mut tx = pool.begin().await?;
                 query.execute(&mut *tx).await?;
@@ -317,8 +327,9 @@ pub(crate) async fn write_batch(db: &Db, rows: &[(&NewMessage, DateTime<Utc>)]) 
                     insert_attachment!(tx, a, id, m.channel_id.as_i64(), *created);
                 }
                 sqlx::query(
-                    "UPDATE channels SET last_message_id = $2 WHERE id = $1 \
-                     AND (last_message_id IS NULL OR last_message_id < $2)",
+                    "UPDATE channels SET last_message_id = MAX(COALESCE(last_message_id, 0), $2), \
+                     message_count = message_count + 1, total_message_sent = total_message_sent + 1 \
+                     WHERE id = $1",
                 )
                 .bind(m.channel_id.as_i64())
                 .bind(id)

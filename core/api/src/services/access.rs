@@ -184,12 +184,45 @@ impl GuildAccess {
     ) -> Permissions {
         let roles = self.member_role_permissions();
         let ctx = self.context(&roles);
+        // A thread takes its parent's overwrites (threads have none of their own).
+        let source = if channel.is_thread() {
+            channel.parent_id.unwrap_or_default()
+        } else {
+            channel.id
+        };
         let rules: Vec<Overwrite> = overwrites
             .iter()
-            .filter(|o| o.channel_id == channel.id)
+            .filter(|o| o.channel_id == source)
             .map(rule)
             .collect();
-        permission_calc::channel_permissions(&ctx, &rules, channel_type(channel.kind))
+        if channel.is_thread() {
+            // The parent is a text, announcement, forum or media channel: their CONNECT rule
+            // is the same (none), so the text kind stands for all of them.
+            permission_calc::thread_permissions(
+                &ctx,
+                &rules,
+                ChannelType::GuildText,
+                channel_type(channel.kind),
+            )
+        } else {
+            permission_calc::channel_permissions(&ctx, &rules, channel_type(channel.kind))
+        }
+    }
+
+    /// [`GuildAccess::channel_permissions`] with a private thread's membership rule: outside
+    /// the thread, without MANAGE_THREADS, nothing at all (threads.mdx).
+    pub fn thread_aware_permissions(
+        &self,
+        channel: &ChannelRecord,
+        overwrites: &[OverwriteRecord],
+        is_thread_member: bool,
+    ) -> Permissions {
+        let p = self.channel_permissions(channel, overwrites);
+        if channel.kind == 12 && !is_thread_member && !p.contains(Permissions::MANAGE_THREADS) {
+            Permissions::empty()
+        } else {
+            p
+        }
     }
 
     /// Another member's place in the hierarchy.
@@ -357,8 +390,8 @@ pub async fn channel_permissions_cached(
     {
         return Ok(p);
     }
-    let overwrites = state.store.channel_overwrites(channel_id).await?;
-    let permissions = guild.channel_permissions(channel, &overwrites);
+    let (overwrites, is_member) = overwrites_for(state, channel, guild.user_id).await?;
+    let permissions = guild.thread_aware_permissions(channel, &overwrites, is_member);
     let valid_until = guild.valid_until_ms(now);
     state.permissions.put(
         guild.guild_id(),
@@ -369,4 +402,26 @@ pub async fn channel_permissions_cached(
         valid_until,
     );
     Ok(permissions)
+}
+
+/// The overwrites a channel's permissions come from (a thread's parent's), and for a private
+/// thread whether `user` is one of its members.
+async fn overwrites_for(
+    state: &AppState,
+    channel: &ChannelRecord,
+    user: UserId,
+) -> ApiResult<(Vec<OverwriteRecord>, bool)> {
+    if !channel.is_thread() {
+        let o = state.store.channel_overwrites(channel.channel_id()).await?;
+        return Ok((o, false));
+    }
+    let parent = ChannelId::from_i64(channel.parent_id.unwrap_or_default());
+    let o = state.store.channel_overwrites(parent).await?;
+    let member = channel.kind == 12
+        && state
+            .store
+            .thread_member(channel.channel_id(), user)
+            .await?
+            .is_some();
+    Ok((o, member))
 }

@@ -100,6 +100,18 @@ pub async fn guild_create_with(
         })
         .map(|c| channel(c, &overwrites))
         .collect();
+    let threads = visible_active_threads(state, &standing, &overwrites, None).await?;
+    let threads = threads
+        .into_iter()
+        .map(|mut t| {
+            // Inside GUILD_CREATE a thread's member object has no ids.
+            if let Some(m) = t.member.as_mut() {
+                m.id = None;
+                m.user_id = None;
+            }
+            t
+        })
+        .collect();
     let mut object = guild(&g, &roles);
     object.emojis = crate::routes::guilds::emojis::guild_emojis(state, guild_id).await?;
     object.stickers = Some(crate::routes::guilds::stickers::guild_stickers(state, guild_id).await?);
@@ -111,11 +123,47 @@ pub async fn guild_create_with(
         member_count,
         members,
         channels: visible,
-        threads: Vec::new(),
+        threads,
         voice_states: Vec::new(),
         presences: Vec::new(),
         stage_instances: Vec::new(),
         guild_scheduled_events: Vec::new(),
         soundboard_sounds: Vec::new(),
     })
+}
+
+/// The active threads of the guild `standing` is in that its member can view, each with the
+/// member's thread membership when they joined it; with `parents`, only threads of those
+/// channels. `overwrites` are the guild's.
+pub async fn visible_active_threads(
+    state: &AppState,
+    standing: &GuildAccess,
+    overwrites: &[accord_store::OverwriteRecord],
+    parents: Option<&[accord_model::ChannelId]>,
+) -> ApiResult<Vec<accord_model::Channel>> {
+    let guild_id = standing.guild_id();
+    let threads = state.store.active_threads(guild_id).await?;
+    if threads.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mine = state
+        .store
+        .user_thread_memberships(guild_id, standing.user_id)
+        .await?;
+    Ok(threads
+        .iter()
+        .filter(|t| {
+            parents.is_none_or(|p| {
+                t.parent_id
+                    .is_some_and(|id| p.contains(&accord_model::ChannelId::from_i64(id)))
+            })
+        })
+        .filter_map(|t| {
+            let member = mine.iter().find(|m| m.thread_id == t.id);
+            standing
+                .thread_aware_permissions(t, overwrites, member.is_some())
+                .contains(Permissions::VIEW_CHANNEL)
+                .then(|| crate::views_thread::thread(t, member))
+        })
+        .collect())
 }

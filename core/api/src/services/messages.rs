@@ -140,9 +140,25 @@ pub async fn create(
     body: CreateMessage,
     files: Vec<Upload>,
 ) -> Result<Message, SendError> {
+    create_with_id(state, access, user, body, files, None).await
+}
+
+/// [`create`] with the message's id chosen by the caller (a forum post's first message shares
+/// its thread's id).
+pub async fn create_with_id(
+    state: &AppState,
+    access: &ChannelAccess,
+    user: &UserRecord,
+    body: CreateMessage,
+    files: Vec<Upload>,
+    id: Option<MessageId>,
+) -> Result<Message, SendError> {
     let channel = &access.channel;
     let channel_id = channel.channel_id();
     let author = UserId::from_i64(user.id);
+    if matches!(channel.kind, 15 | 16) {
+        return Err(ApiError::ForumMessage.into());
+    }
     if !TEXT_CHANNEL_TYPES.contains(&channel.kind) {
         return Err(ApiError::NonTextChannel.into());
     }
@@ -280,7 +296,12 @@ pub async fn create(
     .await?;
 
     let guild_id = channel.guild_id.map(GuildId::from_i64);
-    let mut new = NewMessage::new(state.ids.next(), channel_id, author, content);
+    let mut new = NewMessage::new(
+        id.unwrap_or_else(|| state.ids.next()),
+        channel_id,
+        author,
+        content,
+    );
     new.guild_id = guild_id;
     new.kind = if reference.is_some() { 19 } else { 0 };
     new.tts = body.tts == Some(true) && perms.contains(Permissions::SEND_TTS_MESSAGES);
@@ -296,6 +317,7 @@ pub async fn create(
     new.mention_roles = resolved.roles.clone();
     new.attachments = prepared.iter().map(|p| p.row.clone()).collect();
 
+    crate::services::threads::before_message(state, access).await?;
     uploads::store(state, &prepared).await?;
     let first_in_dm = channel.kind == 1 && channel.last_message_id.is_none();
     let record: MessageRecord = match state.store.create_message(&new).await {
@@ -324,6 +346,7 @@ pub async fn create(
         events::open_dm(state, access, author).await?;
     }
     events::message_create(state, access, &view).await?;
+    crate::services::threads::after_message(state, access).await?;
     Ok(view)
 }
 

@@ -16,6 +16,7 @@ pub mod moderation;
 pub mod permission_cache;
 pub mod remote_images;
 pub mod roles;
+pub mod threads;
 pub mod user_cache;
 pub mod validate;
 pub mod viewers;

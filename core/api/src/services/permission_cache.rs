@@ -188,6 +188,27 @@ impl PermissionCache {
         }
     }
 
+    /// The guild whose cached entries dispatch `d` makes stale: events that move permissions
+    /// guild-wide, and changes to threads (a thread's row is cached under its guild's
+    /// generation, and a private thread's members decide who sees it).
+    pub fn invalidated_guild(d: &accord_bus::Dispatch) -> Option<GuildId> {
+        match &d.audience {
+            accord_bus::Audience::Guild(g) if Self::invalidated_by(&d.name) => Some(*g),
+            _ if matches!(
+                d.name.as_str(),
+                "THREAD_UPDATE" | "THREAD_DELETE" | "THREAD_MEMBERS_UPDATE"
+            ) =>
+            {
+                #[derive(serde::Deserialize)]
+                struct Of {
+                    guild_id: GuildId,
+                }
+                serde_json::from_str::<Of>(&d.data).ok().map(|o| o.guild_id)
+            }
+            _ => None,
+        }
+    }
+
     /// Whether a dispatch of this name can change permissions in its guild.
     pub fn invalidated_by(event: &str) -> bool {
         matches!(

@@ -68,9 +68,27 @@ pub async fn can_view(
             standings.push(access);
         }
     }
-    let overwrites = state.store.channel_overwrites(channel).await?;
+    let source = if record.is_thread() {
+        ChannelId::from_i64(record.parent_id.unwrap_or_default())
+    } else {
+        channel
+    };
+    let overwrites = state.store.channel_overwrites(source).await?;
+    // A private thread is seen by its members (and MANAGE_THREADS holders).
+    let members: Vec<UserId> = if record.kind == 12 {
+        state
+            .store
+            .thread_members(channel, None, u32::MAX)
+            .await?
+            .iter()
+            .map(|m| UserId::from_i64(m.user_id))
+            .collect()
+    } else {
+        Vec::new()
+    };
     for standing in standings {
-        let p = standing.channel_permissions(&record, &overwrites);
+        let is_member = members.contains(&standing.user_id);
+        let p = standing.thread_aware_permissions(&record, &overwrites, is_member);
         let until = standing.valid_until_ms(now);
         cache.put(guild, channel, standing.user_id, p, generation, until);
         out.insert(standing.user_id, p.contains(Permissions::VIEW_CHANNEL));

@@ -1,5 +1,5 @@
-//! `GET /channels/{channel.id}` and `DELETE /channels/{channel.id}` (delete a guild channel,
-//! close a DM, leave a group DM).
+//! `GET /channels/{channel.id}` and `DELETE /channels/{channel.id}` (delete a guild channel or
+//! a thread, close a DM, leave a group DM).
 
 use accord_bus::Audience;
 use accord_model::{Channel, GuildId, Permissions, UserId};
@@ -22,7 +22,10 @@ pub async fn channel_view(
     c: &ChannelRecord,
     viewer: UserId,
 ) -> ApiResult<Channel> {
-    if c.guild_id.is_some() {
+    if c.is_thread() {
+        let me = state.store.thread_member(c.channel_id(), viewer).await?;
+        Ok(crate::views_thread::thread(c, me.as_ref()))
+    } else if c.guild_id.is_some() {
         let overwrites = state.store.channel_overwrites(c.channel_id()).await?;
         Ok(views_guild::channel(c, &overwrites))
     } else {
@@ -74,6 +77,10 @@ pub async fn delete(
         3 => {
             let user = caller(&state, &auth).await?;
             remove_from_group(&state, c, &user).await?;
+        }
+        10..=12 => {
+            let reason = crate::services::moderation::audit_reason(&headers);
+            crate::services::threads::delete(&state, &access, reason.as_deref()).await?;
         }
         _ => {
             let reason = crate::services::moderation::audit_reason(&headers);

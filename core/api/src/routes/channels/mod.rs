@@ -3,11 +3,15 @@
 pub mod channel;
 pub mod messages;
 pub mod modify;
+mod modify_thread;
 pub mod permissions;
 pub mod pins;
 pub mod private;
 pub mod reactions;
 pub mod recipients;
+pub mod thread_members;
+pub mod threads;
+pub mod threads_archived;
 pub mod typing;
 
 use utoipa_axum::router::OpenApiRouter;
@@ -30,4 +34,17 @@ pub fn register(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(typing::trigger))
         .routes(routes!(recipients::add, recipients::remove))
         .routes(routes!(users::channels::list, users::channels::create))
+        .routes(routes!(threads::from_message))
+        .routes(routes!(threads::without_message))
+        .routes(routes!(thread_members::join, thread_members::leave))
+        .routes(routes!(
+            thread_members::add,
+            thread_members::remove,
+            thread_members::get
+        ))
+        .routes(routes!(thread_members::list))
+        .routes(routes!(threads_archived::public))
+        .routes(routes!(threads_archived::private))
+        .routes(routes!(threads_archived::joined_private))
+        .routes(routes!(guilds::threads::active))
 }

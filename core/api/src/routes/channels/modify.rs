@@ -1,5 +1,6 @@
 //! `PATCH /channels/{channel.id}`: guild channel settings and overwrites (MANAGE_CHANNELS, and
-//! MANAGE_ROLES for overwrites), or a group DM's name and icon (any recipient).
+//! MANAGE_ROLES for overwrites), a group DM's name and icon (any recipient), or a thread's
+//! settings (`modify_thread`).
 
 use accord_bus::Audience;
 use accord_model::{Channel, ChannelId, ErrorTree, Permissions};
@@ -47,6 +48,18 @@ pub struct ModifyChannelBody {
     #[serde(default, deserialize_with = "crate::routes::nullable")]
     #[schema(value_type = Option<String>)]
     pub icon: Option<Option<String>>,
+    /// Threads: archive or unarchive.
+    #[serde(default)]
+    pub archived: Option<bool>,
+    /// Threads: minutes of inactivity before archiving (60, 1440, 4320, 10080).
+    #[serde(default)]
+    pub auto_archive_duration: Option<i64>,
+    /// Threads: lock or unlock.
+    #[serde(default)]
+    pub locked: Option<bool>,
+    /// Private threads: whether non-moderators may add non-moderators.
+    #[serde(default)]
+    pub invitable: Option<bool>,
     /// The type-dependent fields.
     #[serde(flatten)]
     pub fields: ChannelFieldsBody,
@@ -71,6 +84,10 @@ pub async fn patch(
     match access.channel.kind {
         1 => Err(ApiError::DmChannel),
         3 => patch_group_dm(&state, &access, &body, &auth).await,
+        10..=12 => {
+            let reason = crate::services::moderation::audit_reason(&headers);
+            super::modify_thread::patch(&state, &access, &body, reason.as_deref()).await
+        }
         _ => {
             let reason = crate::services::moderation::audit_reason(&headers);
             patch_guild_channel(&state, &access, body, reason.as_deref()).await

@@ -10,3 +10,4 @@ pub mod members;
 pub mod preview;
 pub mod roles;
 pub mod stickers;
+pub mod threads;

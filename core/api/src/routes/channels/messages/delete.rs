@@ -92,6 +92,9 @@ pub async fn delete(
         }
         Err(e) => return Err(e.into()),
     }
+    if access.channel.is_thread() {
+        state.store.thread_message_deleted(channel_id, 1).await?;
+    }
     discard_files(&state, std::slice::from_ref(&message)).await;
     let payload = MessageDelete {
         id: message_id,
@@ -188,7 +191,11 @@ pub async fn bulk(
     if ids.is_empty() {
         return Ok(StatusCode::NO_CONTENT);
     }
-    state.store.bulk_delete_messages(channel_id, &ids).await?;
+    let deleted = state.store.bulk_delete_messages(channel_id, &ids).await?;
+    if access.channel.is_thread() {
+        let n = i32::try_from(deleted).unwrap_or(i32::MAX);
+        state.store.thread_message_deleted(channel_id, n).await?;
+    }
     discard_files(&state, &found).await;
     let payload = MessageDeleteBulk {
         ids,

@@ -61,7 +61,7 @@ async fn load(state: &AppState, auth: &Auth, guild_id: &str) -> ApiResult<GuildA
 
 /// Fails with 50001 when the caller is a bot whose application has neither the GUILD_MEMBERS
 /// intent nor its limited form enabled.
-async fn require_members_intent(state: &AppState, auth: &Auth) -> ApiResult<()> {
+pub(crate) async fn require_members_intent(state: &AppState, auth: &Auth) -> ApiResult<()> {
     if !auth.bot {
         return Ok(());
     }
