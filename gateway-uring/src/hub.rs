@@ -444,7 +444,9 @@ impl Hub {
                 }
             }
         }
-        if recipients.is_empty() {
+        // With nobody to receive the event itself, visibility changes still go out (a
+        // channel hidden from its only viewer still leaves as CHANNEL_DELETE).
+        if recipients.is_empty() && moved.as_ref().is_none_or(|(_, _, c, _)| c.is_empty()) {
             return Vec::new();
         }
         let masked: std::sync::OnceLock<String> = std::sync::OnceLock::new();
