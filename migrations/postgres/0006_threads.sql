@@ -9,6 +9,8 @@ ALTER TABLE channels ADD COLUMN invitable BOOLEAN;
 ALTER TABLE channels ADD COLUMN message_count INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE channels ADD COLUMN total_message_sent INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE channels ADD COLUMN member_count INTEGER NOT NULL DEFAULT 0;
+-- A forum post made through a webhook is owned by the webhook, which is not a user.
+ALTER TABLE channels ADD COLUMN owner_webhook_id BIGINT;
 CREATE INDEX channels_parent ON channels (parent_id) WHERE parent_id IS NOT NULL;
 
 CREATE TABLE thread_members (

@@ -109,6 +109,15 @@ pub enum ApiError {
     /// Messages go into a forum's threads, not the forum (40058).
     #[error("Cannot send a message in a forum channel")]
     ForumMessage,
+    /// A webhook in a forum or media channel needs `thread_name` or `thread_id` (220001).
+    #[error("Webhooks posted to forum channels must have a thread_name or thread_id")]
+    WebhookForumNeedsThread,
+    /// `thread_name` and `thread_id` together (220002).
+    #[error("Webhooks posted to forum channels cannot have both a thread_name and thread_id")]
+    WebhookThreadBoth,
+    /// `thread_name` outside a forum or media channel (220003).
+    #[error("Webhooks can only create threads in forum channels")]
+    WebhookThreadOutsideForum,
     /// Registration is closed (0).
     #[error("Registration is disabled on this instance.")]
     RegistrationClosed,
@@ -303,6 +312,9 @@ impl ApiError {
             ApiError::ThreadExists => (StatusCode::BAD_REQUEST, 160004),
             ApiError::MaxActiveThreads => (StatusCode::BAD_REQUEST, 160006),
             ApiError::ForumMessage => (StatusCode::BAD_REQUEST, 40058),
+            ApiError::WebhookForumNeedsThread => (StatusCode::BAD_REQUEST, 220001),
+            ApiError::WebhookThreadBoth => (StatusCode::BAD_REQUEST, 220002),
+            ApiError::WebhookThreadOutsideForum => (StatusCode::BAD_REQUEST, 220003),
             ApiError::RegistrationClosed => (StatusCode::FORBIDDEN, codes::GENERAL),
             ApiError::NotFound => (StatusCode::NOT_FOUND, codes::GENERAL),
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, codes::GENERAL),

@@ -12,7 +12,7 @@ pub fn thread(c: &ChannelRecord, member: Option<&ThreadMemberRecord>) -> Channel
     let mut ch = Channel::new(ChannelId::from_i64(c.id), channel_type(c.kind));
     ch.guild_id = c.guild_id.map(GuildId::from_i64);
     ch.parent_id = Some(c.parent_id.map(ChannelId::from_i64));
-    ch.owner_id = c.owner_id.map(UserId::from_i64);
+    ch.owner_id = c.owner_id.or(c.owner_webhook_id).map(UserId::from_i64);
     ch.name = Some(c.name.clone());
     ch.nsfw = Some(c.nsfw);
     ch.last_message_id = Some(c.last_message_id.map(MessageId::from_i64));

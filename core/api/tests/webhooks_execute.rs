@@ -131,13 +131,35 @@ async fn execute_refusals(backend: &str) {
     let got = s
         .call(
             Method::POST,
-            &format!("{at}?thread_id=1"),
+            &format!("{at}?thread_id=x1"),
             None,
             Some(json!({"content": "x"})),
         )
         .await;
     assert!(field_code(&got.1, &["thread_id"]).is_some(), "{}", got.1);
     assert_code(got, StatusCode::BAD_REQUEST, 50035);
+    assert_code(
+        s.call(
+            Method::POST,
+            &format!("{at}?thread_id=1"),
+            None,
+            Some(json!({"content": "x"})),
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+        10003,
+    );
+    assert_code(
+        s.call(
+            Method::POST,
+            &at,
+            None,
+            Some(json!({"content": "x", "thread_name": "not a forum"})),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        220003,
+    );
     assert_code(
         s.call(
             Method::POST,
@@ -368,7 +390,172 @@ async fn execute_multipart_and_moves(backend: &str) {
     s.stop().await;
 }
 
+/// Webhooks in threads (`?thread_id=`) and forum posts (`thread_name`).
+async fn execute_in_threads(backend: &str) {
+    let (s, owner, cid, hid, token) = with_hook(backend).await;
+    let at = format!("/webhooks/{hid}/{token}");
+    let (status, thread) = s
+        .call(
+            Method::POST,
+            &format!("/channels/{cid}/threads"),
+            Some(&owner),
+            Some(json!({"name": "hooked", "type": 11})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{thread}");
+    let tid = id_of(&thread);
+    let mut events = Events::new(&s);
+    let (status, message) = s
+        .call(
+            Method::POST,
+            &format!("{at}?wait=true&thread_id={tid}"),
+            None,
+            Some(json!({"content": "in the thread"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{message}");
+    assert_eq!(message["channel_id"], tid.as_str());
+    let got = events.expect(&["MESSAGE_CREATE"]);
+    assert_eq!(got[0].1, Audience::Channel(tid.parse().unwrap()));
+    let mid = id_of(&message);
+    let (status, _) = s
+        .call(
+            Method::GET,
+            &format!("{at}/messages/{mid}?thread_id={tid}"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_code(
+        s.call(Method::GET, &format!("{at}/messages/{mid}"), None, None)
+            .await,
+        StatusCode::NOT_FOUND,
+        10008,
+    );
+    let (status, edited) = s
+        .call(
+            Method::PATCH,
+            &format!("{at}/messages/{mid}?thread_id={tid}"),
+            None,
+            Some(json!({"content": "edited in the thread"})),
+        )
+        .await;
+    assert_eq!(
+        (status, &edited["content"]),
+        (StatusCode::OK, &json!("edited in the thread"))
+    );
+    events.expect(&["MESSAGE_UPDATE"]);
+
+    // A forum's webhook posts into new or existing posts only.
+    let gid = s
+        .state
+        .store
+        .channel(cid.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .guild_id
+        .unwrap();
+    let (status, forum) = s
+        .call(
+            Method::POST,
+            &format!("/guilds/{gid}/channels"),
+            Some(&owner),
+            Some(json!({"name": "board", "type": 15})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{forum}");
+    let fid = id_of(&forum);
+    let (status, hook) = s
+        .call(
+            Method::POST,
+            &format!("/channels/{fid}/webhooks"),
+            Some(&owner),
+            Some(json!({"name": "Poster"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{hook}");
+    let fat = format!(
+        "/webhooks/{}/{}",
+        id_of(&hook),
+        hook["token"].as_str().unwrap()
+    );
+    events.drain();
+    assert_code(
+        s.call(Method::POST, &fat, None, Some(json!({"content": "where?"})))
+            .await,
+        StatusCode::BAD_REQUEST,
+        220001,
+    );
+    assert_code(
+        s.call(
+            Method::POST,
+            &format!("{fat}?thread_id={tid}"),
+            None,
+            Some(json!({"content": "x", "thread_name": "both"})),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        220002,
+    );
+    assert!(events.names().is_empty());
+    let (status, post) = s
+        .call(
+            Method::POST,
+            &format!("{fat}?wait=true"),
+            None,
+            Some(json!({"content": "a new post", "thread_name": "Announcements"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{post}");
+    assert_eq!(
+        post["channel_id"], post["id"],
+        "a post's first message shares its id"
+    );
+    let got = events.expect(&["THREAD_CREATE", "MESSAGE_CREATE"]);
+    assert_eq!(got[0].2["name"], "Announcements");
+    assert_eq!(got[0].2["parent_id"], fid.as_str());
+    assert_eq!(got[0].2["owner_id"], id_of(&hook).as_str());
+    // Another post's thread is not this forum's: unknown.
+    assert_code(
+        s.call(
+            Method::POST,
+            &format!("{fat}?thread_id={tid}"),
+            None,
+            Some(json!({"content": "x"})),
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+        10003,
+    );
+    let post_id = post["id"].as_str().unwrap();
+    let (status, more) = s
+        .call(
+            Method::POST,
+            &format!("{fat}?wait=true&thread_id={post_id}"),
+            None,
+            Some(json!({"content": "a reply"})),
+        )
+        .await;
+    assert_eq!(
+        (status, &more["channel_id"]),
+        (StatusCode::OK, &json!(post_id))
+    );
+    let (_, t) = s
+        .call(
+            Method::GET,
+            &format!("/channels/{post_id}"),
+            Some(&owner),
+            None,
+        )
+        .await;
+    assert_eq!(t["message_count"], 2);
+    s.stop().await;
+}
+
 both_backends!(
+    execute_in_threads,
     execute,
     execute_refusals,
     webhook_messages,

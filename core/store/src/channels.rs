@@ -71,6 +71,8 @@ pub struct ChannelRecord {
     pub total_message_sent: i32,
     /// Threads: members.
     pub member_count: i32,
+    /// Threads: the webhook that started a forum post (then `owner_id` is empty).
+    pub owner_webhook_id: Option<i64>,
 }
 
 impl ChannelRecord {
@@ -209,7 +211,7 @@ pub struct DeletedChannel {
 /// The column list of `channels`, in [`ChannelRecord`]'s order.
 macro_rules! channel_columns {
     () => {
-        "id, type, guild_id, position, name, topic, nsfw, last_message_id, bitrate, user_limit, rate_limit_per_user, icon, owner_id, application_id, parent_id, last_pin_timestamp, rtc_region, video_quality_mode, default_auto_archive_duration, flags, dm_key, created_at, archived, auto_archive_duration, archive_timestamp, locked, invitable, message_count, total_message_sent, member_count"
+        "id, type, guild_id, position, name, topic, nsfw, last_message_id, bitrate, user_limit, rate_limit_per_user, icon, owner_id, application_id, parent_id, last_pin_timestamp, rtc_region, video_quality_mode, default_auto_archive_duration, flags, dm_key, created_at, archived, auto_archive_duration, archive_timestamp, locked, invitable, message_count, total_message_sent, member_count, owner_webhook_id"
     };
 }
 

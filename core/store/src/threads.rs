@@ -23,8 +23,11 @@ pub struct NewThread {
     pub kind: i32,
     /// Name.
     pub name: String,
-    /// The creator (joins it at once).
+    /// The creator (a user, or a webhook's id for a forum post made through a webhook).
     pub owner: UserId,
+    /// Whether the creator is a user who joins it at once; otherwise `owner` is a webhook's id
+    /// (kept as `owner_webhook_id`).
+    pub owner_joins: bool,
     /// Minutes of inactivity before archiving.
     pub auto_archive_duration: i32,
     /// Slow mode in seconds.
@@ -113,7 +116,8 @@ macro_rules! leave_guild_threads {
 pub(crate) use leave_guild_threads;
 
 impl Store {
-    /// Starts a thread and makes its creator its first member, in one transaction, unless the
+    /// Starts a thread and (when `owner_joins`) makes its creator its first member, in one
+    /// transaction, unless the
     /// guild already has `max_active` active threads (then `Ok(None)`, writing nothing).
     /// [`StoreError::Conflict`] if the id is taken (a thread was already started from that
     /// message).
@@ -121,7 +125,7 @@ impl Store {
         &self,
         new: &NewThread,
         max_active: u32,
-    ) -> Result<Option<(ChannelRecord, ThreadMemberRecord)>> {
+    ) -> Result<Option<(ChannelRecord, Option<ThreadMemberRecord>)>> {
         let at = now();
         dispatch!(self.db(), |pool| {
             let mut tx = pool.begin().await?;
@@ -142,8 +146,8 @@ impl Store {
             sqlx::query(
                 "INSERT INTO channels (id, type, guild_id, position, name, nsfw, parent_id, owner_id, \
                  rate_limit_per_user, flags, created_at, archived, auto_archive_duration, archive_timestamp, \
-                 locked, invitable, member_count) \
-                 VALUES ($1, $2, $3, 0, $4, $5, $6, $7, $8, 0, $9, FALSE, $10, $9, FALSE, $11, 1)",
+                 locked, invitable, member_count, owner_webhook_id) \
+                 VALUES ($1, $2, $3, 0, $4, $5, $6, $7, $8, 0, $9, FALSE, $10, $9, FALSE, $11, $12, $13)",
             )
             .bind(new.id.as_i64())
             .bind(new.kind)
@@ -151,24 +155,32 @@ impl Store {
             .bind(&new.name)
             .bind(new.nsfw)
             .bind(new.parent.as_i64())
-            .bind(new.owner.as_i64())
+            .bind(new.owner_joins.then_some(new.owner.as_i64()))
             .bind(new.rate_limit_per_user)
             .bind(at)
             .bind(new.auto_archive_duration)
             .bind(new.invitable)
+            .bind(i32::from(new.owner_joins))
+            .bind((!new.owner_joins).then_some(new.owner.as_i64()))
             .execute(&mut *tx)
             .await?;
-            let member: ThreadMemberRecord = sqlx::query_as(concat!(
-                "INSERT INTO thread_members (thread_id, user_id, guild_id, join_timestamp, flags) \
-                 VALUES ($1, $2, $3, $4, 0) RETURNING ",
-                member_columns!()
-            ))
-            .bind(new.id.as_i64())
-            .bind(new.owner.as_i64())
-            .bind(new.guild.as_i64())
-            .bind(at)
-            .fetch_one(&mut *tx)
-            .await?;
+            let member: Option<ThreadMemberRecord> = if new.owner_joins {
+                Some(
+                    sqlx::query_as(concat!(
+                        "INSERT INTO thread_members (thread_id, user_id, guild_id, join_timestamp, flags) \
+                         VALUES ($1, $2, $3, $4, 0) RETURNING ",
+                        member_columns!()
+                    ))
+                    .bind(new.id.as_i64())
+                    .bind(new.owner.as_i64())
+                    .bind(new.guild.as_i64())
+                    .bind(at)
+                    .fetch_one(&mut *tx)
+                    .await?,
+                )
+            } else {
+                None
+            };
             if let Some(m) = new.starter {
                 sqlx::query("UPDATE messages SET flags = flags | $2 WHERE id = $1")
                     .bind(m.as_i64())

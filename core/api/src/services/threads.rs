@@ -126,6 +126,7 @@ pub async fn start(
         kind: start.kind,
         name: start.name.trim().to_owned(),
         owner: guild.user_id,
+        owner_joins: true,
         auto_archive_duration: start
             .auto_archive_duration
             .or(p.default_auto_archive_duration)
@@ -152,7 +153,7 @@ pub async fn start(
             &created,
         )
         .await;
-    members_update(state, &record, &[member], &[]).await?;
+    members_update(state, &record, &member.into_iter().collect::<Vec<_>>(), &[]).await?;
     audit_log::by(
         state,
         guild,
@@ -164,6 +165,48 @@ pub async fn start(
         ),
     )
     .await;
+    Ok(record)
+}
+
+/// Starts a forum or media post through the webhook `hook` (`thread_name`): the thread, owned
+/// by the webhook and without members, announced with THREAD_CREATE. Its first message is the
+/// webhook's, sent next with the thread's id.
+pub async fn start_as_webhook(
+    state: &AppState,
+    parent: &ChannelRecord,
+    hook: UserId,
+    name: &str,
+) -> ApiResult<ChannelRecord> {
+    let new = NewThread {
+        id: state.ids.next(),
+        guild: GuildId::from_i64(parent.guild_id.unwrap_or_default()),
+        parent: parent.channel_id(),
+        kind: 11,
+        name: name.trim().to_owned(),
+        owner: hook,
+        owner_joins: false,
+        auto_archive_duration: parent.default_auto_archive_duration.unwrap_or(1440),
+        rate_limit_per_user: 0,
+        invitable: None,
+        nsfw: parent.nsfw,
+        starter: None,
+    };
+    let max = state.config.limits.active_threads_per_guild;
+    let (record, _) = match state.store.create_thread(&new, max).await {
+        Ok(Some(created)) => created,
+        Ok(None) => return Err(ApiError::MaxActiveThreads),
+        Err(e) => return Err(e.into()),
+    };
+    let mut created = serde_json::to_value(thread(&record, None))
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    created["newly_created"] = Value::Bool(true);
+    state
+        .dispatch(
+            "THREAD_CREATE",
+            Audience::Channel(record.channel_id()),
+            &created,
+        )
+        .await;
     Ok(record)
 }
 

@@ -1,5 +1,6 @@
 //! `POST /webhooks/{webhook.id}/{webhook.token}`: execute a webhook (JSON or multipart with
-//! files); `?wait=true` returns the message, otherwise 204.
+//! files), in its channel, in one of its threads (`?thread_id=`) or as a new forum post
+//! (`thread_name`); `?wait=true` returns the message, otherwise 204.
 
 use std::collections::HashMap;
 
@@ -42,14 +43,8 @@ pub async fn execute(
 ) -> ApiResult<Response> {
     let hook = load_with_token(&state, &webhook_id, &token).await?;
     let wait = boolean(query.get("wait"), "wait")?;
-    if query.contains_key("thread_id") {
-        return Err(ApiError::field(
-            &["thread_id"],
-            "THREADS_UNSUPPORTED",
-            "Threads are not supported on this instance yet.",
-        ));
-    }
-    let message = webhook::create(&state, &hook, body.payload, body.files).await?;
+    let thread_id = webhook::thread_id_param(&query)?;
+    let message = webhook::create(&state, &hook, body.payload, body.files, thread_id).await?;
     Ok(if wait {
         axum::Json(message).into_response()
     } else {

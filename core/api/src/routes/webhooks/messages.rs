@@ -20,8 +20,8 @@ use crate::services::messages::{events, webhook};
 use crate::state::AppState;
 use crate::views_message;
 
-/// The webhook (by token), its standing in its channel, and one message it sent (10008
-/// otherwise). `thread_id` is refused until threads exist.
+/// The webhook (by token), its standing in its channel (or in the thread `thread_id` of it),
+/// and one message it sent there (10008 otherwise).
 async fn load(
     state: &AppState,
     webhook_id: &str,
@@ -30,15 +30,12 @@ async fn load(
     query: &HashMap<String, String>,
 ) -> ApiResult<(WebhookRecord, ChannelAccess, MessageRecord)> {
     let hook = load_with_token(state, webhook_id, token).await?;
-    if query.contains_key("thread_id") {
-        return Err(ApiError::field(
-            &["thread_id"],
-            "THREADS_UNSUPPORTED",
-            "Threads are not supported on this instance yet.",
-        ));
-    }
+    let thread_id = webhook::thread_id_param(query)?;
     let message_id: MessageId = ids::parse(message_id, Unknown::Message)?;
-    let access = webhook::standing(state, &hook).await?;
+    let access = match thread_id {
+        Some(t) => webhook::thread_standing(state, &hook, t).await?,
+        None => webhook::standing(state, &hook).await?,
+    };
     let message = state
         .store
         .message(access.channel.channel_id(), message_id)

@@ -46,9 +46,46 @@ pub struct ExecuteWebhook {
     /// SUPPRESS_EMBEDS and SUPPRESS_NOTIFICATIONS.
     #[serde(default)]
     pub flags: Option<u64>,
-    /// Name of a forum thread to create (refused until threads exist).
+    /// Name of a post to create when the webhook's channel is a forum or media channel.
     #[serde(default)]
     pub thread_name: Option<String>,
+}
+
+/// The webhook's standing in the thread `thread_id` of its channel: 10003 unless it is a thread
+/// whose parent is the webhook's channel.
+pub async fn thread_standing(
+    state: &AppState,
+    hook: &WebhookRecord,
+    thread_id: ChannelId,
+) -> ApiResult<ChannelAccess> {
+    let parent = standing(state, hook).await?;
+    let thread = state
+        .store
+        .channel(thread_id)
+        .await?
+        .filter(|t| t.is_thread() && t.parent_id == Some(parent.channel.id))
+        .ok_or(ApiError::Unknown(Unknown::Channel))?;
+    Ok(ChannelAccess {
+        channel: thread,
+        permissions: Permissions::all(),
+        guild: None,
+    })
+}
+
+/// The `thread_id` query parameter, if given (50035 when it is not a snowflake).
+pub fn thread_id_param(
+    query: &std::collections::HashMap<String, String>,
+) -> ApiResult<Option<ChannelId>> {
+    match query.get("thread_id") {
+        None => Ok(None),
+        Some(raw) => raw.trim().parse().map(Some).map_err(|_| {
+            ApiError::field(
+                &["thread_id"],
+                "NUMBER_TYPE_COERCE",
+                format!("Value \"{raw}\" is not snowflake."),
+            )
+        }),
+    }
 }
 
 /// A webhook's standing in its channel: every permission (webhooks are not members).
@@ -233,19 +270,34 @@ fn stored_image_key(url: &str) -> Option<String> {
     }
 }
 
-/// Sends `body` as `hook` and returns the message.
+/// Sends `body` as `hook` and returns the message: in its channel, in the thread `thread_id`
+/// of it, or — in a forum or media channel — as the first message of a new post named
+/// `thread_name`.
 pub async fn create(
     state: &AppState,
     hook: &WebhookRecord,
     body: ExecuteWebhook,
     files: Vec<Upload>,
+    thread_id: Option<ChannelId>,
 ) -> ApiResult<Message> {
-    let access = standing(state, hook).await?;
+    let parent = standing(state, hook).await?;
+    let forum = matches!(parent.channel.kind, 15 | 16);
+    match (&body.thread_name, thread_id) {
+        (Some(_), Some(_)) => return Err(ApiError::WebhookThreadBoth),
+        (Some(_), None) if !forum => return Err(ApiError::WebhookThreadOutsideForum),
+        (None, None) if forum => return Err(ApiError::WebhookForumNeedsThread),
+        _ => {}
+    }
+    let mut access = match thread_id {
+        Some(t) => thread_standing(state, hook, t).await?,
+        None => parent,
+    };
     let channel = &access.channel;
-    let channel_id = channel.channel_id();
-    if !TEXT_CHANNEL_TYPES.contains(&channel.kind) {
+    if !forum && !TEXT_CHANNEL_TYPES.contains(&channel.kind) {
         return Err(ApiError::NonTextChannel);
     }
+    // A post's message is checked like any other before its thread exists.
+    let channel_id = channel.channel_id();
     let mut tree = ErrorTree::new();
     let content = body.content.clone().unwrap_or_default();
     let max = state.config.limits.message_length as usize;
@@ -263,12 +315,8 @@ pub async fn create(
         Some(url) => avatar_override(state, &mut tree, hook, url).await?,
         None => None,
     };
-    if body.thread_name.is_some() {
-        tree.add(
-            &["thread_name"],
-            "THREADS_UNSUPPORTED",
-            "Threads are not supported on this instance yet.",
-        );
+    if let Some(name) = &body.thread_name {
+        crate::services::threads::check_name(&mut tree, &["thread_name"], name);
     }
     let embeds = embeds::validate(
         &mut tree,
@@ -306,12 +354,22 @@ pub async fn create(
     let guild_id = channel.guild_id.map(GuildId::from_i64);
     let resolved = resolve(state, &access, &content, body.allowed_mentions.as_ref()).await?;
 
-    let mut new = NewMessage::new(
-        state.ids.next(),
-        channel_id,
-        UserId::from_i64(hook.id),
-        content,
-    );
+    let mut id = state.ids.next();
+    if let Some(name) = &body.thread_name {
+        let post = crate::services::threads::start_as_webhook(
+            state,
+            &access.channel,
+            UserId::from_i64(hook.id),
+            name,
+        )
+        .await?;
+        id = accord_model::MessageId::new(post.channel_id().get());
+        access.channel = post;
+    } else {
+        crate::services::threads::before_message(state, &access).await?;
+    }
+    let channel_id = access.channel.channel_id();
+    let mut new = NewMessage::new(id, channel_id, UserId::from_i64(hook.id), content);
     new.guild_id = guild_id;
     new.webhook_id = Some(WebhookId::from_i64(hook.id));
     new.webhook_name = body.username.clone().or_else(|| hook.name.clone());
