@@ -16,6 +16,8 @@ mod puppet;
 mod scenarios;
 #[path = "compat/scenarios_guild.rs"]
 mod scenarios_guild;
+#[path = "compat/scenarios_threads.rs"]
+mod scenarios_threads;
 #[path = "compat/server.rs"]
 mod server;
 #[path = "support/mod.rs"]
@@ -34,7 +36,7 @@ use puppet::{MODES, Mode, Puppet, compat_dir, python, twilight_bin};
 use world::{Env, Users, World};
 
 /// Every scenario, in the order they run.
-const SCENARIOS: [&str; 11] = [
+const SCENARIOS: [&str; 12] = [
     "ready",
     "messages",
     "members",
@@ -42,6 +44,7 @@ const SCENARIOS: [&str; 11] = [
     "presence",
     "webhooks",
     "upload",
+    "threads",
     "ratelimits",
     "resume",
     "intents",
@@ -223,6 +226,7 @@ async fn run_scenario(name: &str, env: &Env<'_>, main: &mut Main) -> Result<(), 
         "presence" => scenarios_guild::presence(env, p).await,
         "webhooks" => scenarios::webhooks(env, p).await,
         "upload" => scenarios::upload(env, p).await,
+        "threads" => scenarios_threads::threads(env, p).await,
         "ratelimits" => scenarios::ratelimits(env, p).await,
         "resume" => scenarios_guild::resume(env, p).await,
         other => Err(format!("unknown scenario {other}")),

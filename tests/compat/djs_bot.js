@@ -158,6 +158,7 @@ WebSocketShard.prototype.onMessage = function countingOnMessage(data, isBinary) 
 };
 
 const {
+  ChannelType,
   Client,
   Events,
   GatewayIntentBits,
@@ -299,6 +300,20 @@ on(Events.PresenceUpdate, (_old, p) =>
   event('presence', { guild: p.guild?.id ?? null, user: p.userId, status: p.status ?? null }, p.guild),
 );
 on(Events.WebhooksUpdate, c => event('webhooks_update', { guild: c.guildId ?? null, channel: c.id }, c.guild));
+on(Events.ThreadCreate, t =>
+  event('thread_create', { guild: t.guildId, channel: t.id, parent: t.parentId ?? null, name: t.name }, t.guild),
+);
+on(Events.ThreadUpdate, (_old, t) =>
+  event('thread_update', { guild: t.guildId, channel: t.id, archived: t.archived ?? null }, t.guild),
+);
+on(Events.ThreadMembersUpdate, (added, _removed, t) => {
+  for (const m of added.values()) {
+    event('thread_member_join', { guild: t.guildId, channel: t.id, user: m.id }, t.guild);
+  }
+});
+on(Events.ThreadDelete, t =>
+  event('thread_delete', { guild: t.guildId, channel: t.id, parent: t.parentId ?? null }, t.guild),
+);
 on(Events.ShardResume, id => out('EVENT', { t: 'resumed', shard: id }));
 
 // --- Readiness and failures -------------------------------------------------------------------
@@ -433,6 +448,16 @@ const COMMANDS = {
     const file = { attachment: Buffer.from(data, 'base64'), name: filename };
     const m = await (await textChannel(channel)).send({ content, files: [file] });
     return { id: m.id, attachments: attachmentsOf(m) };
+  },
+  async create_thread({ channel, name }) {
+    const t = await (await textChannel(channel)).threads.create({ name, type: ChannelType.PublicThread });
+    return { id: t.id, parent: t.parentId ?? null, name: t.name };
+  },
+  async archive_thread({ channel }) {
+    const t = await client.channels.fetch(String(channel));
+    if (!t?.isThread()) throw new Error(`channel ${channel} is not a thread (type ${t?.type})`);
+    const after = await t.setArchived(true);
+    return { id: after.id, archived: after.archived ?? null };
   },
   async burst({ channel, count, content }) {
     if (!Number.isInteger(count) || count < 1) throw new Error(`burst count must be a positive integer, got ${count}`);

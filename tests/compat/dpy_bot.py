@@ -290,6 +290,19 @@ class Puppet(base):  # type: ignore[misc, valid-type]
     async def on_webhooks_update(self, c: discord.abc.GuildChannel) -> None:
         event("webhooks_update", guild=sid(c.guild), channel=sid(c))
 
+    async def on_thread_create(self, t: discord.Thread) -> None:
+        event("thread_create", guild=sid(t.guild), channel=sid(t), parent=sid(t.parent_id), name=t.name)
+
+    async def on_raw_thread_update(self, p: discord.RawThreadUpdateEvent) -> None:
+        archived = p.data.get("thread_metadata", {}).get("archived")
+        event("thread_update", guild=sid(p.guild_id), channel=sid(p.thread_id), archived=archived)
+
+    async def on_thread_member_join(self, m: discord.ThreadMember) -> None:
+        event("thread_member_join", guild=sid(m.thread.guild), channel=sid(m.thread_id), user=sid(m.id))
+
+    async def on_raw_thread_delete(self, p: discord.RawThreadDeleteEvent) -> None:
+        event("thread_delete", guild=sid(p.guild_id), channel=sid(p.thread_id), parent=sid(p.parent_id))
+
     async def on_resumed(self) -> None:
         event("resumed")
 
@@ -355,6 +368,18 @@ async def run_command(cmd: dict) -> dict:
         for done in asyncio.as_completed(sends):
             ids.append(sid(await done))
         return {"ids": ids}
+    if name == "create_thread":
+        channel = client.get_channel(int(cmd["channel"]))
+        if not isinstance(channel, discord.TextChannel):
+            raise LookupError(f"channel {cmd['channel']} is not a cached text channel ({channel!r})")
+        t = await channel.create_thread(name=cmd["name"], type=discord.ChannelType.public_thread)
+        return {"id": sid(t), "parent": sid(t.parent_id), "name": t.name}
+    if name == "archive_thread":
+        t = client.get_channel(int(cmd["channel"])) or await client.fetch_channel(int(cmd["channel"]))
+        if not isinstance(t, discord.Thread):
+            raise LookupError(f"channel {cmd['channel']} is not a thread ({t!r})")
+        t = await t.edit(archived=True)
+        return {"id": sid(t), "archived": t.archived}
     raise ValueError(f"unknown command {name!r}")
 
 

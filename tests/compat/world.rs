@@ -69,6 +69,7 @@ pub const BOT_PERMISSIONS: u64 = (1 << 6) // ADD_REACTIONS
     | (1 << 15) // ATTACH_FILES
     | (1 << 16) // READ_MESSAGE_HISTORY
     | (1 << 29) // MANAGE_WEBHOOKS
+    | (1 << 34) // MANAGE_THREADS
     | (1 << 51); // PIN_MESSAGES (MANAGE_MESSAGES no longer lets a bot pin)
 
 /// The privileged intents' application flags (presence, members, message content).

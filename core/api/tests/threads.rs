@@ -325,6 +325,9 @@ async fn archiving_and_locking(backend: &str) {
     )
     .await;
     assert_eq!(st, 204);
+    let (st, early) = post(&s, &tid, &member, "before the archive").await;
+    assert_eq!(st, 200, "{early}");
+    let early = id_of(&early);
     // Only the creator or a moderator renames.
     let mut ev = Events::new(&s);
     let (st, body) = call(
@@ -359,6 +362,26 @@ async fn archiving_and_locking(backend: &str) {
     )
     .await;
     assert_eq!((st, code(&body)), (400, 50083), "{body}");
+    // Nor reactions or edits.
+    let (st, body) = call(
+        &s,
+        Method::PUT,
+        &format!("/channels/{tid}/messages/{early}/reactions/%F0%9F%91%8D/@me"),
+        &member,
+        None,
+    )
+    .await;
+    assert_eq!((st, code(&body)), (400, 50083), "{body}");
+    let (st, body) = call(
+        &s,
+        Method::PATCH,
+        &format!("/channels/{tid}/messages/{early}"),
+        &member,
+        Some(json!({"content": "rewritten"})),
+    )
+    .await;
+    assert_eq!((st, code(&body)), (400, 50083), "{body}");
+    assert!(ev.names().is_empty());
     let (st, page) = call(
         &s,
         Method::GET,

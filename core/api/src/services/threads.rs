@@ -419,6 +419,16 @@ pub async fn discard(state: &AppState, t: &ChannelRecord) {
     state.dispatch("THREAD_DELETE", audience, &payload).await;
 }
 
+/// Refuses a change to an archived thread's messages (reactions, edits): 50083
+/// (threads.mdx: only deleting messages happens in archived threads). A no-op elsewhere.
+pub fn require_active(access: &ChannelAccess) -> ApiResult<()> {
+    if access.channel.is_thread() && access.channel.archived {
+        Err(ApiError::ArchivedThread)
+    } else {
+        Ok(())
+    }
+}
+
 /// Before a message is sent in a thread: refuses a locked thread to members without
 /// MANAGE_THREADS, and unarchives an archived one (a message is activity).
 pub async fn before_message(state: &AppState, access: &ChannelAccess) -> ApiResult<()> {

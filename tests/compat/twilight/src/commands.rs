@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use twilight_http::Client;
 use twilight_http::request::channel::reaction::RequestReactionType;
 use twilight_http::response::Response;
-use twilight_model::channel::Message;
+use twilight_model::channel::{Channel, ChannelType, Message};
 use twilight_model::http::attachment::Attachment;
 use twilight_model::id::Id;
 use twilight_model::id::marker::{ChannelMarker, MessageMarker, WebhookMarker};
@@ -55,6 +55,13 @@ pub enum Command {
     Pin {
         channel: Id<ChannelMarker>,
         message: Id<MessageMarker>,
+    },
+    CreateThread {
+        channel: Id<ChannelMarker>,
+        name: String,
+    },
+    ArchiveThread {
+        channel: Id<ChannelMarker>,
     },
     Delete {
         channel: Id<ChannelMarker>,
@@ -221,6 +228,18 @@ pub async fn run(http: &Client, command: Command) -> Result<Value, String> {
         Command::Delete { channel, message } => {
             empty("delete_message", http.delete_message(channel, message)).await?;
             json!({})
+        }
+        Command::CreateThread { channel, name } => {
+            let request = http.create_thread(channel, &name, ChannelType::PublicThread);
+            let t: Channel = model("create_thread", request).await?;
+            json!({"id": t.id.to_string(), "parent": t.parent_id.map(|p| p.to_string()),
+                   "name": t.name})
+        }
+        Command::ArchiveThread { channel } => {
+            let t: Channel =
+                model("update_thread", http.update_thread(channel).archived(true)).await?;
+            let archived = t.thread_metadata.as_ref().map(|m| m.archived);
+            json!({"id": t.id.to_string(), "archived": archived})
         }
         Command::CreateWebhook { channel, name } => {
             let w: twilight_model::channel::Webhook =

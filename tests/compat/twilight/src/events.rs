@@ -117,6 +117,30 @@ pub fn fields(event: &Event) -> Option<(&'static str, Value)> {
             "webhooks_update",
             json!({"guild": id(w.guild_id), "channel": id(w.channel_id)}),
         ),
+        Event::ThreadCreate(t) => (
+            "thread_create",
+            json!({"guild": id(t.guild_id), "channel": id(t.id), "parent": id(t.parent_id),
+                   "name": t.name}),
+        ),
+        Event::ThreadUpdate(t) => (
+            "thread_update",
+            json!({"guild": id(t.guild_id), "channel": id(t.id),
+                   "archived": t.thread_metadata.as_ref().map(|m| m.archived)}),
+        ),
+        Event::ThreadMembersUpdate(u) => match u.added_members.first() {
+            // One line per event: the README's `thread_member_join` names one added user.
+            Some(m) => (
+                "thread_member_join",
+                json!({"guild": id(Some(u.guild_id)), "channel": id(Some(u.id)),
+                       "user": id(m.user_id)}),
+            ),
+            None => return None,
+        },
+        Event::ThreadDelete(t) => (
+            "thread_delete",
+            json!({"guild": id(Some(t.guild_id)), "channel": id(Some(t.id)),
+                   "parent": id(Some(t.parent_id))}),
+        ),
         Event::Resumed => ("resumed", json!({})),
         _ => return None,
     })

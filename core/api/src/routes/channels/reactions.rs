@@ -190,6 +190,7 @@ pub async fn add_own(
     Path((channel_id, message_id, emoji)): Path<(String, String, String)>,
 ) -> ApiResult<StatusCode> {
     let (access, message) = load(&state, &auth, &channel_id, &message_id).await?;
+    crate::services::threads::require_active(&access)?;
     let url_emoji = UrlEmoji::parse(&emoji)?;
     if let Some(guild) = &access.guild
         && timed_out(&guild.member)
@@ -292,6 +293,7 @@ pub async fn remove_own(
     Path((channel_id, message_id, emoji)): Path<(String, String, String)>,
 ) -> ApiResult<StatusCode> {
     let (access, message) = load(&state, &auth, &channel_id, &message_id).await?;
+    crate::services::threads::require_active(&access)?;
     remove(&state, &access, &message, &emoji, auth.user_id).await
 }
 
@@ -307,6 +309,7 @@ pub async fn remove_user(
     Path((channel_id, message_id, emoji, user_id)): Path<(String, String, String, String)>,
 ) -> ApiResult<StatusCode> {
     let (access, message) = load(&state, &auth, &channel_id, &message_id).await?;
+    crate::services::threads::require_active(&access)?;
     let user: UserId = ids::parse(&user_id, Unknown::User)?;
     if user != auth.user_id {
         access.guild()?;
@@ -372,6 +375,7 @@ pub async fn remove_emoji(
     Path((channel_id, message_id, emoji)): Path<(String, String, String)>,
 ) -> ApiResult<StatusCode> {
     let (access, message) = load(&state, &auth, &channel_id, &message_id).await?;
+    crate::services::threads::require_active(&access)?;
     access.guild()?;
     access.require(Permissions::MANAGE_MESSAGES)?;
     let url_emoji = UrlEmoji::parse(&emoji)?;
@@ -409,6 +413,7 @@ pub async fn remove_all(
     Path((channel_id, message_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     let (access, message) = load(&state, &auth, &channel_id, &message_id).await?;
+    crate::services::threads::require_active(&access)?;
     access.guild()?;
     access.require(Permissions::MANAGE_MESSAGES)?;
     if state

@@ -114,6 +114,13 @@ pub async fn patch(
 ) -> ApiResult<axum::Json<Message>> {
     let channel_id = ids::parse(&channel_id, Unknown::Channel)?;
     let access = ChannelAccess::load(&state, channel_id, auth.user_id).await?;
+    crate::services::threads::require_active(&access)?;
+    if access.channel.is_thread()
+        && access.channel.locked
+        && !access.permissions.contains(Permissions::MANAGE_THREADS)
+    {
+        return Err(ApiError::ThreadLocked);
+    }
     let message_id = ids::parse(&message_id, Unknown::Message)?;
     let current = state
         .store
