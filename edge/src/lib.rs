@@ -14,7 +14,8 @@
 //! - [`admin`]: the admin listener (`edge.admin_listen`): blocks and metrics;
 //! - [`errors`]: Discord-style JSON answers when a request cannot be proxied (502, 504...);
 //! - [`limits`]: head and body limits, client and upstream timeouts;
-//! - [`access_log`]: one line per request, written off the request path.
+//! - [`access_log`]: one line per request, written off the request path;
+//! - [`tls`]: the HTTPS listener (`[edge.tls]`): certificates by SNI, reloaded on change.
 //!
 //! [`start`] runs the edge on a thread of its own (Pingora brings its own runtimes) until
 //! [`EdgeHandle::stop`], or [`EdgeHandle::hand_over`] for a zero-downtime upgrade: the listening
@@ -35,6 +36,7 @@ pub mod proxy;
 pub mod proxy_protocol;
 pub mod routes;
 pub mod throttle;
+pub mod tls;
 pub mod websocket;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
@@ -63,6 +65,7 @@ use crate::proxy::{EdgeProxy, Guards};
 use crate::proxy_protocol::ProxyProtocolApp;
 use crate::routes::RouteTable;
 use crate::throttle::Throttle;
+use crate::tls::{CertReloader, CertStore, TlsApp};
 
 /// How long [`start`] waits for the edge to accept connections.
 const READY_TIMEOUT: Duration = Duration::from_secs(15);
@@ -75,6 +78,7 @@ pub struct EdgeHandle {
     thread: Option<JoinHandle<()>>,
     admin: Option<JoinHandle<()>>,
     listen: SocketAddr,
+    tls_listen: Option<SocketAddr>,
     admin_listen: SocketAddr,
     routes: Vec<String>,
 }
@@ -83,6 +87,11 @@ impl EdgeHandle {
     /// The address the edge listens on.
     pub fn listen_addr(&self) -> SocketAddr {
         self.listen
+    }
+
+    /// The address of the HTTPS listener, when `edge.tls` is on.
+    pub fn tls_addr(&self) -> Option<SocketAddr> {
+        self.tls_listen
     }
 
     /// The address of the admin listener (blocks and metrics).
@@ -180,7 +189,21 @@ pub fn start_with(config: &Config, upgrade: bool) -> anyhow::Result<EdgeHandle> 
             std::net::TcpListener::bind(edge.listen)
                 .with_context(|| format!("cannot listen on {} (edge.listen)", edge.listen))?,
         );
+        if edge.tls.enabled {
+            drop(
+                std::net::TcpListener::bind(edge.tls.listen).with_context(|| {
+                    format!("cannot listen on {} (edge.tls.listen)", edge.tls.listen)
+                })?,
+            );
+        }
     }
+    let certs = if edge.tls.enabled {
+        Some(Arc::new(
+            CertStore::from_config(&edge.tls).context("cannot load the edge's certificates")?,
+        ))
+    } else {
+        None
+    };
     let access_log = AccessLog::open(&edge.access_log, edge.access_log_format)
         .context("cannot open the access log (edge.access_log)")?
         .map(Arc::new);
@@ -236,6 +259,32 @@ pub fn start_with(config: &Config, upgrade: bool) -> anyhow::Result<EdgeHandle> 
         stop_rx.clone(),
     )?;
     let proxy = EdgeProxy::new(table, upstreams.balancers, filter.clone(), clients, guards);
+    if let Some(certs) = &certs {
+        let config = tls::server_config(certs.clone())?;
+        let app = Arc::new(pingora::proxy::http_proxy(
+            &server.configuration,
+            proxy.clone(),
+        ));
+        let tls_app = TlsApp::new(config, app);
+        let listen = edge.tls.listen.to_string();
+        if edge.proxy_protocol {
+            let mut service =
+                Service::new("Accord edge TLS".into(), ProxyProtocolApp::new(tls_app));
+            service.add_tcp(&listen);
+            server.add_service(service);
+        } else {
+            let mut service = Service::new("Accord edge TLS".into(), tls_app);
+            service.add_tcp(&listen);
+            server.add_service(service);
+        }
+        server.add_service(background_service(
+            "edge TLS certificate files",
+            CertReloader {
+                store: certs.clone(),
+                interval: Duration::from_secs(edge.tls.reload_secs.max(1)),
+            },
+        ));
+    }
     let app = pingora::proxy::http_proxy(&server.configuration, proxy);
     if edge.proxy_protocol {
         let mut service = Service::new("Accord edge".into(), ProxyProtocolApp::new(app));
@@ -271,6 +320,7 @@ pub fn start_with(config: &Config, upgrade: bool) -> anyhow::Result<EdgeHandle> 
         thread: Some(thread),
         admin: Some(admin),
         listen: edge.listen,
+        tls_listen: edge.tls.enabled.then_some(edge.tls.listen),
         admin_listen: edge.admin_listen,
         routes: route_lines,
     };
@@ -307,9 +357,17 @@ fn wait_running(
     }
 }
 
-/// Waits until the edge accepts a TCP connection.
+/// Waits until the edge accepts TCP connections on its listeners.
 fn wait_ready(handle: &EdgeHandle) -> anyhow::Result<()> {
-    let mut addr = handle.listen;
+    wait_listening(handle, handle.listen)?;
+    match handle.tls_listen {
+        Some(addr) => wait_listening(handle, addr),
+        None => Ok(()),
+    }
+}
+
+/// Waits until the edge accepts a TCP connection on `addr`.
+fn wait_listening(handle: &EdgeHandle, mut addr: SocketAddr) -> anyhow::Result<()> {
     match addr.ip() {
         IpAddr::V4(ip) if ip.is_unspecified() => addr.set_ip(Ipv4Addr::LOCALHOST.into()),
         IpAddr::V6(ip) if ip.is_unspecified() => addr.set_ip(Ipv6Addr::LOCALHOST.into()),
@@ -321,16 +379,10 @@ fn wait_ready(handle: &EdgeHandle) -> anyhow::Result<()> {
             return Ok(());
         }
         if handle.thread.as_ref().is_none_or(JoinHandle::is_finished) {
-            bail!(
-                "the edge stopped while starting (edge.listen {})",
-                handle.listen
-            );
+            bail!("the edge stopped while starting (listening on {addr})");
         }
         if Instant::now() > deadline {
-            bail!(
-                "the edge did not start listening on {} in time",
-                handle.listen
-            );
+            bail!("the edge did not start listening on {addr} in time");
         }
         std::thread::sleep(Duration::from_millis(20));
     }

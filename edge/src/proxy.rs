@@ -34,6 +34,7 @@ use crate::websocket;
 pub const BLOCKED_CODE: u32 = accord_model::error::codes::ADDRESS_BLOCKED;
 
 /// The edge's request handling.
+#[derive(Clone)]
 pub struct EdgeProxy {
     routes: RouteTable,
     balancers: BTreeMap<String, Arc<Balancer>>,
@@ -85,7 +86,10 @@ impl EdgeProxy {
             .forward_header(peer, forwarded_for(session.req_header()));
         [
             ("x-forwarded-for", chain),
-            ("x-forwarded-proto", "http".to_owned()),
+            (
+                "x-forwarded-proto",
+                if is_tls(session) { "https" } else { "http" }.to_owned(),
+            ),
         ]
     }
 
@@ -137,6 +141,11 @@ pub struct RequestCtx {
     websocket: bool,
     /// Request body bytes received so far.
     body_bytes: u64,
+}
+
+/// Whether the request came over TLS (the edge's HTTPS listener).
+pub fn is_tls(session: &Session) -> bool {
+    session.digest().is_some_and(|d| d.ssl_digest.is_some())
 }
 
 fn forwarded_for(req: &RequestHeader) -> impl Iterator<Item = &str> {

@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 mod edge;
 mod edge_limits;
 mod edge_ops;
+mod edge_tls;
 mod lenient;
 mod rate_limits;
 mod redact;
@@ -33,6 +34,7 @@ pub use edge_ops::{
     AccessLogFormat, EdgeLimitsConfig, EdgeTimeoutsConfig, PINGORA_MAX_HEADER_BYTES,
     PINGORA_MAX_HEADERS,
 };
+pub use edge_tls::{EdgeTlsCertificate, EdgeTlsConfig, EdgeTlsFiles};
 pub use rate_limits::*;
 pub use remote_images::RemoteImagesConfig;
 pub use sample::sample;

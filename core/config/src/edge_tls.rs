@@ -1,0 +1,248 @@
+//! The `[edge.tls]` section: HTTPS on the edge (certificates from files chosen by SNI, their hot
+//! reload, the HTTP→HTTPS redirect and HSTS), its defaults and its validation rules.
+//!
+//! Every field's `///` comment is copied into the generated sample file (`accord config sample`).
+
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::lenient;
+
+/// HTTPS on the edge: a second listener (`listen`) beside the plain one, terminating TLS 1.2 and
+/// 1.3 with certificates read from PEM files and chosen by the name the client asks for (SNI).
+/// Requests arriving over TLS are routed, filtered and throttled exactly like plain ones, go
+/// upstream as plain HTTP with `X-Forwarded-Proto: https`, and WebSocket upgrades (`wss://`)
+/// work the same way.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct EdgeTlsConfig {
+    /// Turn the HTTPS listener on. Needs at least one certificate (`certificates` or `default`).
+    pub enabled: bool,
+    /// Address and port of the HTTPS listener (usually port 443 in production).
+    #[serde(deserialize_with = "lenient::socket_addr")]
+    pub listen: SocketAddr,
+    /// Certificates by host name. Each entry is a table: `hostnames` (the names it serves;
+    /// `*.example.com` covers one level of subdomains; exact names win over wildcards),
+    /// `cert_path` (PEM file: the certificate, then its intermediates) and `key_path` (PEM
+    /// file: its private key, PKCS#8, PKCS#1 or SEC1), e.g. `certificates = [{ hostnames =
+    /// ["chat.example.com"], cert_path = "/etc/accord/chat.pem", key_path =
+    /// "/etc/accord/chat.key" }]`.
+    pub certificates: Vec<EdgeTlsCertificate>,
+    /// The certificate for clients that send no name (SNI) or a name no entry of
+    /// `certificates` serves: a table with `cert_path` and `key_path`. Unset: such handshakes
+    /// are refused (alert `unrecognized_name`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default: Option<EdgeTlsFiles>,
+    /// Seconds between checks of the certificate and key files: when a file's modification
+    /// time changes, the pair is read again and new handshakes get the new certificate, no
+    /// restart needed. A pair that cannot be read or does not match keeps the previous
+    /// certificate (and the error is logged). At least 1.
+    pub reload_secs: u64,
+}
+
+impl Default for EdgeTlsConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            listen: SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 3443)),
+            certificates: Vec::new(),
+            default: None,
+            reload_secs: 10,
+        }
+    }
+}
+
+/// One certificate of the HTTPS listener and the names it serves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EdgeTlsCertificate {
+    /// Host names served with this certificate (`*.example.com` for one level of subdomains).
+    #[serde(deserialize_with = "lenient::string_list")]
+    pub hostnames: Vec<String>,
+    /// PEM file with the certificate, then its intermediates.
+    #[serde(deserialize_with = "lenient::string")]
+    pub cert_path: String,
+    /// PEM file with the private key.
+    #[serde(deserialize_with = "lenient::string")]
+    pub key_path: String,
+}
+
+/// A certificate and key file pair.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EdgeTlsFiles {
+    /// PEM file with the certificate, then its intermediates.
+    #[serde(deserialize_with = "lenient::string")]
+    pub cert_path: String,
+    /// PEM file with the private key.
+    #[serde(deserialize_with = "lenient::string")]
+    pub key_path: String,
+}
+
+/// Whether `name` is a usable host name for a certificate entry: DNS labels of letters, digits
+/// and `-` separated by dots, optionally starting with one `*.` label.
+fn valid_hostname(name: &str) -> bool {
+    let name = name.strip_prefix("*.").unwrap_or(name);
+    !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+}
+
+/// The problems of `[edge.tls]`, as (key, message) pairs.
+pub(crate) fn problems(e: &crate::EdgeConfig) -> Vec<(String, String)> {
+    let t = &e.tls;
+    let mut out = Vec::new();
+    let mut fail = |key: &str, message: String| out.push((key.to_owned(), message));
+    if t.reload_secs == 0 {
+        fail("edge.tls.reload_secs", "must be at least 1, got 0".into());
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, cert) in t.certificates.iter().enumerate() {
+        let key = format!("edge.tls.certificates.{i}");
+        if cert.hostnames.is_empty() {
+            fail(
+                &format!("{key}.hostnames"),
+                "needs at least one host name".into(),
+            );
+        }
+        for name in &cert.hostnames {
+            if !valid_hostname(name.trim()) {
+                fail(
+                    &format!("{key}.hostnames"),
+                    format!(
+                        "`{name}` is not a host name (letters, digits, `-` and dots, optionally \
+                         starting with `*.`)"
+                    ),
+                );
+            } else if !seen.insert(name.trim().to_ascii_lowercase()) {
+                fail(
+                    &format!("{key}.hostnames"),
+                    format!("`{name}` is already served by an earlier entry"),
+                );
+            }
+        }
+        check_files(&key, &cert.cert_path, &cert.key_path, &mut fail);
+    }
+    if let Some(default) = &t.default {
+        check_files(
+            "edge.tls.default",
+            &default.cert_path,
+            &default.key_path,
+            &mut fail,
+        );
+    }
+    if t.enabled {
+        if t.certificates.is_empty() && t.default.is_none() {
+            fail(
+                "edge.tls",
+                "enabled without certificates: set `certificates` or `default`".into(),
+            );
+        }
+        if t.listen == e.listen {
+            fail(
+                "edge.tls.listen",
+                format!("{} is also edge.listen: give HTTPS its own port", t.listen),
+            );
+        }
+    }
+    out
+}
+
+/// Checks a certificate/key path pair: non-empty, and existing files.
+fn check_files(key: &str, cert: &str, private: &str, fail: &mut impl FnMut(&str, String)) {
+    for (name, path) in [("cert_path", cert), ("key_path", private)] {
+        let field = format!("{key}.{name}");
+        if path.trim().is_empty() {
+            fail(&field, "must be a file path, got an empty string".into());
+        } else if !std::path::Path::new(path).is_file() {
+            fail(&field, format!("`{path}` is not a readable file"));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Config;
+
+    fn keys(c: &Config) -> Vec<String> {
+        problems(&c.edge).into_iter().map(|(k, _)| k).collect()
+    }
+
+    #[test]
+    fn defaults_are_valid_and_tls_is_off() {
+        let c = Config::default();
+        assert!(!c.edge.tls.enabled);
+        assert!(keys(&c).is_empty());
+    }
+
+    #[test]
+    fn host_names_are_checked() {
+        for good in ["chat.example.com", "*.example.com", "localhost", "a-b.c1"] {
+            assert!(valid_hostname(good), "{good}");
+        }
+        for bad in [
+            "", " ", "*.", "a..b", "-a.b", "a_b.c", "*.*.a", "a.b:443", "*",
+        ] {
+            assert!(!valid_hostname(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn empty_names_bad_paths_and_missing_certificates_are_reported() {
+        let dir = std::env::temp_dir();
+        let file = dir.join(format!("accord-tls-config-{}.pem", std::process::id()));
+        std::fs::write(&file, "x").unwrap();
+        let file = file.to_string_lossy().into_owned();
+        let mut c = Config::default();
+        c.edge.tls.enabled = true;
+        assert_eq!(keys(&c), ["edge.tls"]);
+        c.edge.tls.reload_secs = 0;
+        c.edge.tls.listen = c.edge.listen;
+        c.edge.tls.certificates = vec![
+            EdgeTlsCertificate {
+                hostnames: vec!["a.example".into()],
+                cert_path: file.clone(),
+                key_path: file.clone(),
+            },
+            EdgeTlsCertificate {
+                hostnames: vec![],
+                cert_path: String::new(),
+                key_path: "/nonexistent/key.pem".into(),
+            },
+            EdgeTlsCertificate {
+                hostnames: vec![" ".into(), "A.example".into()],
+                cert_path: file.clone(),
+                key_path: file.clone(),
+            },
+        ];
+        c.edge.tls.default = Some(EdgeTlsFiles {
+            cert_path: file.clone(),
+            key_path: " ".into(),
+        });
+        assert_eq!(
+            keys(&c),
+            [
+                "edge.tls.reload_secs",
+                "edge.tls.certificates.1.hostnames",
+                "edge.tls.certificates.1.cert_path",
+                "edge.tls.certificates.1.key_path",
+                "edge.tls.certificates.2.hostnames",
+                "edge.tls.certificates.2.hostnames",
+                "edge.tls.default.key_path",
+                "edge.tls.listen",
+            ]
+        );
+        let _ = std::fs::remove_file(&file);
+    }
+}
