@@ -285,3 +285,72 @@ async fn certificates_are_reloaded_when_their_files_change_and_a_bad_file_keeps_
     wait_for_cert(&ca, ports.tls, "a.test", &v3.der).await;
     assert!(stop(child).success());
 }
+
+#[tokio::test]
+async fn plain_http_is_redirected_to_https_except_acme_challenges_and_https_answers_carry_hsts() {
+    let (app, _) = backend().await;
+    let ws = ws_backend().await;
+    let ca = TestCa::new();
+    let dir = tempfile::tempdir().unwrap();
+    let a = ca.leaf(&["a.test"], "a");
+    let a_files = a.write(dir.path(), "a");
+    let ports = Ports {
+        plain: free_port(),
+        tls: free_port(),
+    };
+    write_config(
+        dir.path(),
+        &ports,
+        app,
+        ws,
+        &format!(
+            "certificates = [{}]\nredirect_http = true\n\
+             [edge.tls.hsts]\nmax_age_secs = 600\ninclude_subdomains = true",
+            entry(&["a.test"], &a_files)
+        ),
+        "",
+    );
+    let (child, _) = start(edge_cmd(dir.path()));
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let plain = format!("http://127.0.0.1:{}", ports.plain);
+
+    // Any method, path and query: 308 to the same host on the HTTPS port, without HSTS.
+    let resp = http
+        .post(format!("{plain}/api/v10/x?y=1&z=%20"))
+        .header("host", format!("a.test:{}", ports.plain))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 308);
+    assert_eq!(
+        resp.headers()["location"],
+        format!("https://a.test:{}/api/v10/x?y=1&z=%20", ports.tls).as_str()
+    );
+    assert!(resp.headers().get("strict-transport-security").is_none());
+    // ACME's HTTP-01 path is not redirected (no ACME here: it goes to the upstream).
+    let resp = http
+        .get(format!("{plain}/.well-known/acme-challenge/token-1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    assert!(resp.headers().get("strict-transport-security").is_none());
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["path"], "/.well-known/acme-challenge/token-1");
+
+    // Over HTTPS: proxied answers and the edge's own (502 for a dead upstream) carry HSTS.
+    let hsts = "strict-transport-security: max-age=600; includeSubDomains\r\n";
+    let stream = ca.connect(ports.tls, "a.test").await.unwrap();
+    let (status, text) = get(stream, "a.test", "/over-tls").await;
+    assert_eq!(status, 200, "{text}");
+    assert!(text.contains(hsts), "{text}");
+    let stream = ca.connect(ports.tls, "a.test").await.unwrap();
+    let (status, text) = get(stream, "a.test", "/dead").await;
+    assert_eq!(status, 502, "{text}");
+    assert!(text.contains(hsts), "{text}");
+    assert!(stop(child).success());
+}

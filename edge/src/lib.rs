@@ -15,6 +15,7 @@
 //! - [`errors`]: Discord-style JSON answers when a request cannot be proxied (502, 504...);
 //! - [`limits`]: head and body limits, client and upstream timeouts;
 //! - [`access_log`]: one line per request, written off the request path;
+//! - [`https`]: the HTTP→HTTPS redirect and HSTS;
 //! - [`tls`]: the HTTPS listener (`[edge.tls]`): certificates by SNI, reloaded on change.
 //!
 //! [`start`] runs the edge on a thread of its own (Pingora brings its own runtimes) until
@@ -29,6 +30,7 @@ pub mod client_addr;
 pub mod counters;
 pub mod errors;
 pub mod health;
+pub mod https;
 pub mod ip_filter;
 pub mod limits;
 pub mod metrics;
@@ -61,7 +63,7 @@ use crate::client_addr::ClientAddr;
 use crate::ip_filter::{FileWatcher, IpFilter};
 use crate::limits::Limits;
 use crate::metrics::EdgeMetrics;
-use crate::proxy::{EdgeProxy, Guards};
+use crate::proxy::{EdgeProxy, Guards, Listener};
 use crate::proxy_protocol::ProxyProtocolApp;
 use crate::routes::RouteTable;
 use crate::throttle::Throttle;
@@ -261,9 +263,14 @@ pub fn start_with(config: &Config, upgrade: bool) -> anyhow::Result<EdgeHandle> 
     let proxy = EdgeProxy::new(table, upstreams.balancers, filter.clone(), clients, guards);
     if let Some(certs) = &certs {
         let config = tls::server_config(certs.clone())?;
+        let listener = Listener {
+            https: true,
+            redirect_port: None,
+            hsts: https::hsts_value(&edge.tls.hsts),
+        };
         let app = Arc::new(pingora::proxy::http_proxy(
             &server.configuration,
-            proxy.clone(),
+            proxy.clone().for_listener(listener),
         ));
         let tls_app = TlsApp::new(config, app);
         let listen = edge.tls.listen.to_string();
@@ -285,7 +292,17 @@ pub fn start_with(config: &Config, upgrade: bool) -> anyhow::Result<EdgeHandle> 
             },
         ));
     }
-    let app = pingora::proxy::http_proxy(&server.configuration, proxy);
+    let plain = Listener {
+        https: false,
+        redirect_port: (edge.tls.enabled && edge.tls.redirect_http).then_some(
+            match edge.tls.redirect_port {
+                0 => edge.tls.listen.port(),
+                port => port,
+            },
+        ),
+        hsts: None,
+    };
+    let app = pingora::proxy::http_proxy(&server.configuration, proxy.for_listener(plain));
     if edge.proxy_protocol {
         let mut service = Service::new("Accord edge".into(), ProxyProtocolApp::new(app));
         service.add_tcp(&edge.listen.to_string());

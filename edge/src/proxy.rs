@@ -13,6 +13,8 @@ use std::time::{Instant, SystemTime};
 use async_trait::async_trait;
 use bytes::Bytes;
 use pingora::http::RequestHeader;
+use pingora::modules::http::HttpModules;
+use pingora::modules::http::compression::ResponseCompressionBuilder;
 use pingora::prelude::HttpPeer;
 use pingora::proxy::{FailToProxy, ProxyHttp, Session};
 use pingora::{Error, ErrorType, Result};
@@ -28,7 +30,7 @@ use crate::limits::Limits;
 use crate::metrics::EdgeMetrics;
 use crate::routes::RouteTable;
 use crate::throttle::Throttle;
-use crate::websocket;
+use crate::{https, websocket};
 
 /// Discord's JSON error code sent with 403 when the edge refuses a client address.
 pub const BLOCKED_CODE: u32 = accord_model::error::codes::ADDRESS_BLOCKED;
@@ -41,6 +43,18 @@ pub struct EdgeProxy {
     filter: Arc<IpFilter>,
     clients: ClientAddr,
     guards: Guards,
+    listener: Listener,
+}
+
+/// What differs between the proxy of the plain listener and that of the HTTPS listener.
+#[derive(Clone, Default)]
+pub struct Listener {
+    /// This is the HTTPS listener (`X-Forwarded-Proto: https`).
+    pub https: bool,
+    /// Plain listener: redirect requests to HTTPS on this port (`edge.tls.redirect_http`).
+    pub redirect_port: Option<u16>,
+    /// HTTPS listener: the `Strict-Transport-Security` value of every response.
+    pub hsts: Option<String>,
 }
 
 /// The request guards past the IP filter, and the metrics they feed.
@@ -73,7 +87,14 @@ impl EdgeProxy {
             filter,
             clients,
             guards,
+            listener: Listener::default(),
         }
+    }
+
+    /// This proxy, for the listener described by `listener`.
+    pub fn for_listener(mut self, listener: Listener) -> Self {
+        self.listener = listener;
+        self
     }
 }
 
@@ -88,7 +109,7 @@ impl EdgeProxy {
             ("x-forwarded-for", chain),
             (
                 "x-forwarded-proto",
-                if is_tls(session) { "https" } else { "http" }.to_owned(),
+                if self.listener.https { "https" } else { "http" }.to_owned(),
             ),
         ]
     }
@@ -143,11 +164,6 @@ pub struct RequestCtx {
     body_bytes: u64,
 }
 
-/// Whether the request came over TLS (the edge's HTTPS listener).
-pub fn is_tls(session: &Session) -> bool {
-    session.digest().is_some_and(|d| d.ssl_digest.is_some())
-}
-
 fn forwarded_for(req: &RequestHeader) -> impl Iterator<Item = &str> {
     req.headers
         .get_all("x-forwarded-for")
@@ -158,6 +174,14 @@ fn forwarded_for(req: &RequestHeader) -> impl Iterator<Item = &str> {
 #[async_trait]
 impl ProxyHttp for EdgeProxy {
     type CTX = RequestCtx;
+
+    fn init_downstream_modules(&self, modules: &mut HttpModules) {
+        // Pingora's default: its (disabled) response compression module.
+        modules.add_module(ResponseCompressionBuilder::enable(0));
+        if let Some(hsts) = &self.listener.hsts {
+            modules.add_module(Box::new(https::HstsBuilder(hsts.clone())));
+        }
+    }
 
     fn new_ctx(&self) -> RequestCtx {
         RequestCtx {
@@ -203,6 +227,16 @@ impl ProxyHttp for EdgeProxy {
         if self.guards.blocker.is_blocked(client) {
             self.guards.metrics.blocked_request();
             respond_json(session, 403, "internal network error", BLOCKED_CODE).await?;
+            return Ok(true);
+        }
+        if let Some(port) = self.listener.redirect_port
+            && !session
+                .req_header()
+                .uri
+                .path()
+                .starts_with(https::HTTP_CHALLENGE_PREFIX)
+        {
+            https::redirect(session, port).await?;
             return Ok(true);
         }
         if let Some(throttle) = &self.guards.throttle {

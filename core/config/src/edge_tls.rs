@@ -40,6 +40,34 @@ pub struct EdgeTlsConfig {
     /// restart needed. A pair that cannot be read or does not match keeps the previous
     /// certificate (and the error is logged). At least 1.
     pub reload_secs: u64,
+    /// Answer every request on the plain listener (`edge.listen`) with a permanent redirect
+    /// (308, which keeps the method and body) to the same host, path and query over HTTPS,
+    /// except ACME's HTTP-01 challenges (`/.well-known/acme-challenge/...`), which are still
+    /// answered or routed as usual. Needs `enabled`.
+    pub redirect_http: bool,
+    /// The port put in redirect URLs; 0: the port of `listen`. A port of 443 is left out of
+    /// the URL. Set it when clients reach the HTTPS listener through another port (port
+    /// forwarding, a load balancer).
+    pub redirect_port: u16,
+    /// HTTP Strict Transport Security: the `Strict-Transport-Security` header on every
+    /// response of the HTTPS listener (never on plain HTTP), telling browsers to use HTTPS
+    /// only for this host from then on.
+    pub hsts: EdgeHstsConfig,
+}
+
+/// The `Strict-Transport-Security` header of HTTPS responses.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct EdgeHstsConfig {
+    /// How long, in seconds, browsers keep to HTTPS for the host (`max-age`); 0 sends no
+    /// header. Start small (e.g. 300) and raise it (a year is 31536000) once HTTPS works
+    /// everywhere: browsers remember it.
+    pub max_age_secs: u64,
+    /// Add `includeSubDomains`: the rule covers every subdomain of the host too.
+    pub include_subdomains: bool,
+    /// Add `preload` (asks to be built into browsers, see hstspreload.org): needs
+    /// `include_subdomains` and `max_age_secs` of at least 31536000.
+    pub preload: bool,
 }
 
 impl Default for EdgeTlsConfig {
@@ -50,6 +78,9 @@ impl Default for EdgeTlsConfig {
             certificates: Vec::new(),
             default: None,
             reload_secs: 10,
+            redirect_http: false,
+            redirect_port: 0,
+            hsts: EdgeHstsConfig::default(),
         }
     }
 }
@@ -141,6 +172,18 @@ pub(crate) fn problems(e: &crate::EdgeConfig) -> Vec<(String, String)> {
             &mut fail,
         );
     }
+    if t.hsts.preload && (!t.hsts.include_subdomains || t.hsts.max_age_secs < 31_536_000) {
+        fail(
+            "edge.tls.hsts.preload",
+            "needs include_subdomains = true and max_age_secs of at least 31536000".into(),
+        );
+    }
+    if t.redirect_http && !t.enabled {
+        fail(
+            "edge.tls.redirect_http",
+            "needs edge.tls.enabled = true (there is no HTTPS listener to redirect to)".into(),
+        );
+    }
     if t.enabled {
         if t.certificates.is_empty() && t.default.is_none() {
             fail(
@@ -187,6 +230,13 @@ mod tests {
     }
 
     #[test]
+    fn the_redirect_needs_the_https_listener() {
+        let mut c = Config::default();
+        c.edge.tls.redirect_http = true;
+        assert_eq!(keys(&c), ["edge.tls.redirect_http"]);
+    }
+
+    #[test]
     fn host_names_are_checked() {
         for good in ["chat.example.com", "*.example.com", "localhost", "a-b.c1"] {
             assert!(valid_hostname(good), "{good}");
@@ -208,6 +258,9 @@ mod tests {
         c.edge.tls.enabled = true;
         assert_eq!(keys(&c), ["edge.tls"]);
         c.edge.tls.reload_secs = 0;
+        c.edge.tls.hsts.preload = true;
+        c.edge.tls.hsts.include_subdomains = true;
+        c.edge.tls.hsts.max_age_secs = 300;
         c.edge.tls.listen = c.edge.listen;
         c.edge.tls.certificates = vec![
             EdgeTlsCertificate {
@@ -240,6 +293,7 @@ mod tests {
                 "edge.tls.certificates.2.hostnames",
                 "edge.tls.certificates.2.hostnames",
                 "edge.tls.default.key_path",
+                "edge.tls.hsts.preload",
                 "edge.tls.listen",
             ]
         );

@@ -34,7 +34,7 @@ pub use edge_ops::{
     AccessLogFormat, EdgeLimitsConfig, EdgeTimeoutsConfig, PINGORA_MAX_HEADER_BYTES,
     PINGORA_MAX_HEADERS,
 };
-pub use edge_tls::{EdgeTlsCertificate, EdgeTlsConfig, EdgeTlsFiles};
+pub use edge_tls::{EdgeHstsConfig, EdgeTlsCertificate, EdgeTlsConfig, EdgeTlsFiles};
 pub use rate_limits::*;
 pub use remote_images::RemoteImagesConfig;
 pub use sample::sample;
