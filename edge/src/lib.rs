@@ -16,7 +16,8 @@
 //! - [`limits`]: head and body limits, client and upstream timeouts;
 //! - [`access_log`]: one line per request, written off the request path;
 //! - [`https`]: the HTTP→HTTPS redirect and HSTS;
-//! - [`tls`]: the HTTPS listener (`[edge.tls]`): certificates by SNI, reloaded on change.
+//! - [`tls`]: the HTTPS listener (`[edge.tls]`): certificates by SNI, reloaded on change;
+//! - [`acme`]: certificates from an ACME authority (`[edge.tls.acme]`), renewed before expiry.
 //!
 //! [`start`] runs the edge on a thread of its own (Pingora brings its own runtimes) until
 //! [`EdgeHandle::stop`], or [`EdgeHandle::hand_over`] for a zero-downtime upgrade: the listening
@@ -24,6 +25,7 @@
 //! `edge.upgrade_sock` (Pingora's graceful upgrade), then this one drains and ends.
 
 pub mod access_log;
+pub mod acme;
 pub mod admin;
 pub mod blocking;
 pub mod client_addr;
@@ -57,6 +59,7 @@ use pingora::services::listening::Service;
 use tokio::sync::watch;
 
 use crate::access_log::AccessLog;
+use crate::acme::AcmeService;
 use crate::admin::Admin;
 use crate::blocking::Blocker;
 use crate::client_addr::ClientAddr;
@@ -262,11 +265,12 @@ pub fn start_with(config: &Config, upgrade: bool) -> anyhow::Result<EdgeHandle> 
     )?;
     let proxy = EdgeProxy::new(table, upstreams.balancers, filter.clone(), clients, guards);
     if let Some(certs) = &certs {
-        let config = tls::server_config(certs.clone())?;
+        let config = tls::server_config(certs.clone(), edge.tls.acme.enabled)?;
         let listener = Listener {
             https: true,
             redirect_port: None,
             hsts: https::hsts_value(&edge.tls.hsts),
+            acme: None,
         };
         let app = Arc::new(pingora::proxy::http_proxy(
             &server.configuration,
@@ -283,6 +287,12 @@ pub fn start_with(config: &Config, upgrade: bool) -> anyhow::Result<EdgeHandle> 
             let mut service = Service::new("Accord edge TLS".into(), tls_app);
             service.add_tcp(&listen);
             server.add_service(service);
+        }
+        if let Some(challenges) = certs.challenges() {
+            server.add_service(background_service(
+                "edge ACME certificates",
+                AcmeService::new(edge.tls.acme.clone(), certs.clone(), challenges),
+            ));
         }
         server.add_service(background_service(
             "edge TLS certificate files",
@@ -301,6 +311,7 @@ pub fn start_with(config: &Config, upgrade: bool) -> anyhow::Result<EdgeHandle> 
             },
         ),
         hsts: None,
+        acme: certs.as_ref().and_then(|c| c.challenges()),
     };
     let app = pingora::proxy::http_proxy(&server.configuration, proxy.for_listener(plain));
     if edge.proxy_protocol {

@@ -21,6 +21,7 @@ use pingora::{Error, ErrorType, Result};
 use tokio::io::AsyncWriteExt;
 
 use crate::access_log::{AccessLog, Entry};
+use crate::acme::Challenges;
 use crate::blocking::Blocker;
 use crate::client_addr::ClientAddr;
 use crate::errors::{respond, respond_json};
@@ -55,6 +56,8 @@ pub struct Listener {
     pub redirect_port: Option<u16>,
     /// HTTPS listener: the `Strict-Transport-Security` value of every response.
     pub hsts: Option<String>,
+    /// Plain listener with ACME on: answers `/.well-known/acme-challenge/{token}` (HTTP-01).
+    pub acme: Option<Arc<Challenges>>,
 }
 
 /// The request guards past the IP filter, and the metrics they feed.
@@ -209,6 +212,27 @@ impl ProxyHttp for EdgeProxy {
     }
 
     async fn request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {
+        // ACME HTTP-01 validations come from the authority's addresses: answered before the
+        // IP filter, blocks and throttling.
+        if let Some(challenges) = &self.listener.acme
+            && let Some(token) = session
+                .req_header()
+                .uri
+                .path()
+                .strip_prefix(https::HTTP_CHALLENGE_PREFIX)
+        {
+            let answer = challenges.http_answer(token);
+            tracing::info!(
+                "edge: ACME HTTP-01 validation for token {token}: {}",
+                if answer.is_some() {
+                    "answered"
+                } else {
+                    "unknown token"
+                }
+            );
+            https::acme_answer(session, answer).await?;
+            return Ok(true);
+        }
         let peer = session
             .client_addr()
             .and_then(|a| a.as_inet())

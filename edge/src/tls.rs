@@ -11,7 +11,7 @@
 //! Pingora TLS stream to the HTTP proxy app: the proxy sees an ordinary TLS session (its digest
 //! says TLS), and the PROXY protocol, when on, is read before the handshake.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
@@ -30,6 +30,8 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
+
+use crate::acme::{ACME_TLS_ALPN, Challenges};
 
 /// The ALPN protocol of HTTP/1.1, the only application protocol the edge speaks over TLS.
 pub const ALPN_HTTP1: &[u8] = b"http/1.1";
@@ -93,6 +95,12 @@ pub struct CertStore {
     wildcard: HashMap<String, usize>,
     /// The index of the default certificate.
     default: Option<usize>,
+    /// The names of the ACME certificate (lower case), served with it once it is issued.
+    acme_names: HashSet<String>,
+    /// The ACME certificate in force.
+    acme: RwLock<Option<Arc<CertifiedKey>>>,
+    /// The pending ACME challenges, when ACME is on.
+    challenges: Option<Arc<Challenges>>,
 }
 
 impl CertStore {
@@ -103,7 +111,19 @@ impl CertStore {
             exact: HashMap::new(),
             wildcard: HashMap::new(),
             default: None,
+            acme_names: HashSet::new(),
+            acme: RwLock::new(None),
+            challenges: None,
         };
+        if config.acme.enabled {
+            store.acme_names = config
+                .acme
+                .domains
+                .iter()
+                .map(|d| d.trim().to_ascii_lowercase())
+                .collect();
+            store.challenges = Some(Arc::new(Challenges::default()));
+        }
         for (i, entry) in config.certificates.iter().enumerate() {
             let files = EdgeTlsFiles {
                 cert_path: entry.cert_path.clone(),
@@ -137,8 +157,24 @@ impl CertStore {
         Ok(self.files.len() - 1)
     }
 
+    /// The pending ACME challenges, when ACME is on.
+    pub fn challenges(&self) -> Option<Arc<Challenges>> {
+        self.challenges.clone()
+    }
+
+    /// Makes `key` the ACME certificate, for the names of `edge.tls.acme.domains`.
+    pub fn set_acme(&self, key: Arc<CertifiedKey>) {
+        *self.acme.write().unwrap_or_else(|e| e.into_inner()) = Some(key);
+    }
+
     /// The certificate for SNI name `name` (`None`: no SNI).
     pub fn lookup(&self, name: Option<&str>) -> Option<Arc<CertifiedKey>> {
+        if let Some(name) = name
+            && self.acme_names.contains(&name.to_ascii_lowercase())
+            && let Some(key) = self.acme.read().unwrap_or_else(|e| e.into_inner()).clone()
+        {
+            return Some(key);
+        }
         let index = name
             .map(str::to_ascii_lowercase)
             .and_then(|name| {
@@ -188,6 +224,24 @@ impl CertStore {
 
 impl ResolvesServerCert for CertStore {
     fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        // An ACME TLS-ALPN-01 validation: the challenge certificate or nothing.
+        if let Some(challenges) = &self.challenges
+            && hello
+                .alpn()
+                .is_some_and(|mut protocols| protocols.any(|p| p == ACME_TLS_ALPN))
+        {
+            let name = hello.server_name()?;
+            let key = challenges.tls_alpn_cert(name);
+            tracing::info!(
+                "edge: ACME TLS-ALPN-01 validation for {name}: {}",
+                if key.is_some() {
+                    "answered"
+                } else {
+                    "no challenge pending"
+                }
+            );
+            return key;
+        }
         let key = self.lookup(hello.server_name());
         if key.is_none() {
             tracing::debug!(
@@ -199,10 +253,11 @@ impl ResolvesServerCert for CertStore {
     }
 }
 
-/// The rustls server configuration of the HTTPS listener: TLS 1.2 and 1.3, HTTP/1.1 over ALPN,
-/// certificates from `resolver`.
+/// The rustls server configuration of the HTTPS listener: TLS 1.2 and 1.3, HTTP/1.1 over ALPN
+/// (and `acme-tls/1` with `acme`, for TLS-ALPN-01 validations), certificates from `resolver`.
 pub fn server_config(
     resolver: Arc<dyn ResolvesServerCert>,
+    acme: bool,
 ) -> anyhow::Result<Arc<rustls::ServerConfig>> {
     let mut config = rustls::ServerConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
@@ -210,6 +265,9 @@ pub fn server_config(
         .with_no_client_auth()
         .with_cert_resolver(resolver);
     config.alpn_protocols = vec![ALPN_HTTP1.to_vec()];
+    if acme {
+        config.alpn_protocols.push(ACME_TLS_ALPN.to_vec());
+    }
     Ok(Arc::new(config))
 }
 

@@ -124,3 +124,28 @@ pub async fn get(mut stream: TlsStream<TcpStream>, host: &str, path: &str) -> (u
         .unwrap_or(0);
     (status, text)
 }
+
+/// Connects to `port` on the loopback asking for `name` with a client trusting only the PEM
+/// certificates in `roots`, and completes the handshake.
+pub async fn connect_trusting(
+    roots: &str,
+    port: u16,
+    name: &str,
+) -> std::io::Result<TlsStream<TcpStream>> {
+    use rustls::pki_types::pem::PemObject;
+    let mut store = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(roots.as_bytes()) {
+        store.add(cert.unwrap()).unwrap();
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(store)
+        .with_no_client_auth();
+    let tcp = TcpStream::connect(("127.0.0.1", port)).await?;
+    let server = ServerName::try_from(name.to_owned()).unwrap();
+    TlsConnector::from(Arc::new(config))
+        .connect(server, tcp)
+        .await
+}

@@ -316,6 +316,7 @@ pub(crate) fn problems(c: &crate::Config) -> Vec<(String, String)> {
     out.extend(crate::edge_limits::problems(e));
     out.extend(crate::edge_ops::problems(e));
     out.extend(crate::edge_tls::problems(e));
+    out.extend(crate::edge_acme::problems(e));
     out
 }
 

@@ -8,6 +8,7 @@ use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::edge_acme::EdgeAcmeConfig;
 use crate::lenient;
 
 /// HTTPS on the edge: a second listener (`listen`) beside the plain one, terminating TLS 1.2 and
@@ -18,7 +19,8 @@ use crate::lenient;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct EdgeTlsConfig {
-    /// Turn the HTTPS listener on. Needs at least one certificate (`certificates` or `default`).
+    /// Turn the HTTPS listener on. Needs at least one certificate (`certificates`, `default`
+    /// or `acme`).
     pub enabled: bool,
     /// Address and port of the HTTPS listener (usually port 443 in production).
     #[serde(deserialize_with = "lenient::socket_addr")]
@@ -53,6 +55,8 @@ pub struct EdgeTlsConfig {
     /// response of the HTTPS listener (never on plain HTTP), telling browsers to use HTTPS
     /// only for this host from then on.
     pub hsts: EdgeHstsConfig,
+    /// Automatic certificates from an ACME authority (Let's Encrypt).
+    pub acme: EdgeAcmeConfig,
 }
 
 /// The `Strict-Transport-Security` header of HTTPS responses.
@@ -81,6 +85,7 @@ impl Default for EdgeTlsConfig {
             redirect_http: false,
             redirect_port: 0,
             hsts: EdgeHstsConfig::default(),
+            acme: EdgeAcmeConfig::default(),
         }
     }
 }
@@ -114,7 +119,7 @@ pub struct EdgeTlsFiles {
 
 /// Whether `name` is a usable host name for a certificate entry: DNS labels of letters, digits
 /// and `-` separated by dots, optionally starting with one `*.` label.
-fn valid_hostname(name: &str) -> bool {
+pub(crate) fn valid_hostname(name: &str) -> bool {
     let name = name.strip_prefix("*.").unwrap_or(name);
     !name.is_empty()
         && name.len() <= 253
@@ -185,10 +190,10 @@ pub(crate) fn problems(e: &crate::EdgeConfig) -> Vec<(String, String)> {
         );
     }
     if t.enabled {
-        if t.certificates.is_empty() && t.default.is_none() {
+        if t.certificates.is_empty() && t.default.is_none() && !t.acme.enabled {
             fail(
                 "edge.tls",
-                "enabled without certificates: set `certificates` or `default`".into(),
+                "enabled without certificates: set `certificates`, `default` or `acme`".into(),
             );
         }
         if t.listen == e.listen {

@@ -17,6 +17,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 mod edge;
+mod edge_acme;
 mod edge_limits;
 mod edge_ops;
 mod edge_tls;
@@ -29,6 +30,7 @@ mod sections;
 mod validate;
 
 pub use edge::{BUILT_IN_UPSTREAMS, EdgeConfig, EdgeIpFilterConfig, EdgeRoute};
+pub use edge_acme::{AcmeChallenge, EdgeAcmeConfig, LETS_ENCRYPT_DIRECTORY};
 pub use edge_limits::{EdgeBlockingConfig, EdgeThrottleConfig, EdgeThrottleRule, ThrottleKey};
 pub use edge_ops::{
     AccessLogFormat, EdgeLimitsConfig, EdgeTimeoutsConfig, PINGORA_MAX_HEADER_BYTES,
