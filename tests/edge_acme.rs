@@ -5,7 +5,8 @@
 //! over HTTP-01 and over TLS-ALPN-01 and served for its names, the account and certificate kept
 //! on disk and reused after a restart, renewal when the certificate is within
 //! `renew_days_before` of expiry, and the challenge answers of the edge (HTTP-01 on the plain
-//! listener, TLS-ALPN-01 with the `acme-tls/1` protocol) while an order is pending.
+//! listener, TLS-ALPN-01 with the `acme-tls/1` protocol), checked by a second pebble that
+//! validates them for real for the name `localhost`.
 
 mod support;
 
@@ -135,4 +136,47 @@ async fn a_certificate_comes_over_http01_is_stored_reused_and_renewed() {
 #[tokio::test]
 async fn a_certificate_comes_over_tls_alpn01_is_stored_reused_and_renewed() {
     issue_and_renew("tls-alpn-01").await;
+}
+
+/// Pebble validating for real (without `PEBBLE_VA_ALWAYS_VALID`) the name `localhost`, whose
+/// challenges it sends to the edge's listeners on the loopback: no certificate unless the
+/// edge's answer is right.
+async fn validated(challenge: &str) {
+    let (app, _) = backend().await;
+    let dir = tempfile::tempdir().unwrap();
+    let ports = (free_port(), free_port());
+    let pebble = Pebble::start_with(dir.path(), ports.0, ports.1, false);
+    let root = pebble.issuing_root().await;
+    write_config(dir.path(), ports, app, &pebble, challenge, 30);
+    let toml = std::fs::read_to_string(dir.path().join("accord.toml")).unwrap();
+    let log = dir.path().join("access.log");
+    let toml = toml
+        .replace(
+            "domains = [\"acme.example.com\", \"www.acme.example.com\"]",
+            "domains = [\"localhost\"]",
+        )
+        .replace(
+            "[edge.upstreams]",
+            &format!("access_log = \"{}\"\n[edge.upstreams]", log.display()),
+        );
+    std::fs::write(dir.path().join("accord.toml"), toml).unwrap();
+    let (child, _) = start(edge_cmd(dir.path()));
+    wait_for_issued(&root, ports.1, "localhost", None).await;
+    assert!(stop(child).success());
+    // Pebble fetched the HTTP-01 answer from the edge itself (TLS-ALPN-01 leaves no request).
+    let lines = std::fs::read_to_string(&log).unwrap_or_default();
+    let fetched = lines
+        .lines()
+        .any(|l| l.contains("GET /.well-known/acme-challenge/") && l.contains(" 200 "));
+    assert_eq!(fetched, challenge == "http-01", "{lines}");
+}
+
+#[tokio::test]
+async fn pebble_validates_the_edges_http01_answer() {
+    validated("http-01").await;
+}
+
+#[tokio::test]
+async fn pebble_validates_the_edges_tls_alpn01_answer() {
+    validated("tls-alpn-01").await;
 }

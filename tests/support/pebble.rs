@@ -47,6 +47,12 @@ impl Pebble {
     /// Starts pebble in `dir` with every challenge considered valid (`PEBBLE_VA_ALWAYS_VALID`)
     /// and waits until its directory answers.
     pub fn start(dir: &Path, http_port: u16, tls_port: u16) -> Self {
+        Self::start_with(dir, http_port, tls_port, true)
+    }
+
+    /// Starts pebble in `dir`; with `always_valid` false, it really validates challenges:
+    /// HTTP-01 at `http://<domain>:<http_port>`, TLS-ALPN-01 at `<domain>:<tls_port>`.
+    pub fn start_with(dir: &Path, http_port: u16, tls_port: u16, always_valid: bool) -> Self {
         let bin = binary();
         let ca = TestCa::new();
         let leaf = ca.leaf(&["localhost", "127.0.0.1"], "pebble");
@@ -69,11 +75,15 @@ impl Pebble {
         });
         let config_path = dir.join("pebble.json");
         std::fs::write(&config_path, config.to_string()).unwrap();
-        let child = Command::new(bin)
+        let mut cmd = Command::new(bin);
+        cmd.env_remove("PEBBLE_VA_ALWAYS_VALID");
+        if always_valid {
+            cmd.env("PEBBLE_VA_ALWAYS_VALID", "1");
+        }
+        let child = cmd
             .arg("-config")
             .arg(&config_path)
             .current_dir(dir)
-            .env("PEBBLE_VA_ALWAYS_VALID", "1")
             .env("PEBBLE_VA_NOSLEEP", "1")
             .env("PEBBLE_WFE_NONCEREJECT", "0")
             .stdout(Stdio::null())
