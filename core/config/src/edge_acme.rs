@@ -150,3 +150,66 @@ pub(crate) fn problems(e: &crate::EdgeConfig) -> Vec<(String, String)> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Config;
+
+    fn keys(c: &Config) -> Vec<String> {
+        problems(&c.edge).into_iter().map(|(k, _)| k).collect()
+    }
+
+    #[test]
+    fn defaults_are_valid_and_acme_is_off() {
+        let c = Config::default();
+        assert!(!c.edge.tls.acme.enabled);
+        assert!(keys(&c).is_empty());
+    }
+
+    #[test]
+    fn acme_needs_tls_domains_terms_and_an_https_directory() {
+        let mut c = Config::default();
+        c.edge.tls.acme.enabled = true;
+        c.edge.tls.acme.directory_url = "http://ca.example/dir".into();
+        c.edge.tls.acme.storage_dir = " ".into();
+        c.edge.tls.acme.renew_days_before = 0;
+        c.edge.tls.acme.check_secs = 0;
+        c.edge.tls.acme.directory_ca_path = "/nonexistent/ca.pem".into();
+        assert_eq!(
+            keys(&c),
+            [
+                "edge.tls.acme.renew_days_before",
+                "edge.tls.acme.check_secs",
+                "edge.tls.acme.directory_ca_path",
+                "edge.tls.acme.enabled",
+                "edge.tls.acme.domains",
+                "edge.tls.acme.accept_terms",
+                "edge.tls.acme.directory_url",
+                "edge.tls.acme.storage_dir",
+            ]
+        );
+        let mut c = Config::default();
+        c.edge.tls.enabled = true;
+        c.edge.tls.acme.enabled = true;
+        c.edge.tls.acme.accept_terms = true;
+        c.edge.tls.acme.domains = vec!["chat.example.com".into(), "*.example.com".into()];
+        assert_eq!(keys(&c), ["edge.tls.acme.domains"], "no wildcards");
+        c.edge.tls.acme.domains.pop();
+        assert!(keys(&c).is_empty());
+        // ACME alone is enough certificates for the HTTPS listener.
+        assert!(crate::edge_tls::problems(&c.edge).is_empty());
+    }
+
+    #[test]
+    fn the_challenge_loads_from_toml() {
+        use figment::Figment;
+        use figment::providers::{Format, Serialized, Toml};
+        let figment = Figment::from(Serialized::defaults(Config::default())).merge(Toml::string(
+            "[edge.tls.acme]\nchallenge = \"tls-alpn-01\"\ndomains = \"a.example, b.example\"\n",
+        ));
+        let c = Config::from_figment(figment).unwrap();
+        assert_eq!(c.edge.tls.acme.challenge, AcmeChallenge::TlsAlpn01);
+        assert_eq!(c.edge.tls.acme.domains, ["a.example", "b.example"]);
+    }
+}
