@@ -126,6 +126,20 @@ async fn issue_and_renew(challenge: &str) {
         account
     );
     assert!(stop(child).success());
+
+    // Another domain list: a new certificate at once, for the new names, same account.
+    let toml = std::fs::read_to_string(dir.path().join("accord.toml")).unwrap();
+    let toml = toml.replace("\"www.acme.example.com\"", "\"chat.acme.example.com\"");
+    std::fs::write(dir.path().join("accord.toml"), toml).unwrap();
+    let (child, _) = start(edge_cmd(dir.path()));
+    let third = wait_for_issued(&root, ports.1, "chat.acme.example.com", None).await;
+    assert_ne!(third, served);
+    assert_ne!(std::fs::read(storage.join("cert.pem")).unwrap(), cert);
+    assert_eq!(
+        std::fs::read_to_string(storage.join("account.json")).unwrap(),
+        account
+    );
+    assert!(stop(child).success());
 }
 
 #[tokio::test]

@@ -29,6 +29,8 @@ use crate::tls::{CertStore, certified_key};
 pub const ACME_TLS_ALPN: &[u8] = b"acme-tls/1";
 /// How long an order may take to become ready, and its certificate to be issued.
 const ORDER_TIMEOUT: Duration = Duration::from_secs(120);
+/// The longest wait before another attempt after a failed order.
+const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(3600);
 
 /// The challenge answers in force while an order is pending.
 #[derive(Debug, Default)]
@@ -174,7 +176,22 @@ impl AcmeService {
         Path::new(&self.config.storage_dir).join(name)
     }
 
-    /// Installs the certificate kept on disk, if there is a usable one; returns its expiry.
+    /// The configured domains as kept in `domains.txt` beside the certificate: lower case,
+    /// sorted, one a line.
+    fn domains_text(&self) -> String {
+        let mut domains: Vec<String> = self
+            .config
+            .domains
+            .iter()
+            .map(|d| d.trim().to_ascii_lowercase())
+            .collect();
+        domains.sort();
+        domains.dedup();
+        domains.join("\n") + "\n"
+    }
+
+    /// Installs the certificate kept on disk, if there is a usable one; returns its expiry, or
+    /// `None` (order at once) when there is none or it was ordered for other domains.
     pub fn load_stored(&self) -> Option<DateTime<Utc>> {
         let cert = self.path("cert.pem");
         let key = self.path("key.pem");
@@ -185,6 +202,15 @@ impl AcmeService {
             Ok(pair) => {
                 let expiry = pair.cert.first().and_then(|c| not_after(c));
                 self.store.set_acme(Arc::new(pair));
+                let stored = std::fs::read_to_string(self.path("domains.txt")).ok();
+                if stored.as_deref() != Some(self.domains_text().as_str()) {
+                    tracing::info!(
+                        "edge: ACME: the stored certificate is for other domains: ordering one \
+                         for {}",
+                        self.config.domains.join(", ")
+                    );
+                    return None;
+                }
                 expiry
             }
             Err(e) => {
@@ -211,6 +237,7 @@ impl AcmeService {
         let new_expiry = pair.cert.first().and_then(|c| not_after(c));
         write_private(&self.path("key.pem"), key_pem.as_bytes())?;
         write_private(&self.path("cert.pem"), cert_pem.as_bytes())?;
+        write_private(&self.path("domains.txt"), self.domains_text().as_bytes())?;
         self.store.set_acme(Arc::new(pair));
         tracing::info!(
             "edge: ACME: new certificate for {} (expires {})",
@@ -351,15 +378,19 @@ impl BackgroundService for AcmeService {
         let mut expiry = self.load_stored();
         let interval = Duration::from_secs(self.config.check_secs.max(1));
         loop {
-            if let Err(e) = self.check(&mut expiry).await {
-                tracing::error!(
-                    "edge: ACME: no new certificate for {}: {e:#}",
-                    self.config.domains.join(", ")
-                );
-            }
+            let wait = match self.check(&mut expiry).await {
+                Ok(()) => interval,
+                Err(e) => {
+                    tracing::error!(
+                        "edge: ACME: no new certificate for {}: {e:#}",
+                        self.config.domains.join(", ")
+                    );
+                    interval.min(RETRY_AFTER_FAILURE)
+                }
+            };
             tokio::select! {
                 _ = shutdown.changed() => return,
-                () = tokio::time::sleep(interval) => {}
+                () = tokio::time::sleep(wait) => {}
             }
         }
     }

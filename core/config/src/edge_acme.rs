@@ -28,7 +28,8 @@ pub enum AcmeChallenge {
 
 /// Automatic certificates over ACME: the edge opens an account with the certificate authority,
 /// orders one certificate covering `domains`, answers the authority's challenge itself, keeps
-/// account, certificate and key under `storage_dir`, and orders a new certificate when the one
+/// account, certificate and key under `storage_dir` (a change of `domains` orders a new
+/// certificate at the next start), and orders a new certificate when the one
 /// in force expires within `renew_days_before` days (checked every `check_secs`). The
 /// certificate serves the names in `domains` over `edge.tls.listen`, and takes precedence over
 /// `edge.tls.certificates` entries for those names once issued.
@@ -65,8 +66,8 @@ pub struct EdgeAcmeConfig {
     /// Order a new certificate when the one in force expires within this many days. At
     /// least 1.
     pub renew_days_before: u32,
-    /// Seconds between checks of the certificate's expiry (and between attempts after a
-    /// failed order). At least 1.
+    /// Seconds between checks of the certificate's expiry. After a failed order the next
+    /// attempt comes after this or an hour, whichever is shorter. At least 1.
     pub check_secs: u64,
 }
 
