@@ -2,8 +2,9 @@
 //! the certificate each SNI name gets (exact names, a wildcard, the default for unknown names
 //! and for clients sending no SNI), HTTPS requests reaching the upstream with
 //! `X-Forwarded-Proto: https`, WebSocket upgrades over TLS (`wss://`), the plain listener
-//! still working beside it, configuration errors, and certificates reloaded when their files
-//! change (a broken or mismatched file keeps the certificate in force).
+//! still working beside it, configuration errors, certificates reloaded when their files
+//! change (a broken or mismatched file keeps the certificate in force), the HTTP→HTTPS redirect
+//! and HSTS, and the PROXY protocol read before the TLS handshake.
 
 mod support;
 
@@ -352,5 +353,46 @@ async fn plain_http_is_redirected_to_https_except_acme_challenges_and_https_answ
     let (status, text) = get(stream, "a.test", "/dead").await;
     assert_eq!(status, 502, "{text}");
     assert!(text.contains(hsts), "{text}");
+    assert!(stop(child).success());
+}
+
+#[tokio::test]
+async fn with_the_proxy_protocol_the_header_comes_before_the_tls_handshake() {
+    use tokio::io::AsyncWriteExt;
+    let (app, _) = backend().await;
+    let ca = TestCa::new();
+    let dir = tempfile::tempdir().unwrap();
+    let a = ca.leaf(&["a.test"], "a");
+    let a_files = a.write(dir.path(), "a");
+    let ports = Ports {
+        plain: free_port(),
+        tls: free_port(),
+    };
+    write_config(
+        dir.path(),
+        &ports,
+        app,
+        app,
+        &format!("certificates = [{}]", entry(&["a.test"], &a_files)),
+        "proxy_protocol = true",
+    );
+    let (child, _) = start(edge_cmd(dir.path()));
+    let mut tcp = tokio::net::TcpStream::connect(("127.0.0.1", ports.tls))
+        .await
+        .unwrap();
+    tcp.write_all(b"PROXY TCP4 203.0.113.9 127.0.0.1 5555 443\r\n")
+        .await
+        .unwrap();
+    let connector = tokio_rustls::TlsConnector::from(ca.client_config(&[b"http/1.1"]));
+    let name = rustls::pki_types::ServerName::try_from("a.test").unwrap();
+    let stream = connector.connect(name, tcp).await.expect("TLS after PROXY");
+    assert_eq!(peer_cert(&stream), a.der);
+    let (status, text) = get(stream, "a.test", "/behind-a-balancer").await;
+    assert_eq!(status, 200, "{text}");
+    let body: Value = serde_json::from_str(text.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+    assert_eq!(body["xff"], "203.0.113.9", "the PROXY source is the client");
+    assert_eq!(body["proto"], "https");
+    // Without the header the connection is closed before any TLS.
+    assert!(ca.connect(ports.tls, "a.test").await.is_err());
     assert!(stop(child).success());
 }
