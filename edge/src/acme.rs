@@ -159,17 +159,23 @@ pub struct AcmeService {
     config: EdgeAcmeConfig,
     store: Arc<CertStore>,
     challenges: Arc<Challenges>,
+    /// The expiry of the stored certificate installed by [`AcmeService::new`], if any.
+    stored: Option<DateTime<Utc>>,
 }
 
 impl AcmeService {
     /// The service for `config`, installing certificates into `store` and answering
-    /// challenges through `challenges`.
+    /// challenges through `challenges`. Installs the certificate kept on disk at once, so it
+    /// serves the first handshakes. Blocking (reads the files).
     pub fn new(config: EdgeAcmeConfig, store: Arc<CertStore>, challenges: Arc<Challenges>) -> Self {
-        Self {
+        let mut service = Self {
             config,
             store,
             challenges,
-        }
+            stored: None,
+        };
+        service.stored = service.load_stored();
+        service
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -375,7 +381,7 @@ impl AcmeService {
 #[async_trait]
 impl BackgroundService for AcmeService {
     async fn start(&self, mut shutdown: ShutdownWatch) {
-        let mut expiry = self.load_stored();
+        let mut expiry = self.stored;
         let interval = Duration::from_secs(self.config.check_secs.max(1));
         loop {
             let wait = match self.check(&mut expiry).await {
