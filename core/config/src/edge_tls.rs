@@ -35,7 +35,7 @@ pub struct EdgeTlsConfig {
     /// The certificate for clients that send no name (SNI) or a name no entry of
     /// `certificates` serves: a table with `cert_path` and `key_path`. Unset: such handshakes
     /// are refused (alert `unrecognized_name`).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(example = EdgeTlsFiles::example())]
     pub default: Option<EdgeTlsFiles>,
     /// Seconds between checks of the certificate and key files: when a file's modification
     /// time changes, the pair is read again and new handshakes get the new certificate, no
@@ -115,6 +115,16 @@ pub struct EdgeTlsFiles {
     /// PEM file with the private key.
     #[serde(deserialize_with = "lenient::string")]
     pub key_path: String,
+}
+
+impl EdgeTlsFiles {
+    /// The example of the sample configuration.
+    fn example() -> Self {
+        Self {
+            cert_path: "/etc/accord/default.pem".into(),
+            key_path: "/etc/accord/default.key".into(),
+        }
+    }
 }
 
 /// Whether `name` is a usable host name for a certificate entry: DNS labels of letters, digits
