@@ -187,6 +187,9 @@ async fn start_edge(config: Arc<Config>, upgrade: bool) -> anyhow::Result<accord
     for route in edge.routes() {
         println!("             {route}");
     }
+    if let Some(tls) = edge.tls_addr() {
+        println!("  Edge TLS:  https://{tls}   (certificates by SNI, reloaded on change)");
+    }
     println!(
         "  Edge admin: http://{}/blocks   http://{}/metrics   (keep it on the loopback)",
         edge.admin_addr(),

@@ -14,7 +14,10 @@
 //! - [`admin`]: the admin listener (`edge.admin_listen`): blocks and metrics;
 //! - [`errors`]: Discord-style JSON answers when a request cannot be proxied (502, 504...);
 //! - [`limits`]: head and body limits, client and upstream timeouts;
-//! - [`access_log`]: one line per request, written off the request path.
+//! - [`access_log`]: one line per request, written off the request path;
+//! - [`https`]: the HTTP→HTTPS redirect and HSTS;
+//! - [`tls`]: the HTTPS listener (`[edge.tls]`): certificates by SNI, reloaded on change;
+//! - [`acme`]: certificates from an ACME authority (`[edge.tls.acme]`), renewed before expiry.
 //!
 //! [`start`] runs the edge on a thread of its own (Pingora brings its own runtimes) until
 //! [`EdgeHandle::stop`], or [`EdgeHandle::hand_over`] for a zero-downtime upgrade: the listening
@@ -22,12 +25,14 @@
 //! `edge.upgrade_sock` (Pingora's graceful upgrade), then this one drains and ends.
 
 pub mod access_log;
+pub mod acme;
 pub mod admin;
 pub mod blocking;
 pub mod client_addr;
 pub mod counters;
 pub mod errors;
 pub mod health;
+pub mod https;
 pub mod ip_filter;
 pub mod limits;
 pub mod metrics;
@@ -35,6 +40,7 @@ pub mod proxy;
 pub mod proxy_protocol;
 pub mod routes;
 pub mod throttle;
+pub mod tls;
 pub mod websocket;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
@@ -53,16 +59,18 @@ use pingora::services::listening::Service;
 use tokio::sync::watch;
 
 use crate::access_log::AccessLog;
+use crate::acme::AcmeService;
 use crate::admin::Admin;
 use crate::blocking::Blocker;
 use crate::client_addr::ClientAddr;
 use crate::ip_filter::{FileWatcher, IpFilter};
 use crate::limits::Limits;
 use crate::metrics::EdgeMetrics;
-use crate::proxy::{EdgeProxy, Guards};
+use crate::proxy::{EdgeProxy, Guards, Listener};
 use crate::proxy_protocol::ProxyProtocolApp;
 use crate::routes::RouteTable;
 use crate::throttle::Throttle;
+use crate::tls::{CertReloader, CertStore, TlsApp};
 
 /// How long [`start`] waits for the edge to accept connections.
 const READY_TIMEOUT: Duration = Duration::from_secs(15);
@@ -75,6 +83,7 @@ pub struct EdgeHandle {
     thread: Option<JoinHandle<()>>,
     admin: Option<JoinHandle<()>>,
     listen: SocketAddr,
+    tls_listen: Option<SocketAddr>,
     admin_listen: SocketAddr,
     routes: Vec<String>,
 }
@@ -83,6 +92,11 @@ impl EdgeHandle {
     /// The address the edge listens on.
     pub fn listen_addr(&self) -> SocketAddr {
         self.listen
+    }
+
+    /// The address of the HTTPS listener, when `edge.tls` is on.
+    pub fn tls_addr(&self) -> Option<SocketAddr> {
+        self.tls_listen
     }
 
     /// The address of the admin listener (blocks and metrics).
@@ -180,7 +194,21 @@ pub fn start_with(config: &Config, upgrade: bool) -> anyhow::Result<EdgeHandle> 
             std::net::TcpListener::bind(edge.listen)
                 .with_context(|| format!("cannot listen on {} (edge.listen)", edge.listen))?,
         );
+        if edge.tls.enabled {
+            drop(
+                std::net::TcpListener::bind(edge.tls.listen).with_context(|| {
+                    format!("cannot listen on {} (edge.tls.listen)", edge.tls.listen)
+                })?,
+            );
+        }
     }
+    let certs = if edge.tls.enabled {
+        Some(Arc::new(
+            CertStore::from_config(&edge.tls).context("cannot load the edge's certificates")?,
+        ))
+    } else {
+        None
+    };
     let access_log = AccessLog::open(&edge.access_log, edge.access_log_format)
         .context("cannot open the access log (edge.access_log)")?
         .map(Arc::new);
@@ -236,7 +264,56 @@ pub fn start_with(config: &Config, upgrade: bool) -> anyhow::Result<EdgeHandle> 
         stop_rx.clone(),
     )?;
     let proxy = EdgeProxy::new(table, upstreams.balancers, filter.clone(), clients, guards);
-    let app = pingora::proxy::http_proxy(&server.configuration, proxy);
+    if let Some(certs) = &certs {
+        let config = tls::server_config(certs.clone(), edge.tls.acme.enabled)?;
+        let listener = Listener {
+            https: true,
+            redirect_port: None,
+            hsts: https::hsts_value(&edge.tls.hsts),
+            acme: None,
+        };
+        let app = Arc::new(pingora::proxy::http_proxy(
+            &server.configuration,
+            proxy.clone().for_listener(listener),
+        ));
+        let tls_app = TlsApp::new(config, app);
+        let listen = edge.tls.listen.to_string();
+        if edge.proxy_protocol {
+            let mut service =
+                Service::new("Accord edge TLS".into(), ProxyProtocolApp::new(tls_app));
+            service.add_tcp(&listen);
+            server.add_service(service);
+        } else {
+            let mut service = Service::new("Accord edge TLS".into(), tls_app);
+            service.add_tcp(&listen);
+            server.add_service(service);
+        }
+        if let Some(challenges) = certs.challenges() {
+            server.add_service(background_service(
+                "edge ACME certificates",
+                AcmeService::new(edge.tls.acme.clone(), certs.clone(), challenges),
+            ));
+        }
+        server.add_service(background_service(
+            "edge TLS certificate files",
+            CertReloader {
+                store: certs.clone(),
+                interval: Duration::from_secs(edge.tls.reload_secs.max(1)),
+            },
+        ));
+    }
+    let plain = Listener {
+        https: false,
+        redirect_port: (edge.tls.enabled && edge.tls.redirect_http).then_some(
+            match edge.tls.redirect_port {
+                0 => edge.tls.listen.port(),
+                port => port,
+            },
+        ),
+        hsts: None,
+        acme: certs.as_ref().and_then(|c| c.challenges()),
+    };
+    let app = pingora::proxy::http_proxy(&server.configuration, proxy.for_listener(plain));
     if edge.proxy_protocol {
         let mut service = Service::new("Accord edge".into(), ProxyProtocolApp::new(app));
         service.add_tcp(&edge.listen.to_string());
@@ -271,6 +348,7 @@ pub fn start_with(config: &Config, upgrade: bool) -> anyhow::Result<EdgeHandle> 
         thread: Some(thread),
         admin: Some(admin),
         listen: edge.listen,
+        tls_listen: edge.tls.enabled.then_some(edge.tls.listen),
         admin_listen: edge.admin_listen,
         routes: route_lines,
     };
@@ -307,9 +385,17 @@ fn wait_running(
     }
 }
 
-/// Waits until the edge accepts a TCP connection.
+/// Waits until the edge accepts TCP connections on its listeners.
 fn wait_ready(handle: &EdgeHandle) -> anyhow::Result<()> {
-    let mut addr = handle.listen;
+    wait_listening(handle, handle.listen)?;
+    match handle.tls_listen {
+        Some(addr) => wait_listening(handle, addr),
+        None => Ok(()),
+    }
+}
+
+/// Waits until the edge accepts a TCP connection on `addr`.
+fn wait_listening(handle: &EdgeHandle, mut addr: SocketAddr) -> anyhow::Result<()> {
     match addr.ip() {
         IpAddr::V4(ip) if ip.is_unspecified() => addr.set_ip(Ipv4Addr::LOCALHOST.into()),
         IpAddr::V6(ip) if ip.is_unspecified() => addr.set_ip(Ipv6Addr::LOCALHOST.into()),
@@ -321,16 +407,10 @@ fn wait_ready(handle: &EdgeHandle) -> anyhow::Result<()> {
             return Ok(());
         }
         if handle.thread.as_ref().is_none_or(JoinHandle::is_finished) {
-            bail!(
-                "the edge stopped while starting (edge.listen {})",
-                handle.listen
-            );
+            bail!("the edge stopped while starting (listening on {addr})");
         }
         if Instant::now() > deadline {
-            bail!(
-                "the edge did not start listening on {} in time",
-                handle.listen
-            );
+            bail!("the edge did not start listening on {addr} in time");
         }
         std::thread::sleep(Duration::from_millis(20));
     }

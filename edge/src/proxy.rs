@@ -13,12 +13,15 @@ use std::time::{Instant, SystemTime};
 use async_trait::async_trait;
 use bytes::Bytes;
 use pingora::http::RequestHeader;
+use pingora::modules::http::HttpModules;
+use pingora::modules::http::compression::ResponseCompressionBuilder;
 use pingora::prelude::HttpPeer;
 use pingora::proxy::{FailToProxy, ProxyHttp, Session};
 use pingora::{Error, ErrorType, Result};
 use tokio::io::AsyncWriteExt;
 
 use crate::access_log::{AccessLog, Entry};
+use crate::acme::Challenges;
 use crate::blocking::Blocker;
 use crate::client_addr::ClientAddr;
 use crate::errors::{respond, respond_json};
@@ -28,18 +31,33 @@ use crate::limits::Limits;
 use crate::metrics::EdgeMetrics;
 use crate::routes::RouteTable;
 use crate::throttle::Throttle;
-use crate::websocket;
+use crate::{https, websocket};
 
 /// Discord's JSON error code sent with 403 when the edge refuses a client address.
 pub const BLOCKED_CODE: u32 = accord_model::error::codes::ADDRESS_BLOCKED;
 
 /// The edge's request handling.
+#[derive(Clone)]
 pub struct EdgeProxy {
     routes: RouteTable,
     balancers: BTreeMap<String, Arc<Balancer>>,
     filter: Arc<IpFilter>,
     clients: ClientAddr,
     guards: Guards,
+    listener: Listener,
+}
+
+/// What differs between the proxy of the plain listener and that of the HTTPS listener.
+#[derive(Clone, Default)]
+pub struct Listener {
+    /// This is the HTTPS listener (`X-Forwarded-Proto: https`).
+    pub https: bool,
+    /// Plain listener: redirect requests to HTTPS on this port (`edge.tls.redirect_http`).
+    pub redirect_port: Option<u16>,
+    /// HTTPS listener: the `Strict-Transport-Security` value of every response.
+    pub hsts: Option<String>,
+    /// Plain listener with ACME on: answers `/.well-known/acme-challenge/{token}` (HTTP-01).
+    pub acme: Option<Arc<Challenges>>,
 }
 
 /// The request guards past the IP filter, and the metrics they feed.
@@ -72,7 +90,14 @@ impl EdgeProxy {
             filter,
             clients,
             guards,
+            listener: Listener::default(),
         }
+    }
+
+    /// This proxy, for the listener described by `listener`.
+    pub fn for_listener(mut self, listener: Listener) -> Self {
+        self.listener = listener;
+        self
     }
 }
 
@@ -85,7 +110,10 @@ impl EdgeProxy {
             .forward_header(peer, forwarded_for(session.req_header()));
         [
             ("x-forwarded-for", chain),
-            ("x-forwarded-proto", "http".to_owned()),
+            (
+                "x-forwarded-proto",
+                if self.listener.https { "https" } else { "http" }.to_owned(),
+            ),
         ]
     }
 
@@ -150,6 +178,14 @@ fn forwarded_for(req: &RequestHeader) -> impl Iterator<Item = &str> {
 impl ProxyHttp for EdgeProxy {
     type CTX = RequestCtx;
 
+    fn init_downstream_modules(&self, modules: &mut HttpModules) {
+        // Pingora's default: its (disabled) response compression module.
+        modules.add_module(ResponseCompressionBuilder::enable(0));
+        if let Some(hsts) = &self.listener.hsts {
+            modules.add_module(Box::new(https::HstsBuilder(hsts.clone())));
+        }
+    }
+
     fn new_ctx(&self) -> RequestCtx {
         RequestCtx {
             start: Instant::now(),
@@ -176,6 +212,27 @@ impl ProxyHttp for EdgeProxy {
     }
 
     async fn request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {
+        // ACME HTTP-01 validations come from the authority's addresses: answered before the
+        // IP filter, blocks and throttling.
+        if let Some(challenges) = &self.listener.acme
+            && let Some(token) = session
+                .req_header()
+                .uri
+                .path()
+                .strip_prefix(https::HTTP_CHALLENGE_PREFIX)
+        {
+            let answer = challenges.http_answer(token);
+            tracing::info!(
+                "edge: ACME HTTP-01 validation for token {token}: {}",
+                if answer.is_some() {
+                    "answered"
+                } else {
+                    "unknown token"
+                }
+            );
+            https::acme_answer(session, answer).await?;
+            return Ok(true);
+        }
         let peer = session
             .client_addr()
             .and_then(|a| a.as_inet())
@@ -194,6 +251,16 @@ impl ProxyHttp for EdgeProxy {
         if self.guards.blocker.is_blocked(client) {
             self.guards.metrics.blocked_request();
             respond_json(session, 403, "internal network error", BLOCKED_CODE).await?;
+            return Ok(true);
+        }
+        if let Some(port) = self.listener.redirect_port
+            && !session
+                .req_header()
+                .uri
+                .path()
+                .starts_with(https::HTTP_CHALLENGE_PREFIX)
+        {
+            https::redirect(session, port).await?;
             return Ok(true);
         }
         if let Some(throttle) = &self.guards.throttle {

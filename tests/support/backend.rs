@@ -1,5 +1,6 @@
 //! Plain backends for the edge tests: a keep-alive HTTP backend (`/hang` never answers,
-//! anything else gets 200 with a JSON body naming the path) and a WebSocket echo.
+//! anything else gets 200 with a JSON body naming the path, `X-Forwarded-Proto` and
+//! `X-Forwarded-For`) and a WebSocket echo.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -66,7 +67,18 @@ pub async fn backend() -> (u16, Arc<AtomicUsize>) {
                     if path.starts_with("/hang") {
                         tokio::time::sleep(Duration::from_secs(3600)).await;
                     }
-                    let body = serde_json::json!({ "path": path }).to_string();
+                    let header = |name: &str| {
+                        head.lines().find_map(|l| {
+                            let (k, v) = l.split_once(':')?;
+                            k.eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
+                        })
+                    };
+                    let body = serde_json::json!({
+                        "path": path,
+                        "proto": header("x-forwarded-proto"),
+                        "xff": header("x-forwarded-for"),
+                    })
+                    .to_string();
                     let resp = format!(
                         "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
                          Content-Length: {}\r\n\r\n{body}",

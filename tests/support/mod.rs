@@ -3,6 +3,8 @@
 #![allow(dead_code)]
 
 pub mod backend;
+pub mod pebble;
+pub mod tls;
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;

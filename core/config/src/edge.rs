@@ -12,6 +12,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::edge_limits::{EdgeBlockingConfig, EdgeThrottleConfig};
 use crate::edge_ops::{AccessLogFormat, EdgeLimitsConfig, EdgeTimeoutsConfig};
+use crate::edge_tls::EdgeTlsConfig;
 use crate::lenient;
 use crate::validate::IpNet;
 
@@ -120,6 +121,8 @@ pub struct EdgeConfig {
     /// accepting for 5 seconds, then stops accepting and gives the requests and WebSocket
     /// connections it still has this many seconds before it exits.
     pub drain_secs: u64,
+    /// HTTPS: certificates by host name (SNI) from files reloaded on change.
+    pub tls: EdgeTlsConfig,
 }
 
 impl Default for EdgeConfig {
@@ -143,6 +146,7 @@ impl Default for EdgeConfig {
             timeouts: EdgeTimeoutsConfig::default(),
             upgrade_sock: "/tmp/accord-edge-upgrade.sock".into(),
             drain_secs: 10,
+            tls: EdgeTlsConfig::default(),
         }
     }
 }
@@ -311,6 +315,8 @@ pub(crate) fn problems(c: &crate::Config) -> Vec<(String, String)> {
     }
     out.extend(crate::edge_limits::problems(e));
     out.extend(crate::edge_ops::problems(e));
+    out.extend(crate::edge_tls::problems(e));
+    out.extend(crate::edge_acme::problems(e));
     out
 }
 

@@ -17,8 +17,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 mod edge;
+mod edge_acme;
 mod edge_limits;
 mod edge_ops;
+mod edge_tls;
 mod lenient;
 mod rate_limits;
 mod redact;
@@ -28,11 +30,13 @@ mod sections;
 mod validate;
 
 pub use edge::{BUILT_IN_UPSTREAMS, EdgeConfig, EdgeIpFilterConfig, EdgeRoute};
+pub use edge_acme::{AcmeChallenge, EdgeAcmeConfig, LETS_ENCRYPT_DIRECTORY};
 pub use edge_limits::{EdgeBlockingConfig, EdgeThrottleConfig, EdgeThrottleRule, ThrottleKey};
 pub use edge_ops::{
     AccessLogFormat, EdgeLimitsConfig, EdgeTimeoutsConfig, PINGORA_MAX_HEADER_BYTES,
     PINGORA_MAX_HEADERS,
 };
+pub use edge_tls::{EdgeHstsConfig, EdgeTlsCertificate, EdgeTlsConfig, EdgeTlsFiles};
 pub use rate_limits::*;
 pub use remote_images::RemoteImagesConfig;
 pub use sample::sample;
