@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 mod edge;
 mod edge_limits;
 mod edge_ops;
+mod interactions;
 mod lenient;
 mod rate_limits;
 mod redact;
@@ -33,6 +34,7 @@ pub use edge_ops::{
     AccessLogFormat, EdgeLimitsConfig, EdgeTimeoutsConfig, PINGORA_MAX_HEADER_BYTES,
     PINGORA_MAX_HEADERS,
 };
+pub use interactions::InteractionsConfig;
 pub use rate_limits::*;
 pub use remote_images::RemoteImagesConfig;
 pub use sample::sample;
@@ -88,6 +90,8 @@ pub struct Config {
     pub security: SecurityConfig,
     /// Size and count limits enforced by the API. Every value must be at least 1.
     pub limits: LimitsConfig,
+    /// Application commands and interactions.
+    pub interactions: InteractionsConfig,
     /// Instance rights: what an account may do on this instance, independent of any guild.
     pub rights: RightsConfig,
     /// REST rate limits (Discord-style buckets, headers and 429 responses).
@@ -119,6 +123,7 @@ impl Default for Config {
             register: RegisterConfig::default(),
             security: SecurityConfig::default(),
             limits: LimitsConfig::default(),
+            interactions: InteractionsConfig::default(),
             rights: RightsConfig::default(),
             rate_limits: RateLimitsConfig::default(),
             log: LogConfig::default(),

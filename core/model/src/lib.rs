@@ -17,6 +17,7 @@ pub mod attachment;
 pub mod audit_log;
 pub mod ban;
 pub mod channel;
+pub mod command;
 pub mod embed;
 pub mod emoji;
 pub mod error;
@@ -48,6 +49,11 @@ pub use channel::{
     Channel, ChannelFlags, ChannelType, DefaultReaction, FollowedChannel, ForumLayoutType,
     ForumTag, OverwriteType, PermissionOverwrite, SortOrderType, ThreadMember, ThreadMetadata,
     VideoQualityMode,
+};
+pub use command::{
+    ApplicationCommand, ChoiceValue, CommandOption, CommandOptionChoice, CommandOptionType,
+    CommandPermission, CommandPermissionType, CommandType, GuildCommandPermissions,
+    InteractionContextType, Localizations,
 };
 pub use embed::{
     Embed, EmbedAuthor, EmbedField, EmbedFlags, EmbedFooter, EmbedImage, EmbedMediaFlags,

@@ -73,6 +73,31 @@ pub fn api() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(applications::bot::create))
         .routes(routes!(applications::bot::reset))
+        .routes(routes!(
+            applications::commands::collection::list,
+            applications::commands::collection::create,
+            applications::commands::collection::overwrite
+        ))
+        .routes(routes!(
+            applications::commands::command::get,
+            applications::commands::command::patch,
+            applications::commands::command::delete
+        ))
+        .routes(routes!(
+            applications::guilds::commands::list,
+            applications::guilds::commands::create,
+            applications::guilds::commands::overwrite
+        ))
+        .routes(routes!(
+            applications::guilds::command::get,
+            applications::guilds::command::patch,
+            applications::guilds::command::delete
+        ))
+        .routes(routes!(applications::guilds::permissions::list))
+        .routes(routes!(
+            applications::guilds::permissions::get,
+            applications::guilds::permissions::put
+        ))
         .routes(routes!(guilds::create::create))
         .routes(routes!(
             guilds::guild::get,
