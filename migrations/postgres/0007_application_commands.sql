@@ -24,3 +24,29 @@ CREATE TABLE application_command_permissions (
 );
 CREATE INDEX application_command_permissions_app ON application_command_permissions (application_id, guild_id);
 
+-- Interactions (developers/interactions/receiving-and-responding.mdx): one row per interaction
+-- a user triggered, with its token (valid 15 minutes), who and where, and whether (and with
+-- which callback type) the application answered. `metadata` is the JSON its response messages
+-- carry (`interaction_metadata` and the deprecated `interaction`).
+CREATE TABLE interactions (
+    id                  BIGINT PRIMARY KEY,
+    application_id      BIGINT NOT NULL REFERENCES applications (id) ON DELETE CASCADE,
+    kind                INTEGER NOT NULL,
+    token               TEXT NOT NULL,
+    user_id             BIGINT NOT NULL,
+    guild_id            BIGINT,
+    channel_id          BIGINT,
+    session_id          TEXT,
+    nonce               TEXT,
+    metadata            TEXT NOT NULL,
+    created_ms          BIGINT NOT NULL,
+    responded           INTEGER NOT NULL DEFAULT 0,
+    original_message_id BIGINT
+);
+
+-- The interaction a message answers (kept beside the message so the messages table is unchanged).
+CREATE TABLE message_interactions (
+    message_id     BIGINT PRIMARY KEY,
+    interaction_id BIGINT NOT NULL REFERENCES interactions (id) ON DELETE CASCADE,
+    data           TEXT NOT NULL
+);

@@ -26,6 +26,7 @@ pub mod gateway_events;
 pub mod guild;
 pub mod id;
 pub mod intents;
+pub mod interaction;
 pub mod invite;
 pub mod member;
 pub mod message;
@@ -70,6 +71,10 @@ pub use guild::{
 };
 pub use id::*;
 pub use intents::Intents;
+pub use interaction::{
+    CallbackType, CommandData, CommandDataOption, Interaction, InteractionMetadata,
+    InteractionStatus, InteractionType, MessageInteraction,
+};
 pub use invite::{
     Invite, InviteChannel, InviteFlags, InviteGuild, InviteRole, InviteTargetType, InviteType,
 };

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod channels;
 pub mod gateway;
 pub mod guilds;
+pub mod interactions;
 pub mod invites;
 pub mod oauth2;
 pub mod policies;
@@ -120,6 +121,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .pipe(guilds::emojis::register)
         .pipe(guilds::stickers::register)
         .pipe(invites::register)
+        .pipe(interactions::register)
         .pipe(oauth2::register)
         .pipe(webhooks::register)
         .pipe(attachments::register)

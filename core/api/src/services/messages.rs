@@ -38,7 +38,7 @@ const NONCE_WINDOW_MS: u64 = 5 * 60 * 1000;
 const NONCE_LENGTH: usize = 25;
 
 /// Flags a sender may set.
-const SENDABLE_FLAGS: u64 =
+pub(crate) const SENDABLE_FLAGS: u64 =
     MessageFlags::SUPPRESS_EMBEDS.bits() | MessageFlags::SUPPRESS_NOTIFICATIONS.bits();
 
 /// The Create Message body (JSON, or `payload_json` of a multipart body).
