@@ -18,6 +18,13 @@ pub struct InteractionsConfig {
     pub message_commands: u32,
     /// Permission overwrites (users, roles, channels) per command and guild.
     pub command_permissions: u32,
+    /// Let applications' interactions endpoint URLs name loopback, private (RFC 1918,
+    /// unique-local), link-local and other non-public addresses. Leave off on a server reachable
+    /// from the internet: anyone who creates an application could make this server send
+    /// requests to services on its own network. Useful for local bot development.
+    pub endpoint_allow_private_addresses: bool,
+    /// Seconds an interactions endpoint has to answer (Discord: 3).
+    pub endpoint_timeout_secs: u64,
 }
 
 impl Default for InteractionsConfig {
@@ -27,6 +34,8 @@ impl Default for InteractionsConfig {
             user_commands: 15,
             message_commands: 15,
             command_permissions: 100,
+            endpoint_allow_private_addresses: false,
+            endpoint_timeout_secs: 3,
         }
     }
 }

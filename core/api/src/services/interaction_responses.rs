@@ -171,6 +171,7 @@ pub async fn send(
         );
     }
     let components = body.components.clone().unwrap_or_default();
+    crate::services::messages::components::validate(&mut tree, &components);
     let has_files = !files.is_empty();
     let prepared = uploads::prepare(
         state,

@@ -20,7 +20,8 @@ use serde_json::{Value, json};
 
 use crate::error::{ApiError, ApiResult, Unknown};
 use crate::services::access::{ChannelAccess, GuildAccess};
-use crate::services::{commands, interaction_options};
+use crate::services::interaction_responses::{self, CallbackBody};
+use crate::services::{commands, interaction_endpoint, interaction_options};
 use crate::state::AppState;
 use crate::{views, views_guild};
 
@@ -381,13 +382,57 @@ pub async fn invoke(
         original_message_id: None,
     };
     state.store.create_interaction(&record).await?;
-    let bot = UserId::from_i64(app.bot_user_id.unwrap_or_default());
-    state
-        .dispatch("INTERACTION_CREATE", Audience::Users(vec![bot]), &payload)
-        .await;
+    match &app.interactions_endpoint_url {
+        Some(url) => deliver(state.clone(), record.clone(), &payload, url.clone())?,
+        None => {
+            let bot = UserId::from_i64(app.bot_user_id.unwrap_or_default());
+            state
+                .dispatch("INTERACTION_CREATE", Audience::Users(vec![bot]), &payload)
+                .await;
+        }
+    }
     notify(state, &record, "INTERACTION_CREATE").await;
     watch_first_response(state.clone(), record.interaction_id());
     Ok(record)
+}
+
+/// POSTs the interaction to the application's endpoint (instead of the gateway) and takes a
+/// 200 answer as its first response; with 202/204 the application answers through the callback
+/// route. Without an answer in time, the first-response watch reports the failure.
+fn deliver(
+    state: AppState,
+    record: InteractionRecord,
+    payload: &Interaction,
+    url: String,
+) -> ApiResult<()> {
+    let body = serde_json::to_vec(payload).map_err(|e| ApiError::Internal(e.to_string()))?;
+    tokio::spawn(async move {
+        let id = record.id;
+        let app = ApplicationId::from_i64(record.application_id);
+        let result = async {
+            let key = interaction_endpoint::signing_key(&state, app)
+                .await
+                .map_err(|e| format!("{e:?}"))?;
+            let answer = interaction_endpoint::post(&state, &url, &key, body, false).await?;
+            match answer.status {
+                200 => {
+                    let callback: CallbackBody = serde_json::from_slice(&answer.body)
+                        .map_err(|e| format!("answer is not an interaction response: {e}"))?;
+                    interaction_responses::callback(&state, record, callback, Vec::new())
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| format!("answer refused: {e}"))
+                }
+                202 | 204 => Ok(()),
+                other => Err(format!("answered {other}")),
+            }
+        }
+        .await;
+        if let Err(why) = result {
+            tracing::info!("interaction {id}: endpoint {url}: {why}");
+        }
+    });
+    Ok(())
 }
 
 /// Sends INTERACTION_CREATE / _SUCCESS / _FAILURE `{id, nonce}` to the invoking session (or,

@@ -2,6 +2,7 @@
 //! validation, slowmode, nonce deduplication, replies, mentions, uploads, the store write, and
 //! MESSAGE_CREATE (with CHANNEL_CREATE first to a DM recipient who never had the channel).
 
+pub mod components;
 pub mod embeds;
 pub mod events;
 pub mod mentions;
@@ -195,6 +196,7 @@ pub async fn create(
         );
     }
     let components = body.components.clone().unwrap_or_default();
+    components::validate(&mut tree, &components);
     let has_files = !files.is_empty();
     let prepared = uploads::prepare(
         state,
