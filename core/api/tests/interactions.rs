@@ -568,4 +568,179 @@ async fn deadlines_and_autocomplete(backend: &str) {
     s.stop().await;
 }
 
-both_backends!(invoking, responding, deadlines_and_autocomplete);
+/// Sends a component interaction on `message` and returns what the bot received.
+async fn press(s: &Server, t: &Setup, message: &str, data: Value) -> (StatusCode, Value) {
+    let mut events = Events::new(s);
+    let (status, body) = s
+        .call(
+            Method::POST,
+            "/interactions",
+            Some(&t.member),
+            Some(json!({
+                "type": 3, "application_id": t.app, "guild_id": t.guild, "channel_id": t.channel,
+                "message_id": message, "message_flags": 0, "session_id": "not-a-real-session",
+                "nonce": "c", "data": data
+            })),
+        )
+        .await;
+    if status != StatusCode::NO_CONTENT {
+        events.expect(&[]);
+        return (status, body);
+    }
+    let got = events.expect(&["INTERACTION_CREATE", "INTERACTION_CREATE"]);
+    assert_eq!(got[0].1, Audience::Users(vec![t.bot_id.parse().unwrap()]));
+    (status, got[0].2.clone())
+}
+
+async fn components(backend: &str) {
+    let s = Server::start(backend).await;
+    let t = setup(&s).await;
+    let components = json!([
+        {"type": 1, "components": [
+            {"type": 2, "style": 1, "label": "Yes", "custom_id": "yes"},
+            {"type": 2, "style": 4, "label": "Off", "custom_id": "off", "disabled": true}
+        ]},
+        {"type": 1, "components": [{"type": 3, "custom_id": "flavour",
+            "options": [{"label": "Vanilla", "value": "v"}, {"label": "Chocolate", "value": "c"}]}]},
+        {"type": 1, "components": [{"type": 5, "custom_id": "who", "max_values": 2}]}
+    ]);
+    let (status, sent) = s
+        .call(
+            Method::POST,
+            &format!("/channels/{}/messages", t.channel),
+            Some(&t.bot),
+            Some(json!({"content": "Pick", "components": components})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{sent}");
+    let mid = id_of(&sent);
+
+    let (status, i) = press(
+        &s,
+        &t,
+        &mid,
+        json!({"component_type": 2, "custom_id": "yes"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{i}");
+    assert_eq!(i["type"], 3);
+    assert_eq!(i["data"], json!({"custom_id": "yes", "component_type": 2}));
+    assert_eq!(i["message"]["id"], mid.as_str());
+    assert_eq!(i["member"]["user"]["id"], t.member_id.as_str());
+    let (status, sel) = press(
+        &s,
+        &t,
+        &mid,
+        json!({"component_type": 3, "custom_id": "flavour", "values": ["c"]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{sel}");
+    assert_eq!(sel["data"]["values"], json!(["c"]));
+    let (status, who) = press(
+        &s,
+        &t,
+        &mid,
+        json!({"component_type": 5, "custom_id": "who", "values": [t.member_id]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{who}");
+    assert_eq!(
+        who["data"]["resolved"]["users"][&t.member_id]["id"],
+        t.member_id.as_str()
+    );
+    for bad in [
+        json!({"component_type": 3, "custom_id": "flavour", "values": ["x"]}),
+        json!({"component_type": 3, "custom_id": "flavour", "values": ["v", "c"]}),
+        json!({"component_type": 2, "custom_id": "nope"}),
+        json!({"component_type": 2, "custom_id": "off"}),
+        json!({"component_type": 3, "custom_id": "yes"}),
+    ] {
+        let (status, err) = press(&s, &t, &mid, bad.clone()).await;
+        assert_eq!(
+            (status, err["code"].as_u64()),
+            (StatusCode::BAD_REQUEST, Some(50035)),
+            "{bad} → {err}"
+        );
+    }
+    // A message not sent by the application has no components of its own to use.
+    let (_, mine) = s
+        .call(
+            Method::POST,
+            &format!("/channels/{}/messages", t.channel),
+            Some(&t.member),
+            Some(json!({"content": "mine"})),
+        )
+        .await;
+    let (status, err) = press(
+        &s,
+        &t,
+        &id_of(&mine),
+        json!({"component_type": 2, "custom_id": "yes"}),
+    )
+    .await;
+    assert_eq!(
+        (status, err["code"].as_u64()),
+        (StatusCode::BAD_REQUEST, Some(50035))
+    );
+
+    // UPDATE_MESSAGE edits the message the button is on.
+    let mut events = Events::new(&s);
+    let (status, body) = callback(
+        &s,
+        &i,
+        json!({"type": 7, "data": {"content": "Picked: yes", "components": []}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let got = events.expect(&["MESSAGE_UPDATE", "INTERACTION_SUCCESS"]);
+    assert_eq!(got[0].2["id"], mid.as_str());
+    assert_eq!(got[0].2["content"], "Picked: yes");
+    assert_eq!(got[0].2["components"], json!([]));
+    // A reply to a select: type 19, referencing the message, with the interaction's metadata.
+    let (status, answer) = s
+        .call(
+            Method::POST,
+            &format!(
+                "/interactions/{}/{}/callback?with_response=true",
+                sel["id"].as_str().unwrap(),
+                sel["token"].as_str().unwrap()
+            ),
+            None,
+            Some(json!({"type": 4, "data": {"content": "Chocolate it is"}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let reply = &answer["resource"]["message"];
+    assert_eq!(reply["type"], 19);
+    assert_eq!(reply["message_reference"]["message_id"], mid.as_str());
+    assert_eq!(reply["interaction_metadata"]["type"], 3);
+    assert_eq!(
+        reply["interaction_metadata"]["interacted_message_id"],
+        mid.as_str()
+    );
+    assert!(reply.get("interaction").is_none());
+    // DEFERRED_UPDATE_MESSAGE, then @original is the message the select is on.
+    let (status, _) = callback(&s, &who, json!({"type": 6})).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let hook = format!(
+        "/webhooks/{}/{}/messages/@original",
+        t.app,
+        who["token"].as_str().unwrap()
+    );
+    let (status, edited) = s
+        .call(
+            Method::PATCH,
+            &hook,
+            None,
+            Some(json!({"content": "Later"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{edited}");
+    assert_eq!(
+        (edited["id"].as_str(), edited["content"].as_str()),
+        (Some(mid.as_str()), Some("Later"))
+    );
+    s.stop().await;
+}
+
+both_backends!(invoking, responding, deadlines_and_autocomplete, components);

@@ -22,10 +22,10 @@ fn at(path: &Path, key: impl ToString) -> Path {
 
 /// Ids the options name, to resolve.
 #[derive(Default)]
-struct Wanted {
-    users: Vec<i64>,
-    roles: Vec<i64>,
-    channels: Vec<i64>,
+pub(crate) struct Wanted {
+    pub(crate) users: Vec<i64>,
+    pub(crate) roles: Vec<i64>,
+    pub(crate) channels: Vec<i64>,
 }
 
 fn snowflake(v: &Value) -> Option<i64> {
@@ -293,7 +293,7 @@ pub async fn check(
     resolve(state, wanted, messages, guild, channel).await
 }
 
-async fn resolve(
+pub(crate) async fn resolve(
     state: &AppState,
     wanted: Wanted,
     messages: Vec<i64>,

@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 
 use crate::error::{ApiError, ApiResult, Unknown};
 use crate::extract::multipart::Upload;
+use crate::routes::channels::messages::edit::EditMessage;
 use crate::services::access::ChannelAccess;
 use crate::services::interactions::{self, FIRST_RESPONSE_MS, TOKEN_LIFETIME_MS};
 use crate::services::messages::webhook::{self as webhook_messages, ExecuteWebhook};
@@ -200,10 +201,20 @@ pub async fn send(
         metadata["interaction_metadata"]["command_type"].as_u64(),
         Some(2 | 3)
     );
+    let interacted = metadata["interaction_metadata"]["interacted_message_id"]
+        .as_str()
+        .and_then(|m| m.parse::<MessageId>().ok());
     let mut new = NewMessage::new(state.ids.next(), channel_id, UserId::from_i64(bot), content);
     new.guild_id = channel.guild_id.map(GuildId::from_i64);
     new.webhook_id = Some(WebhookId::from_i64(app.id));
-    new.kind = if context_menu { 23 } else { 20 };
+    new.kind = if interacted.is_some() {
+        19
+    } else if context_menu {
+        23
+    } else {
+        20
+    };
+    new.reference = interacted.map(|m| (m, channel_id, new.guild_id));
     new.tts = body.tts == Some(true);
     new.mention_everyone = resolved.everyone;
     new.flags = (flags
@@ -258,7 +269,7 @@ pub async fn attach_metadata(
 ) -> ApiResult<()> {
     let ids: Vec<i64> = records
         .iter()
-        .filter(|m| matches!(m.kind, 20 | 23))
+        .filter(|m| matches!(m.kind, 19 | 20 | 23) && m.webhook_id.is_some())
         .map(|m| m.id)
         .collect();
     if ids.is_empty() {
@@ -276,7 +287,8 @@ pub async fn attach_metadata(
             }
             view.application_id = views_app_id(&data, records, id);
             view.interaction_metadata = Some(data["interaction_metadata"].take());
-            view.interaction = Some(data["interaction"].take());
+            let interaction = data["interaction"].take();
+            view.interaction = (!interaction.is_null()).then_some(interaction);
         }
     }
     Ok(())
@@ -327,13 +339,17 @@ pub async fn callback(
     use CallbackType as C;
     let valid = match body.kind {
         C::Pong => kind == Some(InteractionType::Ping),
-        C::ChannelMessageWithSource | C::DeferredChannelMessageWithSource => {
-            kind == Some(InteractionType::ApplicationCommand)
+        C::ChannelMessageWithSource | C::DeferredChannelMessageWithSource => matches!(
+            kind,
+            Some(InteractionType::ApplicationCommand | InteractionType::MessageComponent)
+        ),
+        C::DeferredUpdateMessage | C::UpdateMessage => {
+            kind == Some(InteractionType::MessageComponent)
         }
         C::ApplicationCommandAutocompleteResult => {
             kind == Some(InteractionType::ApplicationCommandAutocomplete)
         }
-        // Component and modal interactions are not sent on this instance yet.
+        // Modals are not supported on this instance yet.
         _ => false,
     };
     if !valid {
@@ -346,6 +362,13 @@ pub async fn callback(
     // Validate the data before the response is claimed.
     let message_body: Option<ExecuteWebhook> = match body.kind {
         C::ChannelMessageWithSource | C::DeferredChannelMessageWithSource => Some(
+            serde_json::from_value(body.data.clone().unwrap_or(json!({})))
+                .map_err(|e| ApiError::field(&["data"], "BASE_TYPE_INVALID", e.to_string()))?,
+        ),
+        _ => None,
+    };
+    let update: Option<EditMessage> = match body.kind {
+        C::UpdateMessage => Some(
             serde_json::from_value(body.data.clone().unwrap_or(json!({})))
                 .map_err(|e| ApiError::field(&["data"], "BASE_TYPE_INVALID", e.to_string()))?,
         ),
@@ -404,6 +427,31 @@ pub async fn callback(
         }
         _ => None,
     };
+    if matches!(body.kind, C::DeferredUpdateMessage | C::UpdateMessage) {
+        let (access, current) = interacted_message(state, &record).await?;
+        if let Some(update) = update {
+            let view = match update_message(state, &record, &access, &current, &update).await {
+                Ok(view) => view,
+                Err(e) => {
+                    state
+                        .store
+                        .release_interaction_response(record.interaction_id())
+                        .await?;
+                    return Err(e);
+                }
+            };
+            interactions::notify(state, &record, "INTERACTION_SUCCESS").await;
+            state
+                .store
+                .set_original_message(record.interaction_id(), Some(current.message_id()))
+                .await?;
+            return Ok(callback_response(&record, body.kind, Some(&view)));
+        }
+        state
+            .store
+            .set_original_message(record.interaction_id(), Some(current.message_id()))
+            .await?;
+    }
     if let Some(choices) = choices {
         let audience = match &record.session_id {
             Some(s) => Audience::Session(s.as_str().into()),
@@ -419,6 +467,60 @@ pub async fn callback(
     }
     interactions::notify(state, &record, "INTERACTION_SUCCESS").await;
     Ok(callback_response(&record, body.kind, message.as_ref()))
+}
+
+/// The message a component interaction was used on.
+async fn interacted_message(
+    state: &AppState,
+    record: &InteractionRecord,
+) -> ApiResult<(ChannelAccess, MessageRecord)> {
+    let metadata: Value = serde_json::from_str(&record.metadata)
+        .map_err(|e| ApiError::Internal(format!("interaction metadata: {e}")))?;
+    let id = metadata["interaction_metadata"]["interacted_message_id"]
+        .as_str()
+        .and_then(|m| m.parse::<MessageId>().ok())
+        .ok_or(ApiError::Unknown(Unknown::Message))?;
+    let access = standing(state, record).await?;
+    let message = state
+        .store
+        .message(access.channel.channel_id(), id)
+        .await?
+        .ok_or(ApiError::Unknown(Unknown::Message))?;
+    Ok((access, message))
+}
+
+/// UPDATE_MESSAGE: edits the message the component is on.
+async fn update_message(
+    state: &AppState,
+    record: &InteractionRecord,
+    access: &ChannelAccess,
+    current: &MessageRecord,
+    update: &EditMessage,
+) -> ApiResult<Message> {
+    let mut tree = ErrorTree::new();
+    let mut edit = update.fields(state, current, &mut tree)?;
+    if !tree.is_empty() {
+        return Err(ApiError::InvalidForm(tree));
+    }
+    if let Some(content) = &edit.content {
+        let resolved = webhook_messages::resolve(
+            state,
+            access,
+            content,
+            update.allowed_mentions.clone().flatten().as_ref(),
+        )
+        .await?;
+        edit.mention_everyone = Some(resolved.everyone);
+        edit.mentions = Some(resolved.users);
+        edit.mention_roles = Some(resolved.roles);
+    }
+    let row = state
+        .store
+        .edit_message(access.channel.channel_id(), current.message_id(), &edit)
+        .await?;
+    let view = views_message::message(state, &row).await?;
+    publish(state, record, access, "MESSAGE_UPDATE", &view).await?;
+    Ok(view)
 }
 
 /// The message `raw` (`@original` or a follow-up's id) of an interaction, in its channel.
@@ -438,10 +540,12 @@ pub async fn message_of(
     };
     let access = standing(state, record).await?;
     let linked = state.store.message_interactions(&[id.as_i64()]).await?;
-    let ours = linked.iter().any(|(_, data)| {
-        serde_json::from_str::<Value>(data)
-            .is_ok_and(|d| d["interaction_metadata"]["id"] == json!(record.id.to_string()))
-    });
+    let original = record.original_message_id == Some(id.as_i64());
+    let ours = original
+        || linked.iter().any(|(_, data)| {
+            serde_json::from_str::<Value>(data)
+                .is_ok_and(|d| d["interaction_metadata"]["id"] == json!(record.id.to_string()))
+        });
     let message = state
         .store
         .message(access.channel.channel_id(), id)

@@ -70,11 +70,14 @@ pub struct InvokeBody {
     /// The client's nonce, echoed in INTERACTION_CREATE/SUCCESS/FAILURE.
     #[serde(default)]
     pub nonce: Option<Nonce>,
-    /// The command and its options.
-    pub data: InvokeData,
+    /// The message of a component interaction.
+    #[serde(default)]
+    pub message_id: Option<accord_model::MessageId>,
+    /// The command and its options, or the component used.
+    pub data: Value,
 }
 
-fn nonce_text(n: &Nonce) -> String {
+pub(crate) fn nonce_text(n: &Nonce) -> String {
     match n {
         Nonce::Integer(i) => i.to_string(),
         Nonce::String(s) => s.clone(),
@@ -82,7 +85,7 @@ fn nonce_text(n: &Nonce) -> String {
 }
 
 /// A fresh interaction token (shaped like Discord's: base64 of `interaction:<id>:<random>`).
-fn new_token(id: InteractionId) -> String {
+pub(crate) fn new_token(id: InteractionId) -> String {
     let random: [u8; 48] = rand::random();
     let raw = format!("interaction:{id}:{}", hex::encode(random));
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
@@ -156,19 +159,19 @@ async fn may_use(
 }
 
 /// Where the interaction happens, and what the application and the user may do there.
-struct Place {
-    access: ChannelAccess,
-    guild: Option<GuildAccess>,
-    context: InteractionContextType,
-    app_permissions: Permissions,
+pub(crate) struct Place {
+    pub(crate) access: ChannelAccess,
+    pub(crate) guild: Option<GuildAccess>,
+    pub(crate) context: InteractionContextType,
+    pub(crate) app_permissions: Permissions,
 }
 
-async fn place(
+pub(crate) async fn place(
     state: &AppState,
     body: &InvokeBody,
     user: UserId,
     app: &ApplicationRecord,
-    command: &ApplicationCommand,
+    command: Option<&ApplicationCommand>,
 ) -> ApiResult<Place> {
     let bot = app
         .bot_user_id
@@ -180,22 +183,25 @@ async fn place(
     }
     match body.guild_id {
         Some(guild_id) => {
-            if command.guild_id.is_some_and(|g| g != guild_id) {
+            if command.is_some_and(|c| c.guild_id.is_some_and(|g| g != guild_id)) {
                 return Err(ApiError::Unknown(Unknown::Command));
             }
-            let allowed_here = command.guild_id.is_some()
-                || command
-                    .contexts
-                    .clone()
-                    .flatten()
-                    .is_none_or(|c| c.contains(&InteractionContextType::Guild));
+            let allowed_here = command.is_none_or(|c| {
+                c.guild_id.is_some()
+                    || c.contexts
+                        .clone()
+                        .flatten()
+                        .is_none_or(|c| c.contains(&InteractionContextType::Guild))
+            });
             if !allowed_here || state.store.member(guild_id, bot).await?.is_none() {
                 return Err(ApiError::MissingAccess);
             }
-            access.require(Permissions::USE_APPLICATION_COMMANDS)?;
             let guild = access.guild.clone().ok_or(ApiError::MissingAccess)?;
-            if !may_use(state, app, command, &guild, &access).await? {
-                return Err(ApiError::MissingPermissions);
+            if let Some(command) = command {
+                access.require(Permissions::USE_APPLICATION_COMMANDS)?;
+                if !may_use(state, app, command, &guild, &access).await? {
+                    return Err(ApiError::MissingPermissions);
+                }
             }
             let app_permissions = match ChannelAccess::load(state, body.channel_id, bot).await {
                 Ok(a) => a.permissions,
@@ -213,13 +219,14 @@ async fn place(
             // are not supported.
             let recipients = state.store.recipients(body.channel_id).await?;
             let bot_dm = access.channel.kind == 1 && recipients.contains(&bot);
-            let allowed = command.guild_id.is_none()
-                && command.dm_permission != Some(false)
-                && command
-                    .contexts
-                    .clone()
-                    .flatten()
-                    .is_none_or(|c| c.contains(&InteractionContextType::BotDm));
+            let allowed = command.is_none_or(|c| {
+                c.guild_id.is_none()
+                    && c.dm_permission != Some(false)
+                    && c.contexts
+                        .clone()
+                        .flatten()
+                        .is_none_or(|c| c.contains(&InteractionContextType::BotDm))
+            });
             if !bot_dm || !allowed {
                 return Err(ApiError::MissingAccess);
             }
@@ -235,7 +242,7 @@ async fn place(
 }
 
 /// The partial channel an interaction carries.
-async fn channel_view(state: &AppState, place: &Place) -> ApiResult<Value> {
+pub(crate) async fn channel_view(state: &AppState, place: &Place) -> ApiResult<Value> {
     let c = &place.access.channel;
     let mut v = if place.guild.is_some() {
         let overwrites = state.store.channel_overwrites(c.channel_id()).await?;
@@ -261,6 +268,9 @@ pub async fn invoke(
     user: &UserRecord,
     body: InvokeBody,
 ) -> ApiResult<InteractionRecord> {
+    if body.kind == InteractionType::MessageComponent {
+        return crate::services::interaction_components::invoke(state, user, body).await;
+    }
     if !matches!(
         body.kind,
         InteractionType::ApplicationCommand | InteractionType::ApplicationCommandAutocomplete
@@ -268,9 +278,10 @@ pub async fn invoke(
         return Err(ApiError::field(
             &["type"],
             "INTERACTION_TYPE_INVALID",
-            "Only APPLICATION_COMMAND and APPLICATION_COMMAND_AUTOCOMPLETE interactions can be sent here.",
+            "Only APPLICATION_COMMAND, MESSAGE_COMPONENT and APPLICATION_COMMAND_AUTOCOMPLETE interactions can be sent here.",
         ));
     }
+    let data: InvokeData = crate::extract::json::parse(body.data.to_string().as_bytes())?;
     let app = state
         .store
         .application(body.application_id)
@@ -278,12 +289,12 @@ pub async fn invoke(
         .ok_or(ApiError::Unknown(Unknown::Application))?;
     let row = state
         .store
-        .command(body.data.id)
+        .command(data.id)
         .await?
         .filter(|r| r.application_id == app.id)
         .ok_or(ApiError::Unknown(Unknown::Command))?;
     let command = commands::view(&row)?;
-    if body.data.name != command.name || body.data.kind.is_some_and(|k| k != command.kind) {
+    if data.name != command.name || data.kind.is_some_and(|k| k != command.kind) {
         return Err(ApiError::field(
             &["data", "name"],
             "APPLICATION_COMMAND_OUTDATED",
@@ -291,14 +302,14 @@ pub async fn invoke(
         ));
     }
     let user_id = user.user_id();
-    let place = place(state, &body, user_id, &app, &command).await?;
-    let given = body.data.options.clone().unwrap_or_default();
+    let place = place(state, &body, user_id, &app, Some(&command)).await?;
+    let given = data.options.clone().unwrap_or_default();
     let autocomplete = body.kind == InteractionType::ApplicationCommandAutocomplete;
     let resolved = interaction_options::check(
         state,
         &command,
         &given,
-        body.data.target_id,
+        data.target_id,
         body.guild_id,
         body.channel_id,
         autocomplete,
@@ -319,7 +330,7 @@ pub async fn invoke(
         resolved,
         options: (!given.is_empty()).then_some(given.clone()),
         guild_id: command.guild_id,
-        target_id: body.data.target_id,
+        target_id: data.target_id,
         version: None,
     };
     let (member, user_field) = match &place.guild {
@@ -361,8 +372,8 @@ pub async fn invoke(
             "authorizing_integration_owners": owners,
             "name": name, "command_type": command.kind,
             "target_user": (command.kind == accord_model::CommandType::User)
-                .then(|| data.resolved.as_ref().and_then(|r| body.data.target_id.and_then(|t| r["users"].get(t.to_string()).cloned()))).flatten(),
-            "target_message_id": (command.kind == accord_model::CommandType::Message).then_some(body.data.target_id).flatten(),
+                .then(|| data.resolved.as_ref().and_then(|r| data.target_id.and_then(|t| r["users"].get(t.to_string()).cloned()))).flatten(),
+            "target_message_id": (command.kind == accord_model::CommandType::Message).then_some(data.target_id).flatten(),
         },
         "interaction": {"id": id, "type": body.kind, "name": name, "user": public},
     });
@@ -381,19 +392,31 @@ pub async fn invoke(
         responded: 0,
         original_message_id: None,
     };
-    state.store.create_interaction(&record).await?;
+    start(state, &app, &record, &payload).await?;
+    Ok(record)
+}
+
+/// Stores a new interaction, sends it to the application (gateway or endpoint) and tells the
+/// invoking session, then watches for the first response.
+pub(crate) async fn start(
+    state: &AppState,
+    app: &ApplicationRecord,
+    record: &InteractionRecord,
+    payload: &Interaction,
+) -> ApiResult<()> {
+    state.store.create_interaction(record).await?;
     match &app.interactions_endpoint_url {
-        Some(url) => deliver(state.clone(), record.clone(), &payload, url.clone())?,
+        Some(url) => deliver(state.clone(), record.clone(), payload, url.clone())?,
         None => {
             let bot = UserId::from_i64(app.bot_user_id.unwrap_or_default());
             state
-                .dispatch("INTERACTION_CREATE", Audience::Users(vec![bot]), &payload)
+                .dispatch("INTERACTION_CREATE", Audience::Users(vec![bot]), payload)
                 .await;
         }
     }
-    notify(state, &record, "INTERACTION_CREATE").await;
+    notify(state, record, "INTERACTION_CREATE").await;
     watch_first_response(state.clone(), record.interaction_id());
-    Ok(record)
+    Ok(())
 }
 
 /// POSTs the interaction to the application's endpoint (instead of the gateway) and takes a
