@@ -27,7 +27,7 @@ CREATE INDEX application_command_permissions_app ON application_command_permissi
 -- Interactions (developers/interactions/receiving-and-responding.mdx): one row per interaction
 -- a user triggered, with its token (valid 15 minutes), who and where, and whether (and with
 -- which callback type) the application answered. `metadata` is the JSON its response messages
--- carry (`interaction_metadata` and the deprecated `interaction`).
+-- carry (`interaction_metadata` and the deprecated `interaction`); `modal` the modal it showed.
 CREATE TABLE interactions (
     id                  BIGINT PRIMARY KEY,
     application_id      BIGINT NOT NULL REFERENCES applications (id) ON DELETE CASCADE,
@@ -41,7 +41,8 @@ CREATE TABLE interactions (
     metadata            TEXT NOT NULL,
     created_ms          BIGINT NOT NULL,
     responded           INTEGER NOT NULL DEFAULT 0,
-    original_message_id BIGINT
+    original_message_id BIGINT,
+    modal               TEXT
 );
 
 -- The interaction a message answers (kept beside the message so the messages table is unchanged).

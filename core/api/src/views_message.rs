@@ -235,7 +235,7 @@ pub async fn messages_with(
             build(state, m, &users, reply)
         })
         .collect();
-    crate::services::interaction_responses::attach_metadata(state, records, &mut views).await?;
+    crate::services::interaction_messages::attach_metadata(state, records, &mut views).await?;
     Ok(views)
 }
 

@@ -743,4 +743,135 @@ async fn components(backend: &str) {
     s.stop().await;
 }
 
-both_backends!(invoking, responding, deadlines_and_autocomplete, components);
+async fn modals(backend: &str) {
+    let s = Server::start(backend).await;
+    let t = setup(&s).await;
+    let i = invoke(
+        &s,
+        &t,
+        json!([{"name": "animal", "type": 3, "value": "dog"}]),
+        "m1",
+    )
+    .await;
+    let modal = json!({"custom_id": "feedback", "title": "Tell us",
+        "components": [{"type": 1, "components": [
+            {"type": 4, "custom_id": "why", "style": 2, "label": "Why?", "min_length": 2, "max_length": 50},
+            ]},
+            {"type": 1, "components": [{"type": 4, "custom_id": "extra", "style": 1, "label": "More", "required": false}]}]});
+    let (status, err) = callback(
+        &s,
+        &i,
+        json!({"type": 9, "data": {"custom_id": "x", "title": "t", "components": []}}),
+    )
+    .await;
+    assert_eq!(
+        (status, err["code"].as_u64()),
+        (StatusCode::BAD_REQUEST, Some(50035)),
+        "{err}"
+    );
+    let mut events = Events::new(&s);
+    let (status, body) = callback(&s, &i, json!({"type": 9, "data": modal})).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let got = events.expect(&["INTERACTION_MODAL_CREATE", "INTERACTION_SUCCESS"]);
+    assert_eq!(got[0].1, Audience::Session("not-a-real-session".into()));
+    assert_eq!(got[0].2["id"], i["id"]);
+    assert_eq!(got[0].2["custom_id"], "feedback");
+    assert_eq!(got[0].2["application"]["id"], t.app.as_str());
+
+    let submit = |answers: Value| {
+        json!({
+            "type": 5, "application_id": t.app, "guild_id": t.guild, "channel_id": t.channel,
+            "session_id": "not-a-real-session", "nonce": "m2",
+            "data": {"id": i["id"], "custom_id": "feedback", "components": answers}
+        })
+    };
+    for bad in [
+        json!([{"type": 1, "components": [{"type": 4, "custom_id": "why", "value": "x"}]}]),
+        json!([]),
+        json!([{"type": 1, "components": [{"type": 4, "custom_id": "nope", "value": "hello"}]}]),
+    ] {
+        let (status, err) = s
+            .call(
+                Method::POST,
+                "/interactions",
+                Some(&t.member),
+                Some(submit(bad.clone())),
+            )
+            .await;
+        assert_eq!(
+            (status, err["code"].as_u64()),
+            (StatusCode::BAD_REQUEST, Some(50035)),
+            "{bad} → {err}"
+        );
+    }
+    let (status, err) = s
+        .call(
+            Method::POST,
+            "/interactions",
+            Some(&t.owner),
+            Some(submit(json!([]))),
+        )
+        .await;
+    assert_eq!(
+        (status, err["code"].as_u64()),
+        (StatusCode::NOT_FOUND, Some(10062)),
+        "only the invoker submits"
+    );
+    let mut events = Events::new(&s);
+    let answers =
+        json!([{"type": 1, "components": [{"type": 4, "custom_id": "why", "value": "Because"}]}]);
+    let (status, body) = s
+        .call(
+            Method::POST,
+            "/interactions",
+            Some(&t.member),
+            Some(submit(answers)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let got = events.expect(&["INTERACTION_CREATE", "INTERACTION_CREATE"]);
+    let m = got[0].2.clone();
+    assert_eq!(m["type"], 5);
+    assert_eq!(m["data"]["custom_id"], "feedback");
+    assert_eq!(
+        m["data"]["components"][0]["components"][0],
+        json!({"type": 4, "custom_id": "why", "value": "Because"})
+    );
+    assert_eq!(m["data"]["components"][1]["components"][0]["value"], "");
+    let (status, err) = callback(&s, &m, json!({"type": 9, "data": modal})).await;
+    assert_eq!(
+        (status, err["code"].as_u64()),
+        (StatusCode::BAD_REQUEST, Some(50035)),
+        "no modal after a modal"
+    );
+    let (status, answer) = s
+        .call(
+            Method::POST,
+            &format!(
+                "/interactions/{}/{}/callback?with_response=true",
+                m["id"].as_str().unwrap(),
+                m["token"].as_str().unwrap()
+            ),
+            None,
+            Some(json!({"type": 4, "data": {"content": "Thanks!", "flags": 64}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(
+        answer["resource"]["message"]["interaction_metadata"]["type"],
+        5
+    );
+    assert_eq!(
+        answer["resource"]["message"]["interaction_metadata"]["triggering_interaction_metadata"]["id"],
+        i["id"]
+    );
+    s.stop().await;
+}
+
+both_backends!(
+    invoking,
+    responding,
+    deadlines_and_autocomplete,
+    components,
+    modals
+);

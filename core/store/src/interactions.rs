@@ -34,6 +34,8 @@ pub struct InteractionRecord {
     pub responded: i32,
     /// The message of the first response, once there is one.
     pub original_message_id: Option<i64>,
+    /// The modal shown in answer (callback 9), as JSON.
+    pub modal: Option<String>,
 }
 
 impl InteractionRecord {
@@ -45,7 +47,7 @@ impl InteractionRecord {
 
 macro_rules! interaction_columns {
     () => {
-        "id, application_id, kind, token, user_id, guild_id, channel_id, session_id, nonce, metadata, created_ms, responded, original_message_id"
+        "id, application_id, kind, token, user_id, guild_id, channel_id, session_id, nonce, metadata, created_ms, responded, original_message_id, modal"
     };
 }
 
@@ -133,6 +135,18 @@ impl Store {
         dispatch!(self.db(), |pool| {
             sqlx::query("UPDATE interactions SET responded = 0 WHERE id = $1")
                 .bind(id.as_i64())
+                .execute(pool)
+                .await?;
+            Ok(())
+        })
+    }
+
+    /// Records the modal shown in answer to an interaction.
+    pub async fn set_interaction_modal(&self, id: InteractionId, modal: &str) -> Result<()> {
+        dispatch!(self.db(), |pool| {
+            sqlx::query("UPDATE interactions SET modal = $2 WHERE id = $1")
+                .bind(id.as_i64())
+                .bind(modal)
                 .execute(pool)
                 .await?;
             Ok(())

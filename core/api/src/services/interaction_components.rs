@@ -219,6 +219,7 @@ pub async fn invoke(
         created_ms: accord_auth::now_ms() as i64,
         responded: 0,
         original_message_id: None,
+        modal: None,
     };
     interactions::start(state, &app, &record, &payload).await?;
     Ok(record)

@@ -11,7 +11,7 @@ use accord_model::{
     ApplicationId, CallbackType, ChannelId, CommandOptionChoice, ErrorTree, GuildId, InteractionId,
     InteractionType, Message, MessageFlags, MessageId, Permissions, UserId, WebhookId,
 };
-use accord_store::{InteractionRecord, MessageRecord, NewMessage};
+use accord_store::{InteractionRecord, NewMessage};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -19,6 +19,7 @@ use crate::error::{ApiError, ApiResult, Unknown};
 use crate::extract::multipart::Upload;
 use crate::routes::channels::messages::edit::EditMessage;
 use crate::services::access::ChannelAccess;
+use crate::services::interaction_messages;
 use crate::services::interactions::{self, FIRST_RESPONSE_MS, TOKEN_LIFETIME_MS};
 use crate::services::messages::webhook::{self as webhook_messages, ExecuteWebhook};
 use crate::services::messages::{
@@ -260,48 +261,6 @@ pub async fn send(
     Ok(view)
 }
 
-/// The `interaction_metadata` and `interaction` of the response messages among `records`, by
-/// message id.
-pub async fn attach_metadata(
-    state: &AppState,
-    records: &[MessageRecord],
-    views: &mut [Message],
-) -> ApiResult<()> {
-    let ids: Vec<i64> = records
-        .iter()
-        .filter(|m| matches!(m.kind, 19 | 20 | 23) && m.webhook_id.is_some())
-        .map(|m| m.id)
-        .collect();
-    if ids.is_empty() {
-        return Ok(());
-    }
-    for (id, data) in state.store.message_interactions(&ids).await? {
-        let Ok(mut data) = serde_json::from_str::<Value>(&data) else {
-            continue;
-        };
-        if let Some(view) = views.iter_mut().find(|v| v.id.as_i64() == id) {
-            if let Some(meta) = data["interaction_metadata"].as_object_mut() {
-                meta.remove("name");
-                meta.remove("command_type");
-                meta.retain(|_, v| !v.is_null());
-            }
-            view.application_id = views_app_id(&data, records, id);
-            view.interaction_metadata = Some(data["interaction_metadata"].take());
-            let interaction = data["interaction"].take();
-            view.interaction = (!interaction.is_null()).then_some(interaction);
-        }
-    }
-    Ok(())
-}
-
-fn views_app_id(_data: &Value, records: &[MessageRecord], id: i64) -> Option<ApplicationId> {
-    records
-        .iter()
-        .find(|m| m.id == id)
-        .and_then(|m| m.webhook_id)
-        .map(ApplicationId::from_i64)
-}
-
 /// The interaction type of a stored row.
 fn interaction_type(kind: i32) -> Option<InteractionType> {
     serde_json::from_value(json!(kind)).ok()
@@ -337,20 +296,27 @@ pub async fn callback(
 ) -> ApiResult<Value> {
     let kind = interaction_type(record.kind);
     use CallbackType as C;
+    let from_component = record.metadata.contains("\"interacted_message_id\"");
     let valid = match body.kind {
         C::Pong => kind == Some(InteractionType::Ping),
         C::ChannelMessageWithSource | C::DeferredChannelMessageWithSource => matches!(
             kind,
-            Some(InteractionType::ApplicationCommand | InteractionType::MessageComponent)
+            Some(
+                InteractionType::ApplicationCommand
+                    | InteractionType::MessageComponent
+                    | InteractionType::ModalSubmit
+            )
         ),
-        C::DeferredUpdateMessage | C::UpdateMessage => {
-            kind == Some(InteractionType::MessageComponent)
-        }
+        C::DeferredUpdateMessage | C::UpdateMessage => from_component,
         C::ApplicationCommandAutocompleteResult => {
             kind == Some(InteractionType::ApplicationCommandAutocomplete)
         }
-        // Modals are not supported on this instance yet.
-        _ => false,
+        C::Modal => matches!(
+            kind,
+            Some(InteractionType::ApplicationCommand | InteractionType::MessageComponent)
+        ),
+        // Premium buttons and Activities do not exist on this instance.
+        C::PremiumRequired | C::LaunchActivity => false,
     };
     if !valid {
         return Err(ApiError::field(
@@ -372,6 +338,12 @@ pub async fn callback(
             serde_json::from_value(body.data.clone().unwrap_or(json!({})))
                 .map_err(|e| ApiError::field(&["data"], "BASE_TYPE_INVALID", e.to_string()))?,
         ),
+        _ => None,
+    };
+    let modal = match body.kind {
+        C::Modal => Some(crate::services::interaction_modals::validate(
+            body.data.as_ref().unwrap_or(&Value::Null),
+        )?),
         _ => None,
     };
     let choices = match body.kind {
@@ -428,9 +400,13 @@ pub async fn callback(
         _ => None,
     };
     if matches!(body.kind, C::DeferredUpdateMessage | C::UpdateMessage) {
-        let (access, current) = interacted_message(state, &record).await?;
+        let (access, current) = interaction_messages::interacted_message(state, &record).await?;
         if let Some(update) = update {
-            let view = match update_message(state, &record, &access, &current, &update).await {
+            let view = match interaction_messages::update_message(
+                state, &record, &access, &current, &update,
+            )
+            .await
+            {
                 Ok(view) => view,
                 Err(e) => {
                     state
@@ -452,6 +428,9 @@ pub async fn callback(
             .set_original_message(record.interaction_id(), Some(current.message_id()))
             .await?;
     }
+    if let Some(modal) = &modal {
+        crate::services::interaction_modals::show(state, &record, modal).await?;
+    }
     if let Some(choices) = choices {
         let audience = match &record.session_id {
             Some(s) => Audience::Session(s.as_str().into()),
@@ -467,90 +446,4 @@ pub async fn callback(
     }
     interactions::notify(state, &record, "INTERACTION_SUCCESS").await;
     Ok(callback_response(&record, body.kind, message.as_ref()))
-}
-
-/// The message a component interaction was used on.
-async fn interacted_message(
-    state: &AppState,
-    record: &InteractionRecord,
-) -> ApiResult<(ChannelAccess, MessageRecord)> {
-    let metadata: Value = serde_json::from_str(&record.metadata)
-        .map_err(|e| ApiError::Internal(format!("interaction metadata: {e}")))?;
-    let id = metadata["interaction_metadata"]["interacted_message_id"]
-        .as_str()
-        .and_then(|m| m.parse::<MessageId>().ok())
-        .ok_or(ApiError::Unknown(Unknown::Message))?;
-    let access = standing(state, record).await?;
-    let message = state
-        .store
-        .message(access.channel.channel_id(), id)
-        .await?
-        .ok_or(ApiError::Unknown(Unknown::Message))?;
-    Ok((access, message))
-}
-
-/// UPDATE_MESSAGE: edits the message the component is on.
-async fn update_message(
-    state: &AppState,
-    record: &InteractionRecord,
-    access: &ChannelAccess,
-    current: &MessageRecord,
-    update: &EditMessage,
-) -> ApiResult<Message> {
-    let mut tree = ErrorTree::new();
-    let mut edit = update.fields(state, current, &mut tree)?;
-    if !tree.is_empty() {
-        return Err(ApiError::InvalidForm(tree));
-    }
-    if let Some(content) = &edit.content {
-        let resolved = webhook_messages::resolve(
-            state,
-            access,
-            content,
-            update.allowed_mentions.clone().flatten().as_ref(),
-        )
-        .await?;
-        edit.mention_everyone = Some(resolved.everyone);
-        edit.mentions = Some(resolved.users);
-        edit.mention_roles = Some(resolved.roles);
-    }
-    let row = state
-        .store
-        .edit_message(access.channel.channel_id(), current.message_id(), &edit)
-        .await?;
-    let view = views_message::message(state, &row).await?;
-    publish(state, record, access, "MESSAGE_UPDATE", &view).await?;
-    Ok(view)
-}
-
-/// The message `raw` (`@original` or a follow-up's id) of an interaction, in its channel.
-pub async fn message_of(
-    state: &AppState,
-    record: &InteractionRecord,
-    raw: &str,
-) -> ApiResult<(ChannelAccess, MessageRecord)> {
-    let id = if raw == "@original" {
-        record
-            .original_message_id
-            .map(MessageId::from_i64)
-            .ok_or(ApiError::Unknown(Unknown::Message))?
-    } else {
-        raw.parse()
-            .map_err(|_| ApiError::Unknown(Unknown::Message))?
-    };
-    let access = standing(state, record).await?;
-    let linked = state.store.message_interactions(&[id.as_i64()]).await?;
-    let original = record.original_message_id == Some(id.as_i64());
-    let ours = original
-        || linked.iter().any(|(_, data)| {
-            serde_json::from_str::<Value>(data)
-                .is_ok_and(|d| d["interaction_metadata"]["id"] == json!(record.id.to_string()))
-        });
-    let message = state
-        .store
-        .message(access.channel.channel_id(), id)
-        .await?
-        .filter(|_| ours)
-        .ok_or(ApiError::Unknown(Unknown::Message))?;
-    Ok((access, message))
 }

@@ -271,6 +271,9 @@ pub async fn invoke(
     if body.kind == InteractionType::MessageComponent {
         return crate::services::interaction_components::invoke(state, user, body).await;
     }
+    if body.kind == InteractionType::ModalSubmit {
+        return crate::services::interaction_modals::invoke_submit(state, user, body).await;
+    }
     if !matches!(
         body.kind,
         InteractionType::ApplicationCommand | InteractionType::ApplicationCommandAutocomplete
@@ -278,7 +281,7 @@ pub async fn invoke(
         return Err(ApiError::field(
             &["type"],
             "INTERACTION_TYPE_INVALID",
-            "Only APPLICATION_COMMAND, MESSAGE_COMPONENT and APPLICATION_COMMAND_AUTOCOMPLETE interactions can be sent here.",
+            "PING interactions cannot be sent here.",
         ));
     }
     let data: InvokeData = crate::extract::json::parse(body.data.to_string().as_bytes())?;
@@ -391,6 +394,7 @@ pub async fn invoke(
         created_ms: now_ms() as i64,
         responded: 0,
         original_message_id: None,
+        modal: None,
     };
     start(state, &app, &record, &payload).await?;
     Ok(record)

@@ -15,6 +15,8 @@ pub mod ids;
 pub mod images;
 pub mod interaction_components;
 pub mod interaction_endpoint;
+pub mod interaction_messages;
+pub mod interaction_modals;
 pub mod interaction_options;
 pub mod interaction_responses;
 pub mod interactions;

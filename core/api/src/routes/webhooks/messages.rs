@@ -27,7 +27,7 @@ enum Sender {
     /// A webhook (by its token).
     Webhook,
     /// An interaction (by the application's id and the interaction token).
-    Interaction(InteractionRecord),
+    Interaction(Box<InteractionRecord>),
 }
 
 /// The webhook (by token) or interaction, the standing in the channel, and one message it sent
@@ -47,8 +47,9 @@ async fn load(
                 return Err(ApiError::Unknown(Unknown::Webhook));
             };
             let (access, message) =
-                interaction_responses::message_of(state, &record, message_id).await?;
-            return Ok((Sender::Interaction(record), access, message));
+                crate::services::interaction_messages::message_of(state, &record, message_id)
+                    .await?;
+            return Ok((Sender::Interaction(Box::new(record)), access, message));
         }
         Err(e) => return Err(e),
     };
