@@ -360,6 +360,13 @@ client.on(Events.Debug, msg => {
   if (DEBUG) log(`[debug] ${msg}`);
 });
 client.on(Events.Warn, msg => log(`[warn] ${msg}`));
+// Answers the `blep` slash command the way the discord.py puppet's command does.
+client.on(Events.InteractionCreate, interaction => {
+  if (!interaction.isChatInputCommand() || interaction.commandName !== 'blep') return;
+  const animal = interaction.options.getString('animal', true);
+  const count = interaction.options.getInteger('count') ?? 1;
+  interaction.reply({ content: `${animal} x${count}` }).catch(e => die(`reply failed: ${e.stack ?? e}`));
+});
 client.on(Events.Error, e => die(`client error: ${e.stack ?? e}`));
 // A dropped connection (the harness's relay cuts them) surfaces here; discord.js then resumes.
 client.on(Events.ShardError, (e, id) => log(`[shard ${id} error] ${e.stack ?? e}`));

@@ -1,6 +1,7 @@
 //! The `commands` scenario: the library registers application commands with its own API
 //! (discord.py `CommandTree.sync()`, discord.js `ApplicationCommandManager#set`), globally and in
-//! the guild, parses what Accord answers into its own models, and the harness reads them back.
+//! the guild, parses what Accord answers into its own models, and the harness reads them back;
+//! then a user invokes `/blep` and the library's own handler answers it.
 
 use serde_json::{Value, json};
 
@@ -129,5 +130,64 @@ pub async fn commands(env: &Env<'_>, p: &mut Puppet) -> Result<(), String> {
     if guild_ids.iter().any(|id| ids.contains(id)) {
         return Err("guild commands share ids with global ones".into());
     }
-    Ok(())
+    invoke_blep(env, &guild_ids[1]).await
+}
+
+/// A user invokes the guild's `blep` (as Discord's client does); the library's own handler
+/// answers, and its response message (type 20, by the bot) appears in the channel.
+async fn invoke_blep(env: &Env<'_>, command: &str) -> Result<(), String> {
+    let w = env.world;
+    let nonce = format!("{}", rand::random::<u32>());
+    env.users
+        .owner
+        .rest
+        .call(
+            "POST",
+            "/interactions",
+            Some(json!({
+                "type": 2, "application_id": w.app, "guild_id": w.guild, "channel_id": w.channel,
+                "nonce": nonce,
+                "data": {"id": command, "name": "blep", "type": 1,
+                         "options": [{"name": "animal", "type": 3, "value": "animal_dog"},
+                                     {"name": "count", "type": 4, "value": 3}]}
+            })),
+            204,
+        )
+        .await?;
+    for _ in 0..100 {
+        let list = env
+            .users
+            .owner
+            .rest
+            .call(
+                "GET",
+                &format!("/channels/{}/messages?limit=10", w.channel),
+                None,
+                200,
+            )
+            .await?;
+        let found = list.as_array().and_then(|l| {
+            l.iter().find(|m| {
+                m["type"] == 20
+                    && m["interaction_metadata"]["user"]["id"] == env.users.owner.id.as_str()
+                    && m["content"] == "animal_dog x3"
+            })
+        });
+        if let Some(m) = found {
+            return at_pointers(
+                "the library's answer to /blep",
+                m,
+                &[
+                    ("/author/id", json!(w.bot_id)),
+                    ("/application_id", json!(w.app)),
+                    ("/interaction/name", json!("blep")),
+                ],
+            );
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    Err(
+        "the library did not answer /blep within 10 s (no type 20 message \"animal_dog x3\")"
+            .into(),
+    )
 }
