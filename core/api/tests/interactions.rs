@@ -505,6 +505,18 @@ async fn responding(backend: &str) {
         .collect();
     assert!(ids.contains(&message["id"].as_str().unwrap()));
     assert!(!ids.contains(&done["id"].as_str().unwrap()));
+    let (status, err) = s
+        .call(
+            Method::GET,
+            &format!("/channels/{}/messages/{}", t.channel, id_of(&done)),
+            Some(&t.member),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, err["code"].as_u64()),
+        (StatusCode::NOT_FOUND, Some(10008))
+    );
     s.stop().await;
 }
 
