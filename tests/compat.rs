@@ -3,7 +3,7 @@
 //! (zstd-stream, every event decoded strictly by twilight-model) run as puppets against the
 //! `accord` binary, on SQLite and on PostgreSQL at once, through the scenarios of issue 6: ready,
 //! messages, members, channels, presence (with typing), webhooks, upload, ratelimits, resume,
-//! intents and sharding. The table printed at the end is scenario × library × database.
+//! intents, sharding, and application commands registered by discord.py and discord.js. The table printed at the end is scenario × library × database.
 //!
 //! `COMPAT_LIBS=discord.py,twilight` and `COMPAT_SCENARIOS=ready,messages` narrow the run. The
 //! Python and Node libraries are installed by `tests/compat/install.sh`, the twilight puppet is
@@ -14,6 +14,8 @@
 mod puppet;
 #[path = "compat/scenarios.rs"]
 mod scenarios;
+#[path = "compat/scenarios_commands.rs"]
+mod scenarios_commands;
 #[path = "compat/scenarios_guild.rs"]
 mod scenarios_guild;
 #[path = "compat/scenarios_threads.rs"]
@@ -36,7 +38,7 @@ use puppet::{MODES, Mode, Puppet, compat_dir, python, twilight_bin};
 use world::{Env, Users, World};
 
 /// Every scenario, in the order they run.
-const SCENARIOS: [&str; 12] = [
+const SCENARIOS: [&str; 13] = [
     "ready",
     "messages",
     "members",
@@ -49,6 +51,7 @@ const SCENARIOS: [&str; 12] = [
     "resume",
     "intents",
     "sharding",
+    "commands",
 ];
 
 /// Notes printed under the table.
@@ -56,6 +59,7 @@ const NOTES: &[&str] = &[
     "presence: also covers typing (TYPING_START from the same user).",
     "upload: the attachment's metadata is checked in the puppet's answer, its event and a REST \
      message read, and the URL in the puppet's answer is fetched from the CDN (same bytes).",
+    "commands: discord.py and discord.js only (twilight's puppet registers no commands).",
     "resume: every puppet connects through the harness's TCP relay (also gateway.public_url); the \
      relay cuts the connection twice while users post a numbered sequence.",
 ];
@@ -229,10 +233,17 @@ async fn run_scenario(name: &str, env: &Env<'_>, main: &mut Main) -> Result<(), 
         "threads" => scenarios_threads::threads(env, p).await,
         "ratelimits" => scenarios::ratelimits(env, p).await,
         "resume" => scenarios_guild::resume(env, p).await,
+        "commands" => scenarios_commands::commands(env, p).await,
         other => Err(format!("unknown scenario {other}")),
     };
     let p = main.puppet.as_ref().unwrap();
     result.map_err(|e| format!("{e}\n{}", p.transcript()))
+}
+
+/// Whether `scenario` applies to `mode`: the twilight puppet has no command registration (its
+/// cells show `-`).
+fn applies(scenario: &str, mode: Mode) -> bool {
+    !(scenario == "commands" && mode.library == "twilight")
 }
 
 /// Every selected mode and scenario on one backend.
@@ -289,6 +300,9 @@ async fn run_backend(
             ready: None,
         };
         for &scenario in scenarios {
+            if !applies(scenario, mode) {
+                continue;
+            }
             let started = Instant::now();
             let result = run_scenario(scenario, &env, &mut main).await;
             eprintln!(

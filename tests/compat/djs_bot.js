@@ -158,6 +158,8 @@ WebSocketShard.prototype.onMessage = function countingOnMessage(data, isBinary) 
 };
 
 const {
+  ApplicationCommandOptionType,
+  ApplicationCommandType,
   ChannelType,
   Client,
   Events,
@@ -165,6 +167,7 @@ const {
   Partials,
   RESTEvents,
   WebhookClient,
+  PermissionFlagsBits,
   parseEmoji,
   version,
 } = require('discord.js');
@@ -371,6 +374,13 @@ client.on(Events.Debug, msg => {
   if (DEBUG) log(`[debug] ${msg}`);
 });
 client.on(Events.Warn, msg => log(`[warn] ${msg}`));
+// Answers the `blep` slash command the way the discord.py puppet's command does.
+client.on(Events.InteractionCreate, interaction => {
+  if (!interaction.isChatInputCommand() || interaction.commandName !== 'blep') return;
+  const animal = interaction.options.getString('animal', true);
+  const count = interaction.options.getInteger('count') ?? 1;
+  interaction.reply({ content: `${animal} x${count}` }).catch(e => die(`reply failed: ${e.stack ?? e}`));
+});
 client.on(Events.Error, e => die(`client error: ${e.stack ?? e}`));
 // A dropped connection (the harness's relay cuts them) surfaces here; discord.js then resumes.
 client.on(Events.ShardError, (e, id) => log(`[shard ${id} error] ${e.stack ?? e}`));
@@ -465,6 +475,42 @@ const COMMANDS = {
     const ids = [];
     await Promise.all(Array.from({ length: count }, () => target.send({ content }).then(m => ids.push(m.id))));
     return { ids };
+  },
+  async sync_commands({ guild }) {
+    // The same commands the discord.py puppet defines, as discord.js application command data.
+    const data = [
+      {
+        name: 'blep',
+        description: 'Send a random adorable animal photo',
+        options: [
+          {
+            type: ApplicationCommandOptionType.String, name: 'animal', description: 'The type of animal', required: true,
+            choices: [{ name: 'Dog', value: 'animal_dog' }, { name: 'Cat', value: 'animal_cat' }],
+          },
+          { type: ApplicationCommandOptionType.Integer, name: 'count', description: 'How many', minValue: 1, maxValue: 10 },
+        ],
+      },
+      {
+        name: 'perms',
+        description: 'Permissions',
+        defaultMemberPermissions: PermissionFlagsBits.ManageGuild,
+        options: [{
+          type: ApplicationCommandOptionType.Subcommand, name: 'get', description: 'Get permissions for a user',
+          options: [
+            { type: ApplicationCommandOptionType.User, name: 'user', description: 'user', required: true },
+            { type: ApplicationCommandOptionType.Channel, name: 'channel', description: 'channel', channelTypes: [ChannelType.GuildText] },
+          ],
+        }],
+      },
+      { name: 'High Five', type: ApplicationCommandType.User },
+    ];
+    const set = guild === undefined || guild === null
+      ? await client.application.commands.set(data)
+      : await client.application.commands.set(data, String(guild));
+    const commands = [...set.values()]
+      .map(c => ({ id: c.id, name: c.name, type: c.type, guild: c.guildId ?? null }))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return { commands };
   },
 };
 

@@ -380,7 +380,58 @@ async def run_command(cmd: dict) -> dict:
             raise LookupError(f"channel {cmd['channel']} is not a thread ({t!r})")
         t = await t.edit(archived=True)
         return {"id": sid(t), "archived": t.archived}
+    if name == "sync_commands":
+        return await sync_commands(cmd.get("guild"))
     raise ValueError(f"unknown command {name!r}")
+
+
+command_tree: "discord.app_commands.CommandTree | None" = None
+
+
+def app_command_tree() -> "discord.app_commands.CommandTree":
+    """The client's one command tree: a slash command with choices and a ranged integer, a group
+    with a subcommand taking a user and a text channel, and a user context menu."""
+    global command_tree
+    if command_tree is not None:
+        return command_tree
+    from discord import app_commands
+
+    tree = app_commands.CommandTree(client)
+
+    @app_commands.command(name="blep", description="Send a random adorable animal photo")
+    @app_commands.describe(animal="The type of animal", count="How many")
+    @app_commands.choices(animal=[app_commands.Choice(name="Dog", value="animal_dog"), app_commands.Choice(name="Cat", value="animal_cat")])
+    async def blep(interaction: discord.Interaction, animal: app_commands.Choice[str], count: app_commands.Range[int, 1, 10] = 1) -> None:
+        await interaction.response.send_message(f"{animal.value} x{count}")
+
+    group = app_commands.Group(name="perms", description="Permissions", default_permissions=discord.Permissions(manage_guild=True))
+
+    @group.command(name="get", description="Get permissions for a user")
+    async def get(interaction: discord.Interaction, user: discord.User, channel: "discord.TextChannel | None" = None) -> None:
+        await interaction.response.send_message("ok")
+
+    @app_commands.context_menu(name="High Five")
+    async def high_five(interaction: discord.Interaction, member: discord.Member) -> None:
+        await interaction.response.send_message("high five")
+
+    tree.add_command(blep)
+    tree.add_command(group)
+    tree.add_command(high_five)
+    command_tree = tree
+    return tree
+
+
+async def sync_commands(guild: "str | None") -> dict:
+    """`tree.sync()` (global) or, with a guild, the same commands copied to it and synced there."""
+    tree = app_command_tree()
+    if guild is None:
+        synced = await tree.sync()
+    else:
+        target = discord.Object(id=int(guild))
+        tree.copy_global_to(guild=target)
+        synced = await tree.sync(guild=target)
+    commands = sorted(({"id": sid(c), "name": c.name, "type": int(c.type.value), "guild": sid(c.guild_id)} for c in synced), key=lambda c: c["name"])
+    return {"commands": commands}
 
 
 async def answer(cmd: dict) -> None:

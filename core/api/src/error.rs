@@ -34,6 +34,15 @@ pub enum ApiError {
     /// Bots may not use this route (20001).
     #[error("Bots cannot use this endpoint")]
     BotsForbidden,
+    /// The caller is not the application's bot or owner (20012).
+    #[error("You are not authorized to perform this action on this application")]
+    NotAppAuthorized,
+    /// The interaction already has its first response (40060).
+    #[error("Interaction has already been acknowledged")]
+    AlreadyAcknowledged,
+    /// Another command of the application has that name and type in the scope (40041).
+    #[error("An application command with that name already exists")]
+    CommandNameExists,
     /// Only bots may use this route (20002).
     #[error("Only bots can use this endpoint")]
     OnlyBots,
@@ -177,6 +186,15 @@ pub enum Unknown {
     /// 10060.
     #[error("Unknown Sticker")]
     Sticker,
+    /// 10062.
+    #[error("Unknown interaction")]
+    Interaction,
+    /// 10063.
+    #[error("Unknown application command")]
+    Command,
+    /// 10066.
+    #[error("Unknown application command permissions")]
+    CommandPermissions,
 }
 
 impl Unknown {
@@ -195,6 +213,9 @@ impl Unknown {
             Unknown::Webhook => codes::UNKNOWN_WEBHOOK,
             Unknown::Ban => codes::UNKNOWN_BAN,
             Unknown::Sticker => 10060,
+            Unknown::Interaction => 10062,
+            Unknown::Command => 10063,
+            Unknown::CommandPermissions => 10066,
         }
     }
 }
@@ -224,6 +245,8 @@ pub enum Maximum {
     Invites,
     /// 30019.
     Members,
+    /// 30032.
+    ApplicationCommands,
     /// 30039.
     Stickers,
     /// 30060.
@@ -244,6 +267,7 @@ impl Maximum {
             Maximum::Attachments => 30015,
             Maximum::Invites => 30016,
             Maximum::Members => 30019,
+            Maximum::ApplicationCommands => 30032,
             Maximum::Stickers => 30039,
             Maximum::Overwrites => 30060,
         }
@@ -262,6 +286,7 @@ impl Maximum {
             Maximum::Attachments => "Maximum number of attachments in a message reached",
             Maximum::Invites => "Maximum number of invites reached",
             Maximum::Members => "Maximum number of server members reached",
+            Maximum::ApplicationCommands => "Maximum number of application commands reached",
             Maximum::Stickers => "Maximum number of stickers reached",
             Maximum::Overwrites => "Maximum number of channel permission overwrites reached",
         }
@@ -288,6 +313,9 @@ impl ApiError {
             ApiError::MissingAccess => (StatusCode::FORBIDDEN, codes::MISSING_ACCESS),
             ApiError::BotsForbidden => (StatusCode::FORBIDDEN, codes::BOTS_CANNOT_USE),
             ApiError::OnlyBots => (StatusCode::FORBIDDEN, codes::ONLY_BOTS_CAN_USE),
+            ApiError::NotAppAuthorized => (StatusCode::FORBIDDEN, 20012),
+            ApiError::CommandNameExists => (StatusCode::BAD_REQUEST, 40041),
+            ApiError::AlreadyAcknowledged => (StatusCode::BAD_REQUEST, 40060),
             ApiError::ApplicationLimit => (StatusCode::BAD_REQUEST, codes::APPLICATION_LIMIT),
             ApiError::ApplicationHasNoBot => (StatusCode::BAD_REQUEST, 50010),
             ApiError::Maximum(m, _) => (StatusCode::BAD_REQUEST, m.code()),

@@ -97,7 +97,9 @@ fn build(
     users: &HashMap<i64, User>,
     referenced: Option<Option<Box<Message>>>,
 ) -> Message {
-    let author = match m.webhook_id {
+    // Interaction responses (types 20 and 23) carry the application's id as `webhook_id` but
+    // are authored by its bot user.
+    let author = match m.webhook_id.filter(|_| !matches!(m.kind, 20 | 23)) {
         Some(webhook) => synthetic_user(
             webhook,
             m.webhook_name.as_deref().unwrap_or("Webhook"),
@@ -221,7 +223,7 @@ pub async fn messages_with(
     if !missing.is_empty() {
         users.extend(users_by_id(state, missing).await?);
     }
-    Ok(records
+    let mut views: Vec<Message> = records
         .iter()
         .map(|m| {
             let reply = m.reference_message_id.filter(|_| m.kind == 19).map(|id| {
@@ -232,7 +234,9 @@ pub async fn messages_with(
             });
             build(state, m, &users, reply)
         })
-        .collect())
+        .collect();
+    crate::services::interaction_messages::attach_metadata(state, records, &mut views).await?;
+    Ok(views)
 }
 
 /// One message object.

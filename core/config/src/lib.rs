@@ -21,6 +21,7 @@ mod edge_acme;
 mod edge_limits;
 mod edge_ops;
 mod edge_tls;
+mod interactions;
 mod lenient;
 mod rate_limits;
 mod redact;
@@ -37,6 +38,7 @@ pub use edge_ops::{
     PINGORA_MAX_HEADERS,
 };
 pub use edge_tls::{EdgeHstsConfig, EdgeTlsCertificate, EdgeTlsConfig, EdgeTlsFiles};
+pub use interactions::InteractionsConfig;
 pub use rate_limits::*;
 pub use remote_images::RemoteImagesConfig;
 pub use sample::sample;
@@ -92,6 +94,8 @@ pub struct Config {
     pub security: SecurityConfig,
     /// Size and count limits enforced by the API. Every value must be at least 1.
     pub limits: LimitsConfig,
+    /// Application commands and interactions.
+    pub interactions: InteractionsConfig,
     /// Instance rights: what an account may do on this instance, independent of any guild.
     pub rights: RightsConfig,
     /// REST rate limits (Discord-style buckets, headers and 429 responses).
@@ -123,6 +127,7 @@ impl Default for Config {
             register: RegisterConfig::default(),
             security: SecurityConfig::default(),
             limits: LimitsConfig::default(),
+            interactions: InteractionsConfig::default(),
             rights: RightsConfig::default(),
             rate_limits: RateLimitsConfig::default(),
             log: LogConfig::default(),

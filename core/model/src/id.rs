@@ -192,6 +192,10 @@ markers! {
     MessageMarker => MessageId;
     /// Names an application.
     ApplicationMarker => ApplicationId;
+    /// Names an application command.
+    CommandMarker => CommandId;
+    /// Names an interaction.
+    InteractionMarker => InteractionId;
     /// Names a webhook.
     WebhookMarker => WebhookId;
     /// Names a custom emoji.

@@ -17,6 +17,7 @@ pub mod attachment;
 pub mod audit_log;
 pub mod ban;
 pub mod channel;
+pub mod command;
 pub mod embed;
 pub mod emoji;
 pub mod error;
@@ -25,6 +26,7 @@ pub mod gateway_events;
 pub mod guild;
 pub mod id;
 pub mod intents;
+pub mod interaction;
 pub mod invite;
 pub mod member;
 pub mod message;
@@ -49,6 +51,11 @@ pub use channel::{
     ForumTag, OverwriteType, PermissionOverwrite, SortOrderType, ThreadMember, ThreadMetadata,
     VideoQualityMode,
 };
+pub use command::{
+    ApplicationCommand, ChoiceValue, CommandOption, CommandOptionChoice, CommandOptionType,
+    CommandPermission, CommandPermissionType, CommandType, GuildCommandPermissions,
+    InteractionContextType, Localizations,
+};
 pub use embed::{
     Embed, EmbedAuthor, EmbedField, EmbedFlags, EmbedFooter, EmbedImage, EmbedMediaFlags,
     EmbedProvider, EmbedVideo,
@@ -64,6 +71,10 @@ pub use guild::{
 };
 pub use id::*;
 pub use intents::Intents;
+pub use interaction::{
+    CallbackType, CommandData, CommandDataOption, Interaction, InteractionMetadata,
+    InteractionStatus, InteractionType, MessageInteraction,
+};
 pub use invite::{
     Invite, InviteChannel, InviteFlags, InviteGuild, InviteRole, InviteTargetType, InviteType,
 };

@@ -120,6 +120,17 @@ impl Store {
         .await?))
     }
 
+    /// The hex-encoded Ed25519 private key an application's outgoing interaction requests are
+    /// signed with.
+    pub async fn application_signing_key(&self, id: ApplicationId) -> Result<Option<String>> {
+        dispatch!(self.db(), |pool| Ok(sqlx::query_scalar(
+            "SELECT signing_key FROM applications WHERE id = $1"
+        )
+        .bind(id.as_i64())
+        .fetch_optional(pool)
+        .await?))
+    }
+
     /// The application whose bot is `bot`.
     pub async fn application_of_bot(&self, bot: UserId) -> Result<Option<ApplicationRecord>> {
         dispatch!(self.db(), |pool| Ok(sqlx::query_as(concat!(

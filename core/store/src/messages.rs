@@ -194,19 +194,19 @@ pub(crate) use message_columns;
 const PAGE_BEFORE: &str = concat!(
     "SELECT ",
     message_columns!(),
-    " FROM messages WHERE channel_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3"
+    " FROM messages WHERE channel_id = $1 AND (flags & 64) = 0 AND id < $2 ORDER BY id DESC LIMIT $3"
 );
 /// Messages of channel `$1` newer than `$2`, oldest first, at most `$3`.
 const PAGE_AFTER: &str = concat!(
     "SELECT ",
     message_columns!(),
-    " FROM messages WHERE channel_id = $1 AND id > $2 ORDER BY id LIMIT $3"
+    " FROM messages WHERE channel_id = $1 AND (flags & 64) = 0 AND id > $2 ORDER BY id LIMIT $3"
 );
 /// Messages of channel `$1` from `$2` on, oldest first, at most `$3`.
 const PAGE_FROM: &str = concat!(
     "SELECT ",
     message_columns!(),
-    " FROM messages WHERE channel_id = $1 AND id >= $2 ORDER BY id LIMIT $3"
+    " FROM messages WHERE channel_id = $1 AND (flags & 64) = 0 AND id >= $2 ORDER BY id LIMIT $3"
 );
 
 impl Store {

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod channels;
 pub mod gateway;
 pub mod guilds;
+pub mod interactions;
 pub mod invites;
 pub mod oauth2;
 pub mod policies;
@@ -73,6 +74,31 @@ pub fn api() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(applications::bot::create))
         .routes(routes!(applications::bot::reset))
+        .routes(routes!(
+            applications::commands::collection::list,
+            applications::commands::collection::create,
+            applications::commands::collection::overwrite
+        ))
+        .routes(routes!(
+            applications::commands::command::get,
+            applications::commands::command::patch,
+            applications::commands::command::delete
+        ))
+        .routes(routes!(
+            applications::guilds::commands::list,
+            applications::guilds::commands::create,
+            applications::guilds::commands::overwrite
+        ))
+        .routes(routes!(
+            applications::guilds::command::get,
+            applications::guilds::command::patch,
+            applications::guilds::command::delete
+        ))
+        .routes(routes!(applications::guilds::permissions::list))
+        .routes(routes!(
+            applications::guilds::permissions::get,
+            applications::guilds::permissions::put
+        ))
         .routes(routes!(guilds::create::create))
         .routes(routes!(
             guilds::guild::get,
@@ -95,6 +121,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .pipe(guilds::emojis::register)
         .pipe(guilds::stickers::register)
         .pipe(invites::register)
+        .pipe(interactions::register)
         .pipe(oauth2::register)
         .pipe(webhooks::register)
         .pipe(attachments::register)

@@ -2,6 +2,7 @@
 //! validation, slowmode, nonce deduplication, replies, mentions, uploads, the store write, and
 //! MESSAGE_CREATE (with CHANNEL_CREATE first to a DM recipient who never had the channel).
 
+pub mod components;
 pub mod embeds;
 pub mod events;
 pub mod mentions;
@@ -38,7 +39,7 @@ const NONCE_WINDOW_MS: u64 = 5 * 60 * 1000;
 const NONCE_LENGTH: usize = 25;
 
 /// Flags a sender may set.
-const SENDABLE_FLAGS: u64 =
+pub(crate) const SENDABLE_FLAGS: u64 =
     MessageFlags::SUPPRESS_EMBEDS.bits() | MessageFlags::SUPPRESS_NOTIFICATIONS.bits();
 
 /// The Create Message body (JSON, or `payload_json` of a multipart body).
@@ -211,6 +212,7 @@ pub async fn create_with_id(
         );
     }
     let components = body.components.clone().unwrap_or_default();
+    components::validate(&mut tree, &components);
     let has_files = !files.is_empty();
     let prepared = uploads::prepare(
         state,

@@ -87,6 +87,13 @@ pub struct PublicOnly {
     allow_private: bool,
 }
 
+impl PublicOnly {
+    /// A resolver that drops non-public addresses unless `allow_private`.
+    pub fn new(allow_private: bool) -> Self {
+        Self { allow_private }
+    }
+}
+
 impl tower::Service<Name> for PublicOnly {
     type Response = std::vec::IntoIter<SocketAddr>;
     type Error = std::io::Error;

@@ -123,6 +123,11 @@ impl ModifyApplicationBody {
         if !tree.is_empty() {
             return Err(ApiError::InvalidForm(tree));
         }
+        if let Some(Some(url)) = &self.interactions_endpoint_url
+            && current.interactions_endpoint_url.as_ref() != Some(url)
+        {
+            crate::services::interaction_endpoint::verify(state, current, url).await?;
+        }
         let icon = icon
             .apply(state, &format!("app-icons/{}", current.id))
             .await?;

@@ -1,6 +1,7 @@
 //! `POST /webhooks/{webhook.id}/{webhook.token}`: execute a webhook (JSON or multipart with
 //! files), in its channel, in one of its threads (`?thread_id=`) or as a new forum post
-//! (`thread_name`); `?wait=true` returns the message, otherwise 204.
+//! (`thread_name`); `?wait=true` returns the message, otherwise 204. With an application's id
+//! and an interaction token, a follow-up message of that interaction (for 15 minutes).
 
 use std::collections::HashMap;
 
@@ -9,8 +10,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use super::load_with_token;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, Unknown};
 use crate::extract::multipart::JsonOrMultipart;
+use crate::services::interaction_responses;
 use crate::services::messages::webhook::{self, ExecuteWebhook};
 use crate::state::AppState;
 
@@ -41,8 +43,35 @@ pub async fn execute(
     Query(query): Query<HashMap<String, String>>,
     body: JsonOrMultipart<ExecuteWebhook>,
 ) -> ApiResult<Response> {
-    let hook = load_with_token(&state, &webhook_id, &token).await?;
     let wait = boolean(query.get("wait"), "wait")?;
+    let hook = match load_with_token(&state, &webhook_id, &token).await {
+        Ok(hook) => hook,
+        Err(ApiError::Unknown(Unknown::Webhook)) => {
+            let Some(record) = interaction_responses::by_token(&state, &webhook_id, &token).await?
+            else {
+                return Err(ApiError::Unknown(Unknown::Webhook));
+            };
+            if record.responded == 0 {
+                // Follow-ups come after the first response.
+                return Err(ApiError::Unknown(Unknown::Webhook));
+            }
+            let message = interaction_responses::send(
+                &state,
+                &record,
+                body.payload,
+                body.files,
+                false,
+                false,
+            )
+            .await?;
+            return Ok(if wait {
+                axum::Json(message).into_response()
+            } else {
+                StatusCode::NO_CONTENT.into_response()
+            });
+        }
+        Err(e) => return Err(e),
+    };
     let thread_id = webhook::thread_id_param(&query)?;
     let message = webhook::create(&state, &hook, body.payload, body.files, thread_id).await?;
     Ok(if wait {

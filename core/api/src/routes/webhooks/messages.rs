@@ -1,11 +1,13 @@
 //! `GET/PATCH/DELETE /webhooks/{webhook.id}/{webhook.token}/messages/{message.id}`: a message
-//! the webhook sent, read, edited or deleted with the webhook's token.
+//! the webhook sent, read, edited or deleted with the webhook's token — or, with an
+//! application's id and an interaction token, a response to that interaction (`@original` or a
+//! follow-up's id), for 15 minutes.
 
 use std::collections::HashMap;
 
 use accord_bus::Audience;
-use accord_model::{ErrorTree, GuildId, Message, MessageId};
-use accord_store::{MessageRecord, WebhookRecord};
+use accord_model::{ErrorTree, GuildId, Message, MessageFlags, MessageId};
+use accord_store::{InteractionRecord, MessageRecord};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 
@@ -15,21 +17,42 @@ use crate::extract::multipart::JsonOrMultipart;
 use crate::routes::channels::messages::delete::MessageDelete;
 use crate::routes::channels::messages::edit::EditMessage;
 use crate::services::access::ChannelAccess;
-use crate::services::ids;
 use crate::services::messages::{events, webhook};
+use crate::services::{ids, interaction_responses};
 use crate::state::AppState;
 use crate::views_message;
 
-/// The webhook (by token), its standing in its channel (or in the thread `thread_id` of it),
-/// and one message it sent there (10008 otherwise).
+/// Whose message a path names: a webhook's, or an interaction's response.
+enum Sender {
+    /// A webhook (by its token).
+    Webhook,
+    /// An interaction (by the application's id and the interaction token).
+    Interaction(Box<InteractionRecord>),
+}
+
+/// The webhook (by token) or interaction, the standing in the channel, and one message it sent
+/// (10008 otherwise); a webhook's in its channel or in the thread `thread_id` of it.
 async fn load(
     state: &AppState,
     webhook_id: &str,
     token: &str,
     message_id: &str,
     query: &HashMap<String, String>,
-) -> ApiResult<(WebhookRecord, ChannelAccess, MessageRecord)> {
-    let hook = load_with_token(state, webhook_id, token).await?;
+) -> ApiResult<(Sender, ChannelAccess, MessageRecord)> {
+    let hook = match load_with_token(state, webhook_id, token).await {
+        Ok(hook) => hook,
+        Err(ApiError::Unknown(Unknown::Webhook)) => {
+            let Some(record) = interaction_responses::by_token(state, webhook_id, token).await?
+            else {
+                return Err(ApiError::Unknown(Unknown::Webhook));
+            };
+            let (access, message) =
+                crate::services::interaction_messages::message_of(state, &record, message_id)
+                    .await?;
+            return Ok((Sender::Interaction(Box::new(record)), access, message));
+        }
+        Err(e) => return Err(e),
+    };
     let thread_id = webhook::thread_id_param(query)?;
     let message_id: MessageId = ids::parse(message_id, Unknown::Message)?;
     let access = match thread_id {
@@ -42,7 +65,7 @@ async fn load(
         .await?
         .filter(|m| m.webhook_id == Some(hook.id))
         .ok_or(ApiError::Unknown(Unknown::Message))?;
-    Ok((hook, access, message))
+    Ok((Sender::Webhook, access, message))
 }
 
 /// Get a message the webhook sent.
@@ -70,7 +93,7 @@ pub async fn patch(
     Query(query): Query<HashMap<String, String>>,
     body: JsonOrMultipart<EditMessage>,
 ) -> ApiResult<axum::Json<Message>> {
-    let (_, access, current) = load(&state, &webhook_id, &token, &message_id, &query).await?;
+    let (sender, access, current) = load(&state, &webhook_id, &token, &message_id, &query).await?;
     let JsonOrMultipart {
         payload: body,
         files,
@@ -84,6 +107,14 @@ pub async fn patch(
         );
     }
     let mut edit = body.fields(&state, &current, &mut tree)?;
+    if let Sender::Interaction(_) = &sender {
+        // Editing a deferred response delivers it: the loading state ends.
+        let loading = MessageFlags::LOADING.bits() as i64;
+        if current.flags & loading != 0 {
+            let kept = edit.flags.unwrap_or(current.flags) & !loading;
+            edit.flags = Some(kept | (current.flags & MessageFlags::EPHEMERAL.bits() as i64));
+        }
+    }
     if !tree.is_empty() {
         return Err(ApiError::InvalidForm(tree));
     }
@@ -122,7 +153,12 @@ pub async fn patch(
         Err(e) => return Err(e.into()),
     };
     let view = views_message::message(&state, &record).await?;
-    events::message_update(&state, &access, &view).await?;
+    match &sender {
+        Sender::Webhook => events::message_update(&state, &access, &view).await?,
+        Sender::Interaction(i) => {
+            interaction_responses::publish(&state, i, &access, "MESSAGE_UPDATE", &view).await?
+        }
+    }
     Ok(axum::Json(view))
 }
 
@@ -136,7 +172,7 @@ pub async fn delete(
     Path((webhook_id, token, message_id)): Path<(String, String, String)>,
     Query(query): Query<HashMap<String, String>>,
 ) -> ApiResult<StatusCode> {
-    let (_, access, message) = load(&state, &webhook_id, &token, &message_id, &query).await?;
+    let (sender, access, message) = load(&state, &webhook_id, &token, &message_id, &query).await?;
     let channel_id = access.channel.channel_id();
     match state
         .store
@@ -158,8 +194,12 @@ pub async fn delete(
         channel_id,
         guild_id: access.channel.guild_id.map(GuildId::from_i64),
     };
-    state
-        .dispatch("MESSAGE_DELETE", Audience::Channel(channel_id), &payload)
-        .await;
+    let audience = match &sender {
+        Sender::Interaction(i) if interaction_responses::is_ephemeral(message.flags) => {
+            Audience::Users(vec![accord_model::UserId::from_i64(i.user_id)])
+        }
+        _ => Audience::Channel(channel_id),
+    };
+    state.dispatch("MESSAGE_DELETE", audience, &payload).await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -335,6 +335,7 @@ pub async fn create(
         );
     }
     let components = body.components.clone().unwrap_or_default();
+    super::components::validate(&mut tree, &components);
     let has_files = !files.is_empty();
     let prepared = uploads::prepare(
         state,

@@ -79,6 +79,7 @@ impl EditMessage {
             mentions::validate(tree, a);
         }
         if let Some(c) = &self.components {
+            crate::services::messages::components::validate(tree, c.as_deref().unwrap_or(&[]));
             edit.components = Some(serde_json::Value::Array(c.clone().unwrap_or_default()));
         }
         if let Some(flags) = self.flags {

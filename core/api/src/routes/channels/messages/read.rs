@@ -124,6 +124,8 @@ pub async fn get(
         .store
         .message(channel_id, message_id)
         .await?
+        // Ephemeral interaction responses are not in the channel (only `@original` reads them).
+        .filter(|m| !crate::services::interaction_responses::is_ephemeral(m.flags))
         .ok_or(ApiError::Unknown(Unknown::Message))?;
     let mut message = views_message::message(&state, &record).await?;
     crate::routes::channels::reactions::fill(
