@@ -143,16 +143,7 @@ pub async fn start(
         Err(StoreError::Conflict(_)) => return Err(ApiError::ThreadExists),
         Err(e) => return Err(e.into()),
     };
-    let mut created = serde_json::to_value(thread(&record, None))
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    created["newly_created"] = Value::Bool(true);
-    state
-        .dispatch(
-            "THREAD_CREATE",
-            Audience::Channel(record.channel_id()),
-            &created,
-        )
-        .await;
+    announce_created(state, &record).await?;
     members_update(state, &record, &member.into_iter().collect::<Vec<_>>(), &[]).await?;
     audit_log::by(
         state,
@@ -197,7 +188,13 @@ pub async fn start_as_webhook(
         Ok(None) => return Err(ApiError::MaxActiveThreads),
         Err(e) => return Err(e.into()),
     };
-    let mut created = serde_json::to_value(thread(&record, None))
+    announce_created(state, &record).await?;
+    Ok(record)
+}
+
+/// THREAD_CREATE with `newly_created` for a thread just started, to those who can see it.
+async fn announce_created(state: &AppState, record: &ChannelRecord) -> ApiResult<()> {
+    let mut created = serde_json::to_value(thread(record, None))
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     created["newly_created"] = Value::Bool(true);
     state
@@ -207,7 +204,26 @@ pub async fn start_as_webhook(
             &created,
         )
         .await;
-    Ok(record)
+    Ok(())
+}
+
+/// THREAD_DELETE (id, guild, parent, type) for a thread already deleted: to those who see the
+/// parent for a public thread, to `members` for a private one (the thread is gone, so its
+/// viewers can no longer be computed from it).
+async fn announce_deleted(state: &AppState, t: &ChannelRecord, members: Vec<UserId>) {
+    let parent = ChannelId::from_i64(t.parent_id.unwrap_or_default());
+    let payload = json!({
+        "id": t.channel_id(),
+        "guild_id": t.guild_id.map(GuildId::from_i64),
+        "parent_id": parent,
+        "type": t.kind,
+    });
+    let audience = if t.kind == 12 {
+        Audience::Users(members)
+    } else {
+        Audience::Channel(parent)
+    };
+    state.dispatch("THREAD_DELETE", audience, &payload).await;
 }
 
 /// THREAD_MEMBERS_UPDATE for members `added` and users `removed`: to those who can see the
@@ -373,19 +389,7 @@ pub async fn delete(
         Err(StoreError::NotFound) => return Err(ApiError::Unknown(Unknown::Channel)),
         Err(e) => return Err(e.into()),
     }
-    let parent = ChannelId::from_i64(t.parent_id.unwrap_or_default());
-    let payload = json!({
-        "id": t.channel_id(),
-        "guild_id": guild.guild_id(),
-        "parent_id": parent,
-        "type": t.kind,
-    });
-    let audience = if t.kind == 12 {
-        Audience::Users(members)
-    } else {
-        Audience::Channel(parent)
-    };
-    state.dispatch("THREAD_DELETE", audience, &payload).await;
+    announce_deleted(state, t, members).await;
     audit_log::by(
         state,
         guild,
@@ -403,20 +407,8 @@ pub async fn discard(state: &AppState, t: &ChannelRecord) {
         tracing::error!(error = %e, "cannot take back a thread");
         return;
     }
-    let parent = ChannelId::from_i64(t.parent_id.unwrap_or_default());
-    let payload = json!({
-        "id": t.channel_id(),
-        "guild_id": t.guild_id.map(GuildId::from_i64),
-        "parent_id": parent,
-        "type": t.kind,
-    });
     let owner = UserId::from_i64(t.owner_id.unwrap_or_default());
-    let audience = if t.kind == 12 {
-        Audience::Users(vec![owner])
-    } else {
-        Audience::Channel(parent)
-    };
-    state.dispatch("THREAD_DELETE", audience, &payload).await;
+    announce_deleted(state, t, vec![owner]).await;
 }
 
 /// Refuses a change to an archived thread's messages (reactions, edits): 50083
