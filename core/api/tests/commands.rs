@@ -19,20 +19,11 @@ struct Setup {
 async fn setup(s: &Server) -> Setup {
     let owner = s.register("owner", "correct horse").await;
     let guild = id_of(&s.guild(&owner, "Commands").await);
-    let (app, bot) = s.bot(&owner, "Helper").await;
-    let (status, body) = s
-        .call(
-            Method::POST,
-            &format!("/oauth2/authorize?client_id={app}&scope=bot%20applications.commands"),
-            Some(&owner),
-            Some(json!({"guild_id": guild, "authorize": true, "permissions": "0"})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    let (app, bot) = s.bot_in_guild(&owner, "Helper", &guild, "0").await;
     Setup {
         owner,
         app,
-        bot: format!("Bot {bot}"),
+        bot,
         guild,
     }
 }

@@ -26,17 +26,7 @@ struct Setup {
 async fn setup(s: &Server) -> Setup {
     let owner = s.register("owner", "correct horse").await;
     let guild = id_of(&s.guild(&owner, "Interactions").await);
-    let (app, bot) = s.bot(&owner, "Helper").await;
-    let (status, body) = s
-        .call(
-            Method::POST,
-            &format!("/oauth2/authorize?client_id={app}&scope=bot%20applications.commands"),
-            Some(&owner),
-            Some(json!({"guild_id": guild, "authorize": true, "permissions": "3072"})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let bot = format!("Bot {bot}");
+    let (app, bot) = s.bot_in_guild(&owner, "Helper", &guild, "3072").await;
     let bot_id = s.user_id(&bot).await;
     let member = s.register("member", "correct horse").await;
     s.join(&guild, &member).await;

@@ -75,17 +75,7 @@ async fn http_application(backend: &str) {
     .await;
     let owner = s.register("owner", "correct horse").await;
     let guild = id_of(&s.guild(&owner, "HTTP interactions").await);
-    let (app_id, bot) = s.bot(&owner, "Http App").await;
-    let bot = format!("Bot {bot}");
-    let (status, _) = s
-        .call(
-            Method::POST,
-            &format!("/oauth2/authorize?client_id={app_id}&scope=bot%20applications.commands"),
-            Some(&owner),
-            Some(json!({"guild_id": guild, "authorize": true, "permissions": "3072"})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
+    let (app_id, bot) = s.bot_in_guild(&owner, "Http App", &guild, "3072").await;
     let (_, app) = s
         .call(
             Method::GET,

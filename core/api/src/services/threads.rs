@@ -228,6 +228,7 @@ async fn announce_deleted(state: &AppState, t: &ChannelRecord, members: Vec<User
 
 /// THREAD_MEMBERS_UPDATE for members `added` and users `removed`: to those who can see the
 /// thread (GUILD_MEMBERS intent) and, whatever their intents, to the users added or removed.
+/// `t` is the thread as it is after the change (its `member_count` is sent).
 pub async fn members_update(
     state: &AppState,
     t: &ChannelRecord,
@@ -248,15 +249,10 @@ pub async fn members_update(
         object["presence"] = Value::Null;
         added_members.push(object);
     }
-    let count = state
-        .store
-        .channel(t.channel_id())
-        .await?
-        .map_or(t.member_count, |c| c.member_count);
     let mut payload = json!({
         "id": t.channel_id(),
         "guild_id": guild,
-        "member_count": count.clamp(0, 50),
+        "member_count": t.member_count.clamp(0, 50),
     });
     if !added_members.is_empty() {
         payload["added_members"] = Value::Array(added_members);
@@ -306,7 +302,8 @@ pub async fn remove_member(state: &AppState, t: &ChannelRecord, user: UserId) ->
         .remove_thread_member(t.channel_id(), user)
         .await?;
     if removed {
-        members_update(state, t, &[], &[user]).await?;
+        let after = state.store.channel(t.channel_id()).await?;
+        members_update(state, after.as_ref().unwrap_or(t), &[], &[user]).await?;
     }
     Ok(removed)
 }

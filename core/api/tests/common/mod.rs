@@ -201,6 +201,31 @@ impl Server {
         (id, bot["token"].as_str().expect("token").to_owned())
     }
 
+    /// An application with a bot, owned by the holder of `owner`, added to `guild` with the
+    /// `bot applications.commands` scopes and `permissions`; returns (application id,
+    /// `Bot <token>`).
+    pub async fn bot_in_guild(
+        &self,
+        owner: &str,
+        name: &str,
+        guild: &str,
+        permissions: &str,
+    ) -> (String, String) {
+        let (app, token) = self.bot(owner, name).await;
+        let (status, body) = self
+            .call(
+                Method::POST,
+                &format!("/oauth2/authorize?client_id={app}&scope=bot%20applications.commands"),
+                Some(owner),
+                Some(serde_json::json!({
+                    "guild_id": guild, "authorize": true, "permissions": permissions
+                })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        (app, format!("Bot {token}"))
+    }
+
     /// Number of user rows (to show a refused request changed nothing).
     pub async fn user_count(&self) -> i64 {
         self.state.store.count_users().await.expect("count")
