@@ -870,7 +870,74 @@ async fn modals(backend: &str) {
     s.stop().await;
 }
 
+/// A follow-up sent right after a deferral completes the loading message (Discord's
+/// backwards-compatible rule: no new message, the deferral's ephemeral state kept); the next
+/// follow-up is a message of its own, naming the original response.
+async fn deferred_follow_ups(backend: &str) {
+    let s = Server::start(backend).await;
+    let t = setup(&s).await;
+    let animal = json!([{"name": "animal", "type": 3, "value": "dog"}]);
+    for (nonce, deferral_flags) in [("f1", 0), ("f2", 64)] {
+        let i = invoke(&s, &t, animal.clone(), nonce).await;
+        let hook = format!("/webhooks/{}/{}", t.app, i["token"].as_str().unwrap());
+        let mut events = Events::new(&s);
+        let (status, body) = callback(
+            &s,
+            &i,
+            json!({"type": 5, "data": {"flags": deferral_flags}}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+        let got = events.expect(&["MESSAGE_CREATE", "INTERACTION_SUCCESS"]);
+        let loading = got[0].2.clone();
+        assert_eq!(loading["flags"], deferral_flags | 128);
+        // Without `wait`: follow-ups answer with the message all the same.
+        let (status, done) = s
+            .call(
+                Method::POST,
+                &hook,
+                None,
+                Some(json!({"content": "Found a dog.", "flags": 0})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{done}");
+        assert_eq!(done["id"], loading["id"], "{done}");
+        assert_eq!(done["content"], "Found a dog.");
+        assert_eq!(done["flags"], deferral_flags, "{done}");
+        let got = events.expect(&["MESSAGE_UPDATE"]);
+        assert_eq!(got[0].2["id"], loading["id"]);
+        let (status, more) = s
+            .call(
+                Method::POST,
+                &format!("{hook}?wait=true"),
+                None,
+                Some(json!({"content": "And a cat."})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{more}");
+        assert_ne!(more["id"], loading["id"]);
+        assert_eq!(more["flags"], 0, "{more}");
+        assert_eq!(
+            more["interaction_metadata"]["original_response_message_id"],
+            loading["id"]
+        );
+        events.expect(&["MESSAGE_CREATE"]);
+        let (status, original) = s
+            .call(
+                Method::GET,
+                &format!("{hook}/messages/@original"),
+                None,
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{original}");
+        assert_eq!(original["content"], "Found a dog.");
+    }
+    s.stop().await;
+}
+
 both_backends!(
+    deferred_follow_ups,
     invoking,
     responding,
     deadlines_and_autocomplete,

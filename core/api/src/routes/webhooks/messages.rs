@@ -98,16 +98,45 @@ pub async fn patch(
         payload: body,
         files,
     } = body;
+    edit(&state, &sender, &access, &current, body, !files.is_empty())
+        .await
+        .map(axum::Json)
+}
+
+/// Completes a deferred response's loading message with a follow-up's content: Discord's rule
+/// for a follow-up sent right after DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE (the loading message is
+/// edited, keeping its ephemeral state, and no new message is made).
+pub(crate) async fn complete_deferred(
+    state: &AppState,
+    record: InteractionRecord,
+    access: &ChannelAccess,
+    current: &MessageRecord,
+    body: EditMessage,
+) -> ApiResult<Message> {
+    let sender = Sender::Interaction(Box::new(record));
+    edit(state, &sender, access, current, body, false).await
+}
+
+/// Applies an edit of a message sent by a webhook or as an interaction's response, and
+/// announces it.
+async fn edit(
+    state: &AppState,
+    sender: &Sender,
+    access: &ChannelAccess,
+    current: &MessageRecord,
+    body: EditMessage,
+    has_files: bool,
+) -> ApiResult<Message> {
     let mut tree = ErrorTree::new();
-    if matches!(body.attachments, Some(Some(_))) || !files.is_empty() {
+    if matches!(body.attachments, Some(Some(_))) || has_files {
         tree.add(
             &["attachments"],
             "ATTACHMENTS_UNSUPPORTED",
             "Changing attachments of webhook messages is not supported on this instance yet.",
         );
     }
-    let mut edit = body.fields(&state, &current, &mut tree)?;
-    if let Sender::Interaction(_) = &sender {
+    let mut edit = body.fields(state, current, &mut tree)?;
+    if let Sender::Interaction(_) = sender {
         // Editing a deferred response delivers it: the loading state ends.
         let loading = MessageFlags::LOADING.bits() as i64;
         if current.flags & loading != 0 {
@@ -131,8 +160,8 @@ pub async fn patch(
     }
     if let Some(content) = &edit.content {
         let resolved = webhook::resolve(
-            &state,
-            &access,
+            state,
+            access,
             content,
             body.allowed_mentions.clone().flatten().as_ref(),
         )
@@ -152,14 +181,14 @@ pub async fn patch(
         }
         Err(e) => return Err(e.into()),
     };
-    let view = views_message::message(&state, &record).await?;
-    match &sender {
-        Sender::Webhook => events::message_update(&state, &access, &view).await?,
+    let view = views_message::message(state, &record).await?;
+    match sender {
+        Sender::Webhook => events::message_update(state, access, &view).await?,
         Sender::Interaction(i) => {
-            interaction_responses::publish(&state, i, &access, "MESSAGE_UPDATE", &view).await?
+            interaction_responses::publish(state, i, access, "MESSAGE_UPDATE", &view).await?
         }
     }
-    Ok(axum::Json(view))
+    Ok(view)
 }
 
 /// Delete a message the webhook sent.
