@@ -3,7 +3,8 @@
 //! (zstd-stream, every event decoded strictly by twilight-model) run as puppets against the
 //! `accord` binary, on SQLite and on PostgreSQL at once, through the scenarios of issue 6: ready,
 //! messages, members, channels, presence (with typing), webhooks, upload, ratelimits, resume,
-//! intents, sharding, and application commands registered by discord.py and discord.js. The table printed at the end is scenario × library × database.
+//! intents, sharding, and application commands registered by discord.py and discord.js and
+//! used by a user account (autocomplete, ephemeral, deferred, button and modal answers). The table printed at the end is scenario × library × database.
 //!
 //! `COMPAT_LIBS=discord.py,twilight` and `COMPAT_SCENARIOS=ready,messages` narrow the run. The
 //! Python and Node libraries are installed by `tests/compat/install.sh`, the twilight puppet is
@@ -18,6 +19,8 @@ mod scenarios;
 mod scenarios_commands;
 #[path = "compat/scenarios_guild.rs"]
 mod scenarios_guild;
+#[path = "compat/scenarios_interactions.rs"]
+mod scenarios_interactions;
 #[path = "compat/scenarios_threads.rs"]
 mod scenarios_threads;
 #[path = "compat/server.rs"]
@@ -38,7 +41,7 @@ use puppet::{MODES, Mode, Puppet, compat_dir, python, twilight_bin};
 use world::{Env, Users, World};
 
 /// Every scenario, in the order they run.
-const SCENARIOS: [&str; 13] = [
+const SCENARIOS: [&str; 14] = [
     "ready",
     "messages",
     "members",
@@ -52,6 +55,7 @@ const SCENARIOS: [&str; 13] = [
     "intents",
     "sharding",
     "commands",
+    "interactions",
 ];
 
 /// Notes printed under the table.
@@ -59,7 +63,8 @@ const NOTES: &[&str] = &[
     "presence: also covers typing (TYPING_START from the same user).",
     "upload: the attachment's metadata is checked in the puppet's answer, its event and a REST \
      message read, and the URL in the puppet's answer is fetched from the CDN (same bytes).",
-    "commands: discord.py and discord.js only (twilight's puppet registers no commands).",
+    "commands, interactions: discord.py and discord.js only (twilight's puppet registers no \
+     commands).",
     "resume: every puppet connects through the harness's TCP relay (also gateway.public_url); the \
      relay cuts the connection twice while users post a numbered sequence.",
 ];
@@ -234,6 +239,7 @@ async fn run_scenario(name: &str, env: &Env<'_>, main: &mut Main) -> Result<(), 
         "ratelimits" => scenarios::ratelimits(env, p).await,
         "resume" => scenarios_guild::resume(env, p).await,
         "commands" => scenarios_commands::commands(env, p).await,
+        "interactions" => scenarios_interactions::interactions(env, p).await,
         other => Err(format!("unknown scenario {other}")),
     };
     let p = main.puppet.as_ref().unwrap();
@@ -243,7 +249,7 @@ async fn run_scenario(name: &str, env: &Env<'_>, main: &mut Main) -> Result<(), 
 /// Whether `scenario` applies to `mode`: the twilight puppet has no command registration (its
 /// cells show `-`).
 fn applies(scenario: &str, mode: Mode) -> bool {
-    !(scenario == "commands" && mode.library == "twilight")
+    !(matches!(scenario, "commands" | "interactions") && mode.library == "twilight")
 }
 
 /// Every selected mode and scenario on one backend.
@@ -389,7 +395,7 @@ async fn client_libraries_pass_every_scenario() {
 
     let mut failures = Vec::new();
     println!(
-        "\n{:<11} {:<32} {:<18} {:<18}",
+        "\n{:<12} {:<32} {:<18} {:<18}",
         "scenario", "library", "sqlite", "postgres"
     );
     for &scenario in &scenarios {
@@ -420,7 +426,7 @@ async fn client_libraries_pass_every_scenario() {
                     }
                 });
             }
-            println!("{scenario:<11} {lib:<32} {:<18} {:<18}", cells[0], cells[1]);
+            println!("{scenario:<12} {lib:<32} {:<18} {:<18}", cells[0], cells[1]);
         }
     }
     println!();

@@ -158,13 +158,20 @@ WebSocketShard.prototype.onMessage = function countingOnMessage(data, isBinary) 
 };
 
 const {
+  ActionRowBuilder,
   ApplicationCommandOptionType,
   ApplicationCommandType,
+  ButtonBuilder,
+  ButtonStyle,
   ChannelType,
   Client,
   Events,
   GatewayIntentBits,
+  MessageFlags,
+  ModalBuilder,
   Partials,
+  TextInputBuilder,
+  TextInputStyle,
   RESTEvents,
   WebhookClient,
   PermissionFlagsBits,
@@ -374,12 +381,64 @@ client.on(Events.Debug, msg => {
   if (DEBUG) log(`[debug] ${msg}`);
 });
 client.on(Events.Warn, msg => log(`[warn] ${msg}`));
-// Answers the `blep` slash command the way the discord.py puppet's command does.
+// The fruits the `pick` command completes from.
+const FRUITS = ['apple', 'apricot', 'banana', 'blueberry', 'cherry'];
+
+// Answers the puppet's commands the way the discord.py puppet does (README: sync_commands):
+// immediately, by autocomplete, ephemerally, deferred with follow-ups, with a button and its
+// press, and with a modal and its submission.
+async function answerInteraction(i) {
+  if (i.isAutocomplete()) {
+    if (i.commandName !== 'pick') return;
+    const current = i.options.getFocused();
+    await i.respond(FRUITS.filter(f => f.startsWith(current)).map(f => ({ name: f, value: f })));
+    return;
+  }
+  if (i.isButton()) {
+    if (i.customId === 'press:1') await i.update({ content: `pressed by ${i.user.id}`, components: [] });
+    return;
+  }
+  if (i.isModalSubmit()) {
+    if (i.customId === 'form:1') await i.reply({ content: `answer: ${i.fields.getTextInputValue('answer')}` });
+    return;
+  }
+  if (!i.isChatInputCommand()) return;
+  switch (i.commandName) {
+    case 'blep': {
+      const animal = i.options.getString('animal', true);
+      const count = i.options.getInteger('count') ?? 1;
+      await i.reply({ content: `${animal} x${count}` });
+      return;
+    }
+    case 'pick':
+      await i.reply({ content: `picked ${i.options.getString('fruit', true)}` });
+      return;
+    case 'secret':
+      await i.reply({ content: 'psst', flags: MessageFlags.Ephemeral });
+      return;
+    case 'later':
+      await i.deferReply();
+      await new Promise(r => setTimeout(r, 200));
+      await i.followUp({ content: 'later done' });
+      await i.followUp({ content: 'and more' });
+      return;
+    case 'press': {
+      const button = new ButtonBuilder().setCustomId('press:1').setLabel('Press').setStyle(ButtonStyle.Primary);
+      await i.reply({ content: 'press me', components: [new ActionRowBuilder().addComponents(button)] });
+      return;
+    }
+    case 'form': {
+      const input = new TextInputBuilder().setCustomId('answer').setLabel('Answer').setStyle(TextInputStyle.Short);
+      const modal = new ModalBuilder().setCustomId('form:1').setTitle('Form')
+        .addComponents(new ActionRowBuilder().addComponents(input));
+      await i.showModal(modal);
+      return;
+    }
+    default:
+  }
+}
 client.on(Events.InteractionCreate, interaction => {
-  if (!interaction.isChatInputCommand() || interaction.commandName !== 'blep') return;
-  const animal = interaction.options.getString('animal', true);
-  const count = interaction.options.getInteger('count') ?? 1;
-  interaction.reply({ content: `${animal} x${count}` }).catch(e => die(`reply failed: ${e.stack ?? e}`));
+  answerInteraction(interaction).catch(e => die(`answering interaction ${interaction.id} failed: ${e.stack ?? e}`));
 });
 client.on(Events.Error, e => die(`client error: ${e.stack ?? e}`));
 // A dropped connection (the harness's relay cuts them) surfaces here; discord.js then resumes.
@@ -503,6 +562,15 @@ const COMMANDS = {
         }],
       },
       { name: 'High Five', type: ApplicationCommandType.User },
+      {
+        name: 'pick',
+        description: 'Pick a fruit',
+        options: [{ type: ApplicationCommandOptionType.String, name: 'fruit', description: 'The fruit', required: true, autocomplete: true }],
+      },
+      { name: 'secret', description: 'Answers only you' },
+      { name: 'later', description: 'Answers later' },
+      { name: 'press', description: 'A button to press' },
+      { name: 'form', description: 'A form to fill in' },
     ];
     const set = guild === undefined || guild === null
       ? await client.application.commands.set(data)

@@ -386,11 +386,15 @@ async def run_command(cmd: dict) -> dict:
 
 
 command_tree: "discord.app_commands.CommandTree | None" = None
+# The fruits the `pick` command completes from.
+FRUITS = ["apple", "apricot", "banana", "blueberry", "cherry"]
 
 
 def app_command_tree() -> "discord.app_commands.CommandTree":
     """The client's one command tree: a slash command with choices and a ranged integer, a group
-    with a subcommand taking a user and a text channel, and a user context menu."""
+    with a subcommand taking a user and a text channel, a user context menu, and the commands
+    that answer by autocomplete, ephemerally, deferred with follow-ups, with a button and with a
+    modal (the same as the discord.js puppet's)."""
     global command_tree
     if command_tree is not None:
         return command_tree
@@ -414,9 +418,58 @@ def app_command_tree() -> "discord.app_commands.CommandTree":
     async def high_five(interaction: discord.Interaction, member: discord.Member) -> None:
         await interaction.response.send_message("high five")
 
-    tree.add_command(blep)
-    tree.add_command(group)
-    tree.add_command(high_five)
+    @app_commands.command(name="pick", description="Pick a fruit")
+    @app_commands.describe(fruit="The fruit")
+    async def pick(interaction: discord.Interaction, fruit: str) -> None:
+        await interaction.response.send_message(f"picked {fruit}")
+
+    @pick.autocomplete("fruit")
+    async def pick_fruit(interaction: discord.Interaction, current: str) -> "list[app_commands.Choice[str]]":
+        return [app_commands.Choice(name=f, value=f) for f in FRUITS if f.startswith(current)]
+
+    @app_commands.command(name="secret", description="Answers only you")
+    async def secret(interaction: discord.Interaction) -> None:
+        await interaction.response.send_message("psst", ephemeral=True)
+
+    @app_commands.command(name="later", description="Answers later")
+    async def later(interaction: discord.Interaction) -> None:
+        await interaction.response.defer(thinking=True)
+        await asyncio.sleep(0.2)
+        await interaction.followup.send("later done")
+        await interaction.followup.send("and more")
+
+    @app_commands.command(name="press", description="A button to press")
+    async def press(interaction: discord.Interaction) -> None:
+        view = discord.ui.View(timeout=120)
+        button: "discord.ui.Button[discord.ui.View]" = discord.ui.Button(label="Press", custom_id="press:1", style=discord.ButtonStyle.primary)
+
+        async def pressed(pressing: discord.Interaction) -> None:
+            await pressing.response.edit_message(content=f"pressed by {pressing.user.id}", view=None)
+
+        button.callback = pressed
+        view.add_item(button)
+        await interaction.response.send_message("press me", view=view)
+
+    class Form(discord.ui.Modal, title="Form"):
+        answer: "discord.ui.TextInput[Form]" = discord.ui.TextInput(label="Answer", custom_id="answer")
+
+        async def on_submit(self, interaction: discord.Interaction) -> None:
+            await interaction.response.send_message(f"answer: {self.answer.value}")
+
+        async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
+            fatal(f"the modal's handler failed: {type(error).__name__}: {error}")
+
+    @app_commands.command(name="form", description="A form to fill in")
+    async def form(interaction: discord.Interaction) -> None:
+        await interaction.response.send_modal(Form(custom_id="form:1"))
+
+    @tree.error
+    async def on_tree_error(interaction: discord.Interaction, error: Exception) -> None:
+        print("".join(traceback.format_exception(error)), file=sys.stderr)
+        fatal(f"the handler of /{interaction.command.name if interaction.command else '?'} failed: {type(error).__name__}: {error}")
+
+    for command in (blep, group, high_five, pick, secret, later, press, form):
+        tree.add_command(command)
     command_tree = tree
     return tree
 

@@ -8,12 +8,21 @@ use serde_json::{Value, json};
 use crate::puppet::{Puppet, fields};
 use crate::world::{COMMAND, Env};
 
-/// The commands both puppets define: (name, type).
-const WANTED: [(&str, u64); 3] = [("High Five", 2), ("blep", 1), ("perms", 1)];
+/// The commands both puppets define: (name, type), sorted by name.
+const WANTED: [(&str, u64); 8] = [
+    ("High Five", 2),
+    ("blep", 1),
+    ("form", 1),
+    ("later", 1),
+    ("perms", 1),
+    ("pick", 1),
+    ("press", 1),
+    ("secret", 1),
+];
 
 /// Checks the puppet's answer names exactly the wanted commands in `guild` (null: global) and
-/// returns their ids by name.
-fn check_synced(what: &str, done: &Value, guild: &Value) -> Result<Vec<String>, String> {
+/// returns their ids in the order of [`WANTED`].
+pub fn check_synced(what: &str, done: &Value, guild: &Value) -> Result<Vec<String>, String> {
     let list = done["commands"]
         .as_array()
         .ok_or_else(|| format!("DONE {what}: no `commands` list: {done}"))?;
@@ -41,8 +50,16 @@ fn check_synced(what: &str, done: &Value, guild: &Value) -> Result<Vec<String>, 
     Ok(ids)
 }
 
+/// Where `name` is in [`WANTED`] (and so in what [`check_synced`] returns).
+pub fn command_index(name: &str) -> usize {
+    WANTED
+        .iter()
+        .position(|(n, _)| *n == name)
+        .expect("a command of WANTED")
+}
+
 /// Checks values at JSON pointers of `got` (the harness's `fields` only walks objects).
-fn at_pointers(what: &str, got: &Value, want: &[(&str, Value)]) -> Result<(), String> {
+pub fn at_pointers(what: &str, got: &Value, want: &[(&str, Value)]) -> Result<(), String> {
     for (pointer, wanted) in want {
         let value = got.pointer(pointer).unwrap_or(&Value::Null);
         if value != wanted {
@@ -76,7 +93,14 @@ async fn check_stored(env: &Env<'_>, path: &str, ids: &[String]) -> Result<(), S
             "GET {path}: ids {stored_ids:?}, the library got {ids:?}"
         ));
     }
-    let blep = stored[1];
+    let named = |name: &str| {
+        stored
+            .iter()
+            .find(|c| c["name"] == name)
+            .copied()
+            .unwrap_or(&Value::Null)
+    };
+    let blep = named("blep");
     at_pointers(
         &format!("GET {path}: blep"),
         blep,
@@ -91,7 +115,7 @@ async fn check_stored(env: &Env<'_>, path: &str, ids: &[String]) -> Result<(), S
     )?;
     at_pointers(
         &format!("GET {path}: perms"),
-        stored[2],
+        named("perms"),
         &[
             ("/default_member_permissions", json!("32")),
             ("/options/0/type", json!(1)),
@@ -101,8 +125,16 @@ async fn check_stored(env: &Env<'_>, path: &str, ids: &[String]) -> Result<(), S
     )?;
     at_pointers(
         &format!("GET {path}: High Five"),
-        stored[0],
+        named("High Five"),
         &[("/description", json!(""))],
+    )?;
+    at_pointers(
+        &format!("GET {path}: pick"),
+        named("pick"),
+        &[
+            ("/options/0/name", json!("fruit")),
+            ("/options/0/autocomplete", json!(true)),
+        ],
     )?;
     Ok(())
 }
@@ -130,7 +162,7 @@ pub async fn commands(env: &Env<'_>, p: &mut Puppet) -> Result<(), String> {
     if guild_ids.iter().any(|id| ids.contains(id)) {
         return Err("guild commands share ids with global ones".into());
     }
-    invoke_blep(env, &guild_ids[1]).await
+    invoke_blep(env, &guild_ids[command_index("blep")]).await
 }
 
 /// A user invokes the guild's `blep` (as Discord's client does); the library's own handler

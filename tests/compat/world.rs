@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -223,8 +223,12 @@ impl Env<'_> {
 }
 
 /// A user's own gateway session (JSON, no compression), heartbeating in the background until
-/// closed: while it is open the user is online.
+/// closed: while it is open the user is online. The dispatches it receives after READY are kept
+/// for [`UserSession::dispatch`].
 pub struct UserSession {
+    /// READY's `session_id` (what Discord's client names in `POST /interactions`).
+    pub session_id: String,
+    dispatches: mpsc::UnboundedReceiver<Value>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
 }
@@ -267,16 +271,17 @@ impl UserSession {
                 if let Message::Close(c) = &m {
                     return Err(format!("user gateway closed after Identify: {c:?}"));
                 }
-                if text(&m).is_some_and(|v| v["t"] == "READY") {
-                    return Ok(());
+                if let Some(v) = text(&m).filter(|v| v["t"] == "READY") {
+                    return Ok(v["d"]["session_id"].as_str().unwrap_or_default().to_owned());
                 }
             }
             Err("user gateway ended before READY".to_owned())
         };
-        tokio::time::timeout(step, ready)
+        let session_id = tokio::time::timeout(step, ready)
             .await
             .map_err(|_| "user gateway: no READY in 10 s".to_owned())??;
         let (stop, mut stopped) = oneshot::channel();
+        let (seen, dispatches) = mpsc::unbounded_channel();
         let task = tokio::spawn(async move {
             let mut beat = tokio::time::interval(Duration::from_millis(interval));
             beat.tick().await;
@@ -299,8 +304,12 @@ impl UserSession {
                     }
                     m = ws.next() => match m {
                         Some(Ok(m)) => {
-                            if let Some(s) = text(&m).and_then(|v| v.get("s").cloned()).filter(|s| !s.is_null()) {
+                            let Some(v) = text(&m) else { continue };
+                            if let Some(s) = v.get("s").cloned().filter(|s| !s.is_null()) {
                                 seq = s;
+                            }
+                            if v["op"] == 0 {
+                                let _ = seen.send(v);
                             }
                         }
                         _ => return,
@@ -309,9 +318,31 @@ impl UserSession {
             }
         });
         Ok(UserSession {
+            session_id,
+            dispatches,
             stop: Some(stop),
             task,
         })
+    }
+
+    /// The next dispatch of type `t` (`{t, s, d}`) for which `wanted` holds, within `EVENT`;
+    /// dispatches passed over are dropped.
+    pub async fn dispatch(
+        &mut self,
+        t: &str,
+        wanted: impl Fn(&Value) -> bool,
+    ) -> Result<Value, String> {
+        let find = async {
+            while let Some(v) = self.dispatches.recv().await {
+                if v["t"] == t && wanted(&v["d"]) {
+                    return Ok(v);
+                }
+            }
+            Err(format!("the user's gateway session ended before {t}"))
+        };
+        tokio::time::timeout(EVENT, find).await.map_err(|_| {
+            format!("the user's gateway session saw no matching {t} within {EVENT:?}")
+        })?
     }
 
     /// Closes the session (WebSocket close code 1000, which ends it) and waits for it to end.
