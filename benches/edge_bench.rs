@@ -9,6 +9,10 @@
 //!
 //! Run: `cargo run --release -p accord-bench --bin accord-edge-bench -- --seconds 5 --connections 1,32 --rounds 2 --access-log off`
 
+/// The `accord` binary's allocator, so the edge and the API allocate as they do in production.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
