@@ -30,6 +30,7 @@ mod message_writer;
 pub mod messages;
 pub mod overwrites;
 pub mod pins;
+pub mod prune;
 pub mod reactions;
 pub mod read_states;
 pub mod roles;
