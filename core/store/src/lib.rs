@@ -45,7 +45,7 @@ pub use applications::{ApplicationPatch, ApplicationRecord, NewApplication};
 pub use attachments::{AttachmentRecord, NewAttachment};
 pub use audit_log::{AuditLogQuery, AuditLogRecord};
 pub use bans::BanRecord;
-pub use channels::{ChannelPatch, ChannelRecord, NewChannel};
+pub use channels::{ChannelPatch, ChannelRecord, ForumTagRecord, NewChannel};
 pub use commands::CommandRecord;
 pub use emojis::{EmojiPatch, EmojiRecord, NewEmoji};
 pub use guilds::{GuildPatch, GuildRecord, NewGuild};
