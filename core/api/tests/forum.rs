@@ -372,6 +372,39 @@ async fn bad_settings_change_nothing(backend: &str) {
     .await;
     assert_eq!(st, 200, "{b}");
     assert_eq!(b["flags"], 16);
+    // A custom emoji of the guild is accepted; an id of 0 is no emoji.
+    let emoji = s
+        .state
+        .store
+        .create_emoji(&accord_store::NewEmoji {
+            id: s.state.ids.next(),
+            guild_id: gid.parse().unwrap(),
+            name: "party".into(),
+            user_id: None,
+            animated: false,
+            roles: Vec::new(),
+        })
+        .await
+        .unwrap();
+    let eid = emoji.id.to_string();
+    let (st, b) = call(
+        &s,
+        Method::PATCH,
+        &format!("/channels/{fid}"),
+        &owner,
+        Some(json!({
+            "available_tags": [{"name": "anyone", "emoji_id": eid}, {"name": "zero", "emoji_id": "0", "emoji_name": "🙂"}],
+            "default_reaction_emoji": {"emoji_id": eid, "emoji_name": null}
+        })),
+    )
+    .await;
+    assert_eq!(st, 200, "{b}");
+    assert_eq!(tag(&b, "anyone")["emoji_id"], eid.as_str());
+    assert_eq!(tag(&b, "zero")["emoji_id"], Value::Null);
+    assert_eq!(
+        b["default_reaction_emoji"],
+        json!({"emoji_id": eid, "emoji_name": null})
+    );
     s.stop().await;
 }
 

@@ -68,6 +68,11 @@ pub struct DefaultReactionBody {
     pub emoji_name: Option<String>,
 }
 
+/// An emoji id sent as `0` means none (Discord's own payloads use it so).
+fn some_emoji(id: Option<EmojiId>) -> Option<EmojiId> {
+    id.filter(|e| e.get() != 0)
+}
+
 /// An emoji name sent as `""` means none.
 fn some_text(s: &Option<String>) -> Option<String> {
     s.as_deref()
@@ -148,16 +153,17 @@ pub async fn apply(
             None => (None, None),
             Some(r) => {
                 let name = some_text(&r.emoji_name);
-                if r.emoji_id.is_some() == name.is_some() {
+                let emoji_id = some_emoji(r.emoji_id);
+                if emoji_id.is_some() == name.is_some() {
                     tree.add(
                         &["default_reaction_emoji"],
                         "BASE_TYPE_INVALID",
                         "Exactly one of emoji_id and emoji_name must be set.",
                     );
                 } else {
-                    check_emoji(state, guild, r.emoji_id).await?;
+                    check_emoji(state, guild, emoji_id).await?;
                 }
-                (r.emoji_id.map(|e| e.as_i64()), name)
+                (emoji_id.map(|e| e.as_i64()), name)
             }
         };
         patch.default_reaction = Some(value);
@@ -187,14 +193,15 @@ pub async fn apply(
                 );
             }
             let emoji_name = some_text(&t.emoji_name);
-            if t.emoji_id.is_some() && emoji_name.is_some() {
+            let emoji_id = some_emoji(t.emoji_id);
+            if emoji_id.is_some() && emoji_name.is_some() {
                 tree.add(
                     &["available_tags", &index],
                     "BASE_TYPE_INVALID",
                     "At most one of emoji_id and emoji_name may be set.",
                 );
             } else {
-                check_emoji(state, guild, t.emoji_id).await?;
+                check_emoji(state, guild, emoji_id).await?;
             }
             if t.name.is_some() && !names.insert(name.clone()) {
                 return Err(ApiError::TagNamesNotUnique);
@@ -210,7 +217,7 @@ pub async fn apply(
                 id,
                 name,
                 moderated: t.moderated.unwrap_or(false),
-                emoji_id: t.emoji_id.map(|e| e.as_i64()),
+                emoji_id: emoji_id.map(|e| e.as_i64()),
                 emoji_name,
             });
         }
