@@ -115,6 +115,15 @@ pub enum ApiError {
     /// The guild has as many active threads as allowed (160006).
     #[error("Maximum number of active threads reached")]
     MaxActiveThreads,
+    /// Two tags of a forum or media channel with the same name (40061).
+    #[error("Tag names must be unique")]
+    TagNamesNotUnique,
+    /// REQUIRE_TAG on a channel whose tags are all moderated (40066).
+    #[error("There are no tags available that can be set by non-moderators")]
+    NoUnmoderatedTags,
+    /// A post without a tag in a channel with REQUIRE_TAG (40067).
+    #[error("A tag is required to create a forum post in this channel")]
+    TagRequired,
     /// Messages go into a forum's threads, not the forum (40058).
     #[error("Cannot send a message in a forum channel")]
     ForumMessage,
@@ -195,6 +204,9 @@ pub enum Unknown {
     /// 10066.
     #[error("Unknown application command permissions")]
     CommandPermissions,
+    /// 10087.
+    #[error("Unknown Tag")]
+    Tag,
 }
 
 impl Unknown {
@@ -216,6 +228,7 @@ impl Unknown {
             Unknown::Interaction => 10062,
             Unknown::Command => 10063,
             Unknown::CommandPermissions => 10066,
+            Unknown::Tag => 10087,
         }
     }
 }
@@ -251,6 +264,8 @@ pub enum Maximum {
     Stickers,
     /// 30060.
     Overwrites,
+    /// 30048 (Discord's fixed 20 tags per forum or media channel).
+    ForumTags,
 }
 
 impl Maximum {
@@ -270,6 +285,7 @@ impl Maximum {
             Maximum::ApplicationCommands => 30032,
             Maximum::Stickers => 30039,
             Maximum::Overwrites => 30060,
+            Maximum::ForumTags => 30048,
         }
     }
 
@@ -289,6 +305,7 @@ impl Maximum {
             Maximum::ApplicationCommands => "Maximum number of application commands reached",
             Maximum::Stickers => "Maximum number of stickers reached",
             Maximum::Overwrites => "Maximum number of channel permission overwrites reached",
+            Maximum::ForumTags => "Maximum number of tags in a forum channel has been reached",
         }
     }
 }
@@ -340,6 +357,9 @@ impl ApiError {
             ApiError::ThreadExists => (StatusCode::BAD_REQUEST, 160004),
             ApiError::MaxActiveThreads => (StatusCode::BAD_REQUEST, 160006),
             ApiError::ForumMessage => (StatusCode::BAD_REQUEST, 40058),
+            ApiError::TagNamesNotUnique => (StatusCode::BAD_REQUEST, 40061),
+            ApiError::NoUnmoderatedTags => (StatusCode::BAD_REQUEST, 40066),
+            ApiError::TagRequired => (StatusCode::BAD_REQUEST, 40067),
             ApiError::WebhookForumNeedsThread => (StatusCode::BAD_REQUEST, 220001),
             ApiError::WebhookThreadBoth => (StatusCode::BAD_REQUEST, 220002),
             ApiError::WebhookThreadOutsideForum => (StatusCode::BAD_REQUEST, 220003),

@@ -105,6 +105,7 @@ pub fn channel(c: &ChannelRecord, overwrites: &[OverwriteRecord]) -> Channel {
         ch.topic = Some(c.topic.clone());
         ch.rate_limit_per_user = Some(c.rate_limit_per_user as u32);
         ch.default_auto_archive_duration = c.default_auto_archive_duration.map(|d| d as u32);
+        crate::services::forum::add_to_view(c, &mut ch);
     }
     if text_like || voice_like || matches!(kind, ChannelType::Dm | ChannelType::GroupDm) {
         ch.last_message_id = Some(c.last_message_id.map(accord_model::MessageId::from_i64));

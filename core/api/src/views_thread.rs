@@ -23,7 +23,14 @@ pub fn thread(c: &ChannelRecord, member: Option<&ThreadMemberRecord>) -> Channel
     ch.member_count = Some(c.member_count.clamp(0, 50) as u32);
     ch.total_message_sent = Some(c.total_message_sent.max(0) as u32);
     ch.flags = Some(ChannelFlags::from_bits(c.flags as u64));
-    ch.applied_tags = Some(Vec::new());
+    ch.applied_tags = Some(
+        c.applied_tags
+            .0
+            .iter()
+            .copied()
+            .map(accord_model::GenericId::from_i64)
+            .collect(),
+    );
     ch.thread_metadata = Some(ThreadMetadata {
         archived: c.archived,
         auto_archive_duration: c.auto_archive_duration.unwrap_or(1440).max(0) as u32,

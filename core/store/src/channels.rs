@@ -3,6 +3,8 @@
 
 use accord_model::{ChannelId, GuildId, MessageId, UserId};
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::types::Json;
 
 use crate::overwrites::{NewOverwrite, replace_overwrites};
 use crate::{Result, Store, StoreError, dispatch, now};
@@ -73,6 +75,35 @@ pub struct ChannelRecord {
     pub member_count: i32,
     /// Threads: the webhook that started a forum post (then `owner_id` is empty).
     pub owner_webhook_id: Option<i64>,
+    /// Forum and media channels: the tags their posts may carry.
+    pub available_tags: Json<Vec<ForumTagRecord>>,
+    /// Threads of a forum or media channel: the ids of the parent's tags applied to it.
+    pub applied_tags: Json<Vec<i64>>,
+    /// Forum and media channels: the default reaction's custom emoji.
+    pub default_reaction_emoji_id: Option<i64>,
+    /// Forum and media channels: the default reaction's Unicode emoji.
+    pub default_reaction_emoji_name: Option<String>,
+    /// Text, forum and media channels: the slow mode new threads start with.
+    pub default_thread_rate_limit_per_user: Option<i32>,
+    /// Forum and media channels: the default sort order of posts (None: not set).
+    pub default_sort_order: Option<i32>,
+    /// Forum channels: the default layout of posts (None: not set, 0).
+    pub default_forum_layout: Option<i32>,
+}
+
+/// A tag of a forum or media channel, one element of `available_tags`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForumTagRecord {
+    /// Snowflake, assigned by the server.
+    pub id: i64,
+    /// Name (0–20 characters).
+    pub name: String,
+    /// Only MANAGE_THREADS holders may add it to or remove it from a post.
+    pub moderated: bool,
+    /// A custom emoji of the guild.
+    pub emoji_id: Option<i64>,
+    /// A Unicode emoji.
+    pub emoji_name: Option<String>,
 }
 
 impl ChannelRecord {
@@ -123,6 +154,16 @@ pub struct NewChannel {
     pub default_auto_archive_duration: Option<i32>,
     /// Channel flags.
     pub flags: i64,
+    /// Forum and media channels: their tags.
+    pub available_tags: Vec<ForumTagRecord>,
+    /// Forum and media channels: the default reaction (custom emoji id, Unicode emoji).
+    pub default_reaction: (Option<i64>, Option<String>),
+    /// The slow mode new threads start with.
+    pub default_thread_rate_limit_per_user: Option<i32>,
+    /// Default sort order of posts.
+    pub default_sort_order: Option<i32>,
+    /// Default layout of posts.
+    pub default_forum_layout: Option<i32>,
     /// Permission overwrites written with the channel.
     pub overwrites: Vec<NewOverwrite>,
 }
@@ -145,6 +186,11 @@ impl NewChannel {
             video_quality_mode: None,
             default_auto_archive_duration: None,
             flags: 0,
+            available_tags: Vec::new(),
+            default_reaction: (None, None),
+            default_thread_rate_limit_per_user: None,
+            default_sort_order: None,
+            default_forum_layout: None,
             overwrites: Vec::new(),
         }
     }
@@ -183,6 +229,17 @@ pub struct ChannelPatch {
     pub default_auto_archive_duration: Option<Option<i32>>,
     /// Channel flags.
     pub flags: Option<i64>,
+    /// Forum and media channels: every tag (replacing the current ones).
+    pub available_tags: Option<Vec<ForumTagRecord>>,
+    /// Forum and media channels: the default reaction (custom emoji id, Unicode emoji);
+    /// `Some((None, None))` clears it.
+    pub default_reaction: Option<(Option<i64>, Option<String>)>,
+    /// The slow mode new threads start with.
+    pub default_thread_rate_limit_per_user: Option<Option<i32>>,
+    /// Default sort order of posts.
+    pub default_sort_order: Option<Option<i32>>,
+    /// Default layout of posts.
+    pub default_forum_layout: Option<Option<i32>>,
 }
 
 /// One entry of a guild's channel arrangement: a new position, parent or set of overwrites.
@@ -211,7 +268,7 @@ pub struct DeletedChannel {
 /// The column list of `channels`, in [`ChannelRecord`]'s order.
 macro_rules! channel_columns {
     () => {
-        "id, type, guild_id, position, name, topic, nsfw, last_message_id, bitrate, user_limit, rate_limit_per_user, icon, owner_id, application_id, parent_id, last_pin_timestamp, rtc_region, video_quality_mode, default_auto_archive_duration, flags, dm_key, created_at, archived, auto_archive_duration, archive_timestamp, locked, invitable, message_count, total_message_sent, member_count, owner_webhook_id"
+        "id, type, guild_id, position, name, topic, nsfw, last_message_id, bitrate, user_limit, rate_limit_per_user, icon, owner_id, application_id, parent_id, last_pin_timestamp, rtc_region, video_quality_mode, default_auto_archive_duration, flags, dm_key, created_at, archived, auto_archive_duration, archive_timestamp, locked, invitable, message_count, total_message_sent, member_count, owner_webhook_id, available_tags, applied_tags, default_reaction_emoji_id, default_reaction_emoji_name, default_thread_rate_limit_per_user, default_sort_order, default_forum_layout"
     };
 }
 
@@ -222,8 +279,10 @@ macro_rules! insert_guild_channel {
         let new: &$crate::channels::NewChannel = $new;
         sqlx::query(
             "INSERT INTO channels (id, type, guild_id, position, name, topic, nsfw, parent_id, bitrate, user_limit, \
-             rate_limit_per_user, rtc_region, video_quality_mode, default_auto_archive_duration, flags, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+             rate_limit_per_user, rtc_region, video_quality_mode, default_auto_archive_duration, flags, created_at, \
+             available_tags, default_reaction_emoji_id, default_reaction_emoji_name, default_thread_rate_limit_per_user, \
+             default_sort_order, default_forum_layout) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)",
         )
         .bind(new.id.as_i64())
         .bind(new.kind)
@@ -241,6 +300,12 @@ macro_rules! insert_guild_channel {
         .bind(new.default_auto_archive_duration)
         .bind(new.flags)
         .bind($created)
+        .bind(sqlx::types::Json(&new.available_tags))
+        .bind(new.default_reaction.0)
+        .bind(&new.default_reaction.1)
+        .bind(new.default_thread_rate_limit_per_user)
+        .bind(new.default_sort_order)
+        .bind(new.default_forum_layout)
         .execute(&mut *$conn)
         .await?;
         for o in &new.overwrites {
@@ -278,7 +343,13 @@ macro_rules! update_channel_row {
              rtc_region = CASE WHEN $19 THEN $20 ELSE rtc_region END, \
              video_quality_mode = CASE WHEN $21 THEN $22 ELSE video_quality_mode END, \
              default_auto_archive_duration = CASE WHEN $23 THEN $24 ELSE default_auto_archive_duration END, \
-             flags = COALESCE($25, flags) \
+             flags = COALESCE($25, flags), \
+             available_tags = COALESCE($26, available_tags), \
+             default_reaction_emoji_id = CASE WHEN $27 THEN $28 ELSE default_reaction_emoji_id END, \
+             default_reaction_emoji_name = CASE WHEN $27 THEN $29 ELSE default_reaction_emoji_name END, \
+             default_thread_rate_limit_per_user = CASE WHEN $30 THEN $31 ELSE default_thread_rate_limit_per_user END, \
+             default_sort_order = CASE WHEN $32 THEN $33 ELSE default_sort_order END, \
+             default_forum_layout = CASE WHEN $34 THEN $35 ELSE default_forum_layout END \
              WHERE id = $1 RETURNING ",
             channel_columns!()
         ))
@@ -307,6 +378,16 @@ macro_rules! update_channel_row {
         .bind(p.default_auto_archive_duration.is_some())
         .bind(p.default_auto_archive_duration.flatten())
         .bind(p.flags)
+        .bind(p.available_tags.as_ref().map(sqlx::types::Json))
+        .bind(p.default_reaction.is_some())
+        .bind(p.default_reaction.as_ref().and_then(|r| r.0))
+        .bind(p.default_reaction.as_ref().and_then(|r| r.1.clone()))
+        .bind(p.default_thread_rate_limit_per_user.is_some())
+        .bind(p.default_thread_rate_limit_per_user.flatten())
+        .bind(p.default_sort_order.is_some())
+        .bind(p.default_sort_order.flatten())
+        .bind(p.default_forum_layout.is_some())
+        .bind(p.default_forum_layout.flatten())
         .fetch_optional($exec)
         .await?
     }};

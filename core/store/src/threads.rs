@@ -38,6 +38,8 @@ pub struct NewThread {
     pub nsfw: bool,
     /// The message it is started from: flagged HAS_THREAD in the same transaction.
     pub starter: Option<MessageId>,
+    /// Forum and media posts: the ids of the parent's tags applied to it.
+    pub applied_tags: Vec<i64>,
 }
 
 /// A thread member row.
@@ -72,6 +74,8 @@ pub struct ThreadPatch {
     pub rate_limit_per_user: Option<i32>,
     /// Channel flags.
     pub flags: Option<i64>,
+    /// Forum and media posts: the tags applied (replacing the current ones).
+    pub applied_tags: Option<Vec<i64>>,
 }
 
 impl ThreadPatch {
@@ -84,6 +88,7 @@ impl ThreadPatch {
             && self.invitable.is_none()
             && self.rate_limit_per_user.is_none()
             && self.flags.is_none()
+            && self.applied_tags.is_none()
     }
 }
 
@@ -146,8 +151,8 @@ impl Store {
             sqlx::query(
                 "INSERT INTO channels (id, type, guild_id, position, name, nsfw, parent_id, owner_id, \
                  rate_limit_per_user, flags, created_at, archived, auto_archive_duration, archive_timestamp, \
-                 locked, invitable, member_count, owner_webhook_id) \
-                 VALUES ($1, $2, $3, 0, $4, $5, $6, $7, $8, 0, $9, FALSE, $10, $9, FALSE, $11, $12, $13)",
+                 locked, invitable, member_count, owner_webhook_id, applied_tags) \
+                 VALUES ($1, $2, $3, 0, $4, $5, $6, $7, $8, 0, $9, FALSE, $10, $9, FALSE, $11, $12, $13, $14)",
             )
             .bind(new.id.as_i64())
             .bind(new.kind)
@@ -162,6 +167,7 @@ impl Store {
             .bind(new.invitable)
             .bind(i32::from(new.owner_joins))
             .bind((!new.owner_joins).then_some(new.owner.as_i64()))
+            .bind(sqlx::types::Json(&new.applied_tags))
             .execute(&mut *tx)
             .await?;
             let member: Option<ThreadMemberRecord> = if new.owner_joins {
@@ -216,7 +222,8 @@ impl Store {
                  locked = COALESCE($5, locked), \
                  invitable = CASE WHEN type = 12 THEN COALESCE($6, invitable) ELSE invitable END, \
                  rate_limit_per_user = COALESCE($7, rate_limit_per_user), \
-                 flags = CASE WHEN $3 THEN COALESCE($8, flags) & ~2 ELSE COALESCE($8, flags) END \
+                 flags = CASE WHEN $3 THEN COALESCE($8, flags) & ~2 ELSE COALESCE($8, flags) END, \
+                 applied_tags = COALESCE($10, applied_tags) \
                  WHERE id = $1 AND type IN (10, 11, 12) RETURNING ",
                 channel_columns!()
             ))
@@ -229,6 +236,7 @@ impl Store {
             .bind(p.rate_limit_per_user)
             .bind(p.flags)
             .bind(at)
+            .bind(p.applied_tags.as_ref().map(sqlx::types::Json))
             .fetch_optional(pool)
             .await?;
             row.ok_or(StoreError::NotFound)

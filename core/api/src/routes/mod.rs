@@ -118,6 +118,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .pipe(guilds::members::register)
         .pipe(guilds::audit_logs::register)
         .pipe(guilds::bans::register)
+        .pipe(guilds::prune::register)
         .pipe(guilds::emojis::register)
         .pipe(guilds::stickers::register)
         .pipe(invites::register)

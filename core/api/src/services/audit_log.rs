@@ -214,7 +214,7 @@ pub async fn readers(state: &AppState, guild: GuildId) -> ApiResult<Vec<UserId>>
 }
 
 /// Channel fields a channel entry lists.
-const CHANNEL_KEYS: [&str; 10] = [
+const CHANNEL_KEYS: [&str; 16] = [
     "name",
     "type",
     "topic",
@@ -225,6 +225,12 @@ const CHANNEL_KEYS: [&str; 10] = [
     "user_limit",
     "parent_id",
     "permission_overwrites",
+    "flags",
+    "available_tags",
+    "default_reaction_emoji",
+    "default_thread_rate_limit_per_user",
+    "default_sort_order",
+    "default_forum_layout",
 ];
 
 /// Writes the entry of a channel created (`old` none), changed or deleted (`new` none); the

@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 
 use crate::error::{ApiError, ApiResult, Unknown};
 use crate::services::access::GuildAccess;
+use crate::services::forum::{DefaultReactionBody, TagBody};
 use crate::state::AppState;
 
 /// Guild channel types that can be created: text, voice, category, announcement, stage, forum,
@@ -117,6 +118,24 @@ pub struct ChannelFieldsBody {
     #[serde(default, deserialize_with = "crate::routes::nullable")]
     #[schema(value_type = Option<i64>)]
     pub flags: Option<Option<i64>>,
+    /// Forum and media channels: every tag (up to 20; null removes them all).
+    #[serde(default, deserialize_with = "crate::routes::nullable")]
+    pub available_tags: Option<Option<Vec<TagBody>>>,
+    /// Forum and media channels: the default reaction, or null.
+    #[serde(default, deserialize_with = "crate::routes::nullable")]
+    pub default_reaction_emoji: Option<Option<DefaultReactionBody>>,
+    /// Text, forum and media channels: the slow mode new threads start with (0–21600).
+    #[serde(default, deserialize_with = "crate::routes::nullable")]
+    #[schema(value_type = Option<i64>)]
+    pub default_thread_rate_limit_per_user: Option<Option<i64>>,
+    /// Forum and media channels: 0 latest activity, 1 creation date, or null.
+    #[serde(default, deserialize_with = "crate::routes::nullable")]
+    #[schema(value_type = Option<i64>)]
+    pub default_sort_order: Option<Option<i64>>,
+    /// Forum channels: 0 not set, 1 list, 2 gallery.
+    #[serde(default, deserialize_with = "crate::routes::nullable")]
+    #[schema(value_type = Option<i64>)]
+    pub default_forum_layout: Option<Option<i64>>,
 }
 
 fn range(tree: &mut ErrorTree, field: &str, value: Option<Option<i64>>, min: i64, max: i64) {
@@ -278,6 +297,11 @@ pub fn patch_into_new(patch: ChannelPatch, new: &mut NewChannel) {
     new.video_quality_mode = patch.video_quality_mode.flatten();
     new.default_auto_archive_duration = patch.default_auto_archive_duration.flatten();
     new.flags = patch.flags.unwrap_or(0);
+    new.available_tags = patch.available_tags.unwrap_or_default();
+    new.default_reaction = patch.default_reaction.unwrap_or((None, None));
+    new.default_thread_rate_limit_per_user = patch.default_thread_rate_limit_per_user.flatten();
+    new.default_sort_order = patch.default_sort_order.flatten();
+    new.default_forum_layout = patch.default_forum_layout.flatten();
 }
 
 /// A permission overwrite in a request body (`allow` and `deny` default to "0").

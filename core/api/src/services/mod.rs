@@ -9,6 +9,7 @@ pub mod channels;
 pub mod command_validate;
 pub mod command_writes;
 pub mod commands;
+pub mod forum;
 pub mod guild_payload;
 pub mod identify_budget;
 pub mod ids;

@@ -75,10 +75,11 @@ fn audit_fields(c: &ChannelRecord) -> Value {
         "rate_limit_per_user": c.rate_limit_per_user,
         "flags": c.flags,
         "invitable": c.invitable,
+        "applied_tags": c.applied_tags.0.iter().map(i64::to_string).collect::<Vec<_>>(),
     })
 }
 
-const AUDIT_KEYS: [&str; 8] = [
+const AUDIT_KEYS: [&str; 9] = [
     "name",
     "type",
     "archived",
@@ -87,6 +88,7 @@ const AUDIT_KEYS: [&str; 8] = [
     "rate_limit_per_user",
     "flags",
     "invitable",
+    "applied_tags",
 ];
 
 /// A thread about to be started.
@@ -100,12 +102,15 @@ pub struct Start {
     pub name: String,
     /// Minutes (validated); the parent's default or 1 day when not given.
     pub auto_archive_duration: Option<i32>,
-    /// Seconds (validated).
-    pub rate_limit_per_user: i32,
+    /// Seconds (validated); the parent's `default_thread_rate_limit_per_user` (or none) when
+    /// not given.
+    pub rate_limit_per_user: Option<i32>,
     /// Private threads only.
     pub invitable: Option<bool>,
     /// The message it is started from.
     pub starter: Option<accord_model::MessageId>,
+    /// Forum and media posts: the tags applied (checked with `forum::post_tags`).
+    pub applied_tags: Vec<i64>,
 }
 
 /// Starts a thread in the channel of `parent` as its caller: writes it with the caller as
@@ -131,10 +136,14 @@ pub async fn start(
             .auto_archive_duration
             .or(p.default_auto_archive_duration)
             .unwrap_or(1440),
-        rate_limit_per_user: start.rate_limit_per_user,
+        rate_limit_per_user: start
+            .rate_limit_per_user
+            .or(p.default_thread_rate_limit_per_user)
+            .unwrap_or(0),
         invitable: (start.kind == 12).then_some(start.invitable.unwrap_or(true)),
         nsfw: p.nsfw,
         starter: start.starter,
+        applied_tags: start.applied_tags,
     };
     let max = state.config.limits.active_threads_per_guild;
     let (record, member) = match state.store.create_thread(&new, max).await {
@@ -159,14 +168,15 @@ pub async fn start(
     Ok(record)
 }
 
-/// Starts a forum or media post through the webhook `hook` (`thread_name`): the thread, owned
-/// by the webhook and without members, announced with THREAD_CREATE. Its first message is the
-/// webhook's, sent next with the thread's id.
+/// Starts a forum or media post through the webhook `hook` (`thread_name`, with the checked
+/// `applied_tags`): the thread, owned by the webhook and without members, announced with
+/// THREAD_CREATE. Its first message is the webhook's, sent next with the thread's id.
 pub async fn start_as_webhook(
     state: &AppState,
     parent: &ChannelRecord,
     hook: UserId,
     name: &str,
+    applied_tags: Vec<i64>,
 ) -> ApiResult<ChannelRecord> {
     let new = NewThread {
         id: state.ids.next(),
@@ -177,10 +187,11 @@ pub async fn start_as_webhook(
         owner: hook,
         owner_joins: false,
         auto_archive_duration: parent.default_auto_archive_duration.unwrap_or(1440),
-        rate_limit_per_user: 0,
+        rate_limit_per_user: parent.default_thread_rate_limit_per_user.unwrap_or(0),
         invitable: None,
         nsfw: parent.nsfw,
         starter: None,
+        applied_tags,
     };
     let max = state.config.limits.active_threads_per_guild;
     let (record, _) = match state.store.create_thread(&new, max).await {

@@ -19,7 +19,7 @@ use crate::services::channels::{
     validate_fields,
 };
 use crate::services::images::{self, Change};
-use crate::services::{ids, validate};
+use crate::services::{forum, ids, validate};
 use crate::state::AppState;
 use crate::views_guild;
 
@@ -60,6 +60,10 @@ pub struct ModifyChannelBody {
     /// Private threads: whether non-moderators may add non-moderators.
     #[serde(default)]
     pub invitable: Option<bool>,
+    /// Forum and media posts: the ids of the parent's tags applied (up to 5).
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<String>>)]
+    pub applied_tags: Option<Vec<accord_model::GenericId>>,
     /// The type-dependent fields.
     #[serde(flatten)]
     pub fields: ChannelFieldsBody,
@@ -197,6 +201,27 @@ async fn patch_guild_channel(
         None => c.nsfw,
     };
     validate_fields(&mut tree, kind, &guild.guild, &body.fields, nsfw_after);
+    let mut patch = ChannelPatch {
+        kind: (kind != c.kind).then_some(kind),
+        name: match &body.name {
+            Some(Some(n)) => Some(Some(n.trim().to_owned())),
+            _ => None,
+        },
+        position: body.position.flatten().map(|p| p as i32),
+        parent_id: parent,
+        ..ChannelPatch::default()
+    };
+    apply_fields(kind, &body.fields, &mut patch);
+    forum::apply(
+        state,
+        guild.guild_id(),
+        &mut tree,
+        kind,
+        Some(c),
+        &body.fields,
+        &mut patch,
+    )
+    .await?;
     let current = state.store.channel_overwrites(c.channel_id()).await?;
     let overwrites = match &body.permission_overwrites {
         Some(list) => {
@@ -217,17 +242,6 @@ async fn patch_guild_channel(
     if !tree.is_empty() {
         return Err(ApiError::InvalidForm(tree));
     }
-    let mut patch = ChannelPatch {
-        kind: (kind != c.kind).then_some(kind),
-        name: match &body.name {
-            Some(Some(n)) => Some(Some(n.trim().to_owned())),
-            _ => None,
-        },
-        position: body.position.flatten().map(|p| p as i32),
-        parent_id: parent,
-        ..ChannelPatch::default()
-    };
-    apply_fields(kind, &body.fields, &mut patch);
     let updated = state
         .store
         .modify_channel(c.channel_id(), &patch, overwrites.as_deref())

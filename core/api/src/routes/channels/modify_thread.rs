@@ -1,14 +1,15 @@
 //! `PATCH /channels/{thread.id}` for threads (threads.mdx, "Editing & Deleting Threads"): name,
-//! archive state and duration by the creator or MANAGE_THREADS, unarchiving by members, lock,
-//! slow mode and flags by MANAGE_THREADS; THREAD_UPDATE and an audit log entry.
+//! archive state, duration and a forum post's tags by the creator or MANAGE_THREADS (moderated
+//! tags by MANAGE_THREADS only), unarchiving by members, lock, slow mode and flags by
+//! MANAGE_THREADS; THREAD_UPDATE and an audit log entry.
 
-use accord_model::{Channel, ErrorTree, Permissions};
+use accord_model::{Channel, ChannelId, ErrorTree, Permissions};
 use accord_store::ThreadPatch;
 
 use super::modify::ModifyChannelBody;
 use crate::error::{ApiError, ApiResult};
 use crate::services::access::ChannelAccess;
-use crate::services::threads;
+use crate::services::{forum, threads};
 use crate::state::AppState;
 use crate::views_thread::thread;
 
@@ -43,6 +44,26 @@ pub async fn patch(
     if let Some(r) = slowmode {
         threads::check_slowmode(&mut tree, &["rate_limit_per_user"], r);
     }
+    // A forum or media post's tags: its parent's, moderated ones changed only by moderators.
+    let applied_tags = match &body.applied_tags {
+        Some(requested) => {
+            let parent = match t.parent_id {
+                Some(p) => state.store.channel(ChannelId::from_i64(p)).await?,
+                None => None,
+            };
+            match parent.filter(|p| forum::is_forum(p.kind)) {
+                Some(parent) => Some(forum::check_applied(
+                    &mut tree,
+                    &parent,
+                    requested,
+                    &t.applied_tags.0,
+                    moderator,
+                )?),
+                None => None,
+            }
+        }
+        None => None,
+    };
     if !tree.is_empty() {
         return Err(ApiError::InvalidForm(tree));
     }
@@ -55,6 +76,7 @@ pub async fn patch(
         invitable: body.invitable.filter(|_| t.kind == 12),
         rate_limit_per_user: slowmode.map(|r| r as i32),
         flags: body.fields.flags.map(|f| f.unwrap_or(0)),
+        applied_tags: applied_tags.filter(|a| *a != t.applied_tags.0),
     };
     if !moderator {
         // A locked thread's properties are the moderators' (threads.mdx, "Locked Threads").
@@ -67,6 +89,7 @@ pub async fn patch(
             && patch.invitable.is_none()
             && patch.rate_limit_per_user.is_none()
             && patch.flags.is_none()
+            && patch.applied_tags.is_none()
             && patch.archived == Some(false);
         let allowed = if only_unarchive {
             creator

@@ -14,7 +14,7 @@ use crate::extract::{Auth, Json};
 use crate::services::access::ChannelAccess;
 use crate::services::messages::{self, CreateMessage};
 use crate::services::threads::{self, Start};
-use crate::services::{ids, user_cache};
+use crate::services::{forum, ids, user_cache};
 use crate::state::AppState;
 use crate::views_thread::thread;
 use crate::{views_message, views_thread};
@@ -42,10 +42,15 @@ pub struct StartThreadBody {
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub message: Option<CreateMessage>,
+    /// Forum and media posts: the ids of the parent's tags to apply (up to 5).
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<String>>)]
+    pub applied_tags: Option<Vec<accord_model::GenericId>>,
 }
 
-/// Validates the common fields into `tree`.
-fn check(tree: &mut ErrorTree, body: &StartThreadBody) -> (String, Option<i32>, i32) {
+/// Validates the common fields into `tree`: the name, the duration and the slow mode (None
+/// when not given: the parent's default then applies).
+fn check(tree: &mut ErrorTree, body: &StartThreadBody) -> (String, Option<i32>, Option<i32>) {
     let name = body.name.clone().unwrap_or_default();
     match &body.name {
         Some(n) => threads::check_name(tree, &["name"], n),
@@ -56,12 +61,14 @@ fn check(tree: &mut ErrorTree, body: &StartThreadBody) -> (String, Option<i32>, 
     if let Some(d) = body.auto_archive_duration {
         threads::check_duration(tree, &["auto_archive_duration"], d);
     }
-    let slowmode = body.rate_limit_per_user.flatten().unwrap_or(0);
-    threads::check_slowmode(tree, &["rate_limit_per_user"], slowmode);
+    let slowmode = body.rate_limit_per_user.flatten();
+    if let Some(s) = slowmode {
+        threads::check_slowmode(tree, &["rate_limit_per_user"], s);
+    }
     (
         name,
         body.auto_archive_duration.map(|d| d as i32),
-        slowmode as i32,
+        slowmode.map(|s| s as i32),
     )
 }
 
@@ -115,6 +122,7 @@ pub async fn from_message(
             rate_limit_per_user: slowmode,
             invitable: None,
             starter: Some(message_id),
+            applied_tags: Vec::new(),
         },
         reason.as_deref(),
     )
@@ -174,6 +182,13 @@ pub async fn without_message(
     if forum && payload.message.is_none() {
         tree.add(&["message"], "BASE_TYPE_REQUIRED", "This field is required");
     }
+    // Tags: the parent's, moderated ones only by MANAGE_THREADS holders, REQUIRE_TAG (40067).
+    let applied_tags = forum::post_tags(
+        &mut tree,
+        &access.channel,
+        payload.applied_tags.as_deref(),
+        access.permissions.contains(Permissions::MANAGE_THREADS),
+    )?;
     if !tree.is_empty() {
         return Err(ApiError::InvalidForm(tree));
     }
@@ -195,6 +210,7 @@ pub async fn without_message(
             rate_limit_per_user: slowmode,
             invitable: payload.invitable,
             starter: None,
+            applied_tags,
         },
         reason.as_deref(),
     )

@@ -20,7 +20,7 @@ use crate::services::channels::{
     check_grantable, check_position, has_parent, parent_permissions, patch_into_new,
     resolve_overwrites, validate_fields,
 };
-use crate::services::{ids, validate};
+use crate::services::{forum, ids, validate};
 use crate::state::AppState;
 use crate::views_guild;
 
@@ -118,6 +118,18 @@ pub async fn create(
     check_position(&mut tree, &["position"], body.position);
     let nsfw = body.fields.nsfw.flatten().unwrap_or(false);
     validate_fields(&mut tree, kind, &access.guild, &body.fields, nsfw);
+    let mut patch = ChannelPatch::default();
+    apply_fields(kind, &body.fields, &mut patch);
+    forum::apply(
+        &state,
+        guild_id,
+        &mut tree,
+        kind,
+        None,
+        &body.fields,
+        &mut patch,
+    )
+    .await?;
     let overwrites = resolve_overwrites(&state, &access, &mut tree, list).await?;
     if !tree.is_empty() {
         return Err(ApiError::InvalidForm(tree));
@@ -134,8 +146,6 @@ pub async fn create(
     check_grantable(&access, at, requested, false)?;
     let existing = state.store.guild_channels(guild_id).await?;
     let mut new = NewChannel::new(state.ids.next(), kind, body.name.trim());
-    let mut patch = ChannelPatch::default();
-    apply_fields(kind, &body.fields, &mut patch);
     patch_into_new(patch, &mut new);
     new.position = match body.position {
         Some(p) => p as i32,

@@ -8,6 +8,7 @@ pub mod emojis;
 pub mod guild;
 pub mod members;
 pub mod preview;
+pub mod prune;
 pub mod roles;
 pub mod stickers;
 pub mod threads;

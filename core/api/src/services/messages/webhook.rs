@@ -49,6 +49,9 @@ pub struct ExecuteWebhook {
     /// Name of a post to create when the webhook's channel is a forum or media channel.
     #[serde(default)]
     pub thread_name: Option<String>,
+    /// Tags of the forum or media channel applied to the post `thread_name` creates.
+    #[serde(default)]
+    pub applied_tags: Option<Vec<accord_model::GenericId>>,
 }
 
 /// The webhook's standing in the thread `thread_id` of its channel: 10003 unless it is a thread
@@ -318,6 +321,17 @@ pub async fn create(
     if let Some(name) = &body.thread_name {
         crate::services::threads::check_name(&mut tree, &["thread_name"], name);
     }
+    // A new post's tags: the channel's, REQUIRE_TAG enforced (40067).
+    let applied_tags = if body.thread_name.is_some() {
+        crate::services::forum::post_tags(
+            &mut tree,
+            &access.channel,
+            body.applied_tags.as_deref(),
+            access.permissions.contains(Permissions::MANAGE_THREADS),
+        )?
+    } else {
+        Vec::new()
+    };
     let embeds = embeds::validate(
         &mut tree,
         body.embeds.clone().unwrap_or_default(),
@@ -362,6 +376,7 @@ pub async fn create(
             &access.channel,
             UserId::from_i64(hook.id),
             name,
+            applied_tags,
         )
         .await?;
         id = accord_model::MessageId::new(post.channel_id().get());
