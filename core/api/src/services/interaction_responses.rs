@@ -237,6 +237,19 @@ pub async fn send(
             return Err(e.into());
         }
     };
+    // Unread mentions for those the response mentions, as any message; an ephemeral one is not
+    // in the channel's history, so it leaves everyone's read state alone.
+    if !is_ephemeral(new.flags) {
+        let mentioned: Vec<UserId> = resolved
+            .users
+            .iter()
+            .copied()
+            .filter(|u| u.as_i64() != bot)
+            .collect();
+        if !mentioned.is_empty() {
+            state.store.add_mentions(channel_id, &mentioned).await?;
+        }
+    }
     let mut shown = metadata.clone();
     if !original && let Some(original_id) = record.original_message_id {
         shown["interaction_metadata"]["original_response_message_id"] =

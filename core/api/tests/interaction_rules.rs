@@ -1,0 +1,212 @@
+//! Rules of interactions beyond the basic flow: ephemeral responses stay out of the channel's
+//! history (its `last_message_id`, counters and everyone's read state) — on both backends.
+
+mod common;
+
+use accord_model::{ChannelId, UserId};
+use common::{Events, Server, id_of};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+struct Setup {
+    owner: String,
+    owner_id: String,
+    member: String,
+    app: String,
+    bot: String,
+    guild: String,
+    channel: String,
+    command: Value,
+}
+
+async fn setup(s: &Server) -> Setup {
+    let owner = s.register("owner", "correct horse").await;
+    let owner_id = s.user_id(&owner).await;
+    let guild = id_of(&s.guild(&owner, "Rules").await);
+    let (app, bot) = s.bot_in_guild(&owner, "Helper", &guild, "3072").await;
+    let member = s.register("member", "correct horse").await;
+    s.join(&guild, &member).await;
+    let channel = s
+        .state
+        .store
+        .guild_channels(guild.parse().unwrap())
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.kind == 0)
+        .unwrap()
+        .id
+        .to_string();
+    let command = create_command(
+        s,
+        &app,
+        &bot,
+        &guild,
+        json!({"name": "ping", "description": "Ping"}),
+    )
+    .await;
+    Setup {
+        owner,
+        owner_id,
+        member,
+        app,
+        bot,
+        guild,
+        channel,
+        command,
+    }
+}
+
+async fn create_command(s: &Server, app: &str, bot: &str, guild: &str, body: Value) -> Value {
+    let (status, command) = s
+        .call(
+            Method::POST,
+            &format!("/applications/{app}/guilds/{guild}/commands"),
+            Some(bot),
+            Some(body),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{command}");
+    command
+}
+
+fn invocation(t: &Setup, command: &Value, channel: &str) -> Value {
+    json!({
+        "type": 2, "application_id": t.app, "guild_id": t.guild, "channel_id": channel,
+        "session_id": "session", "nonce": "n",
+        "data": {"id": id_of(command), "name": command["name"], "type": 1, "version": command["version"]}
+    })
+}
+
+/// Invokes `command` in `channel` as the member; returns the INTERACTION_CREATE the bot got.
+async fn invoke(s: &Server, t: &Setup, command: &Value, channel: &str) -> Value {
+    let mut events = Events::new(s);
+    let (status, body) = s
+        .call(
+            Method::POST,
+            "/interactions",
+            Some(&t.member),
+            Some(invocation(t, command, channel)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    events.expect(&["INTERACTION_CREATE", "INTERACTION_CREATE"])[0]
+        .2
+        .clone()
+}
+
+async fn callback(s: &Server, i: &Value, body: Value) -> (StatusCode, Value) {
+    let path = format!(
+        "/interactions/{}/{}/callback",
+        i["id"].as_str().unwrap(),
+        i["token"].as_str().unwrap()
+    );
+    s.call(Method::POST, &path, None, Some(body)).await
+}
+
+/// The channel's `last_message_id` and message counters.
+async fn history_marks(s: &Server, channel: &str) -> (Option<i64>, i32, i32) {
+    let c = s
+        .state
+        .store
+        .channel(channel.parse::<ChannelId>().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    (c.last_message_id, c.message_count, c.total_message_sent)
+}
+
+/// The unread mentions of `user` in `channel`.
+async fn unread_mentions(s: &Server, user: &str, channel: &str) -> i32 {
+    let channel: ChannelId = channel.parse().unwrap();
+    s.state
+        .store
+        .read_states(user.parse::<UserId>().unwrap())
+        .await
+        .unwrap()
+        .iter()
+        .find(|r| r.channel_id == channel.as_i64())
+        .map_or(0, |r| r.mention_count)
+}
+
+async fn ephemeral_out_of_history(backend: &str) {
+    let s = Server::start(backend).await;
+    let t = setup(&s).await;
+    let (status, said) = s
+        .call(
+            Method::POST,
+            &format!("/channels/{}/messages", t.channel),
+            Some(&t.member),
+            Some(json!({"content": "before"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{said}");
+    let before = history_marks(&s, &t.channel).await;
+    assert_eq!(before.0, Some(id_of(&said).parse().unwrap()));
+    let mention = format!("hey <@{}>", t.owner_id);
+
+    // An ephemeral answer that mentions the owner: the channel and the owner's read state stay.
+    let i = invoke(&s, &t, &t.command, &t.channel).await;
+    let (status, body) = callback(
+        &s,
+        &i,
+        json!({"type": 4, "data": {"content": mention, "flags": 64}, }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    assert_eq!(history_marks(&s, &t.channel).await, before);
+    assert_eq!(unread_mentions(&s, &t.owner_id, &t.channel).await, 0);
+    // So is an ephemeral follow-up.
+    let hook = format!("/webhooks/{}/{}", t.app, i["token"].as_str().unwrap());
+    let (status, follow) = s
+        .call(
+            Method::POST,
+            &hook,
+            None,
+            Some(json!({"content": mention, "flags": 64})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{follow}");
+    assert_eq!(follow["flags"], 64);
+    assert_eq!(history_marks(&s, &t.channel).await, before);
+    assert_eq!(unread_mentions(&s, &t.owner_id, &t.channel).await, 0);
+    // Nor can anyone mark the channel read up to it.
+    let (status, err) = s
+        .call(
+            Method::POST,
+            &format!("/channels/{}/messages/{}/ack", t.channel, id_of(&follow)),
+            Some(&t.member),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(
+        (status, err["code"].as_u64()),
+        (StatusCode::NOT_FOUND, Some(10008))
+    );
+
+    // A public answer is in the history: it moves the channel and counts the mention.
+    let i = invoke(&s, &t, &t.command, &t.channel).await;
+    let (status, body) = callback(&s, &i, json!({"type": 4, "data": {"content": mention}})).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let (status, original) = s
+        .call(
+            Method::GET,
+            &format!(
+                "/webhooks/{}/{}/messages/@original",
+                t.app,
+                i["token"].as_str().unwrap()
+            ),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{original}");
+    let after = history_marks(&s, &t.channel).await;
+    assert_eq!(after.0, Some(id_of(&original).parse().unwrap()));
+    assert_eq!(after.1, before.1 + 1);
+    assert_eq!(unread_mentions(&s, &t.owner_id, &t.channel).await, 1);
+    let _ = (&t.owner, &t.bot);
+    s.stop().await;
+}
+
+both_backends!(ephemeral_out_of_history);
