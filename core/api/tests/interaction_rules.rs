@@ -1,5 +1,7 @@
 //! Rules of interactions beyond the basic flow: ephemeral responses stay out of the channel's
-//! history (its `last_message_id`, counters and everyone's read state) — on both backends.
+//! history (its `last_message_id`, counters and everyone's read state), age-restricted commands
+//! only in age-restricted channels, and interaction tokens stored only as hashes — on both
+//! backends.
 
 mod common;
 
@@ -209,4 +211,62 @@ async fn ephemeral_out_of_history(backend: &str) {
     s.stop().await;
 }
 
-both_backends!(ephemeral_out_of_history);
+/// Age-restricted commands only in age-restricted channels (and not in threads of others).
+async fn age_restricted_commands(backend: &str) {
+    let s = Server::start(backend).await;
+    let t = setup(&s).await;
+    let adult = create_command(
+        &s,
+        &t.app,
+        &t.bot,
+        &t.guild,
+        json!({"name": "adult", "description": "Age-restricted", "nsfw": true}),
+    )
+    .await;
+    assert_eq!(adult["nsfw"], true);
+    let mut events = Events::new(&s);
+    let (status, err) = s
+        .call(
+            Method::POST,
+            "/interactions",
+            Some(&t.member),
+            Some(invocation(&t, &adult, &t.channel)),
+        )
+        .await;
+    assert_eq!(
+        (status, err["code"].as_u64()),
+        (StatusCode::FORBIDDEN, Some(50001)),
+        "{err}"
+    );
+    events.expect(&[]);
+    // The owner too: being allowed everything does not make the channel age-restricted.
+    let mut as_owner = invocation(&t, &adult, &t.channel);
+    as_owner["nonce"] = json!("o");
+    let (status, _) = s
+        .call(
+            Method::POST,
+            "/interactions",
+            Some(&t.owner),
+            Some(as_owner),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // Other commands still work there.
+    invoke(&s, &t, &t.command, &t.channel).await;
+
+    let (status, channel) = s
+        .call(
+            Method::PATCH,
+            &format!("/channels/{}", t.channel),
+            Some(&t.owner),
+            Some(json!({"nsfw": true})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{channel}");
+    assert_eq!(channel["nsfw"], true);
+    let i = invoke(&s, &t, &adult, &t.channel).await;
+    assert_eq!(i["data"]["name"], "adult");
+    s.stop().await;
+}
+
+both_backends!(ephemeral_out_of_history, age_restricted_commands);

@@ -199,6 +199,9 @@ pub(crate) async fn place(
             let guild = access.guild.clone().ok_or(ApiError::MissingAccess)?;
             if let Some(command) = command {
                 access.require(Permissions::USE_APPLICATION_COMMANDS)?;
+                if command.nsfw && !age_restricted(state, &access).await? {
+                    return Err(ApiError::MissingAccess);
+                }
                 if !may_use(state, app, command, &guild, &access).await? {
                     return Err(ApiError::MissingPermissions);
                 }
@@ -227,7 +230,9 @@ pub(crate) async fn place(
                         .flatten()
                         .is_none_or(|c| c.contains(&InteractionContextType::BotDm))
             });
-            if !bot_dm || !allowed {
+            // Age-restricted commands work in a DM only for users who enabled them in their
+            // settings, which Accord's users cannot (yet) do: Discord's default, off, applies.
+            if !bot_dm || !allowed || command.is_some_and(|c| c.nsfw) {
                 return Err(ApiError::MissingAccess);
             }
             Ok(Place {
@@ -239,6 +244,31 @@ pub(crate) async fn place(
             })
         }
     }
+}
+
+/// Whether the channel is age-restricted (`nsfw`; a thread is when its parent is).
+///
+/// Discord limits age-restricted commands (`nsfw: true`) to age-restricted channels
+/// (application-commands.mdx, "Using Age-Restricted Commands"): its client does not offer them
+/// elsewhere, and the docs name no error for a client that invokes one anyway, so Accord
+/// answers as for any command unavailable where it is used: 50001 Missing Access (the docs
+/// say the flag limits who may "access the command, and from which channels").
+async fn age_restricted(state: &AppState, access: &ChannelAccess) -> ApiResult<bool> {
+    let c = &access.channel;
+    if c.nsfw {
+        return Ok(true);
+    }
+    if !matches!(c.kind, 10..=12) {
+        return Ok(false);
+    }
+    let Some(parent) = c.parent_id else {
+        return Ok(false);
+    };
+    Ok(state
+        .store
+        .channel(ChannelId::from_i64(parent))
+        .await?
+        .is_some_and(|p| p.nsfw))
 }
 
 /// The partial channel an interaction carries.
