@@ -9,3 +9,9 @@ CREATE TABLE application_command_creates (
     created_ms     BIGINT NOT NULL
 );
 CREATE INDEX application_command_creates_scope ON application_command_creates (application_id, scope, created_ms);
+
+-- Interaction tokens are no longer stored, only their SHA-256 digest (hex), looked up by digest.
+-- Tokens issued before this migration (valid 15 minutes at most) are digested in place.
+ALTER TABLE interactions RENAME COLUMN token TO token_hash;
+UPDATE interactions SET token_hash = encode(sha256(convert_to(token_hash, 'UTF8')), 'hex');
+CREATE INDEX interactions_token_hash ON interactions (application_id, token_hash);

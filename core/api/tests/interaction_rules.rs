@@ -269,4 +269,60 @@ async fn age_restricted_commands(backend: &str) {
     s.stop().await;
 }
 
-both_backends!(ephemeral_out_of_history, age_restricted_commands);
+/// The bot gets the token; the server keeps only its SHA-256 digest, and the digest itself is
+/// no token.
+async fn tokens_stored_as_digests(backend: &str) {
+    let s = Server::start(backend).await;
+    let t = setup(&s).await;
+    let i = invoke(&s, &t, &t.command, &t.channel).await;
+    let token = i["token"].as_str().unwrap().to_owned();
+    assert!(token.len() > 40, "{token}");
+    let record = s
+        .state
+        .store
+        .interaction(id_of(&i).parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.token_hash, accord_auth::secret_digest(&token));
+    assert!(!format!("{record:?}").contains(&token));
+    // The digest does not open the interaction, in either route family.
+    let mut forged = i.clone();
+    forged["token"] = json!(record.token_hash);
+    let (status, err) = callback(&s, &forged, json!({"type": 4, "data": {"content": "x"}})).await;
+    assert_eq!(
+        (status, err["code"].as_u64()),
+        (StatusCode::NOT_FOUND, Some(10062))
+    );
+    let (status, body) = callback(&s, &i, json!({"type": 4, "data": {"content": "pong"}})).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let (status, _) = s
+        .call(
+            Method::GET,
+            &format!(
+                "/webhooks/{}/{}/messages/@original",
+                t.app, record.token_hash
+            ),
+            None,
+            None,
+        )
+        .await;
+    assert_ne!(status, StatusCode::OK);
+    let (status, original) = s
+        .call(
+            Method::GET,
+            &format!("/webhooks/{}/{token}/messages/@original", t.app),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{original}");
+    assert_eq!(original["content"], "pong");
+    s.stop().await;
+}
+
+both_backends!(
+    ephemeral_out_of_history,
+    age_restricted_commands,
+    tokens_stored_as_digests
+);

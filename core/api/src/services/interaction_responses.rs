@@ -56,7 +56,7 @@ pub async fn by_id(state: &AppState, raw_id: &str, token: &str) -> ApiResult<Int
         .store
         .interaction(id)
         .await?
-        .filter(|r| r.token == token)
+        .filter(|r| r.token_hash == accord_auth::secret_digest(token))
         .ok_or_else(unknown)?;
     if now_ms() as i64 - record.created_ms > TOKEN_LIFETIME_MS {
         return Err(unknown());
@@ -75,7 +75,7 @@ pub async fn by_token(
     };
     Ok(state
         .store
-        .interaction_by_token(app.as_i64(), token)
+        .interaction_by_token_hash(app.as_i64(), &accord_auth::secret_digest(token))
         .await?
         .filter(|r| now_ms() as i64 - r.created_ms <= TOKEN_LIFETIME_MS))
 }
