@@ -321,7 +321,135 @@ async fn tokens_stored_as_digests(backend: &str) {
     s.stop().await;
 }
 
+/// Sends `payload` with `files` as multipart, as the member.
+async fn invoke_multipart(
+    s: &Server,
+    t: &Setup,
+    payload: Value,
+    files: Vec<(&str, &'static [u8], &str)>,
+) -> (StatusCode, Value) {
+    let mut form = reqwest::multipart::Form::new().text("payload_json", payload.to_string());
+    for (part, bytes, name) in files {
+        form = form.part(
+            part.to_owned(),
+            reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned()),
+        );
+    }
+    let resp = s
+        .http
+        .post(s.url("/interactions"))
+        .header("authorization", &t.member)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    let text = resp.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// ATTACHMENT options: the file comes with the invocation, the option names it by `files[n]`,
+/// and the bot gets its attachment id and the attachment in `resolved`, stored for the CDN.
+async fn attachment_options(backend: &str) {
+    let s = Server::start(backend).await;
+    let t = setup(&s).await;
+    let upload = create_command(
+        &s,
+        &t.app,
+        &t.bot,
+        &t.guild,
+        json!({"name": "upload", "description": "Take a file", "options": [
+            {"name": "file", "description": "The file", "type": 11, "required": true},
+            {"name": "note", "description": "A note", "type": 3}
+        ]}),
+    )
+    .await;
+    let payload = |value: Value| {
+        let mut p = invocation(&t, &upload, &t.channel);
+        p["data"]["options"] = json!([{"name": "file", "type": 11, "value": value}]);
+        p["data"]["attachments"] = json!([{"id": "0", "filename": "notes today.txt"}]);
+        p
+    };
+    // A value naming no uploaded file, or no file at all: 50035, nothing sent.
+    let mut events = Events::new(&s);
+    let (status, err) = invoke_multipart(
+        &s,
+        &t,
+        payload(json!(1)),
+        vec![("files[0]", b"hello file", "a.txt")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
+    assert_eq!(
+        common::field_code(&err, &["data", "options", "0", "value"]),
+        Some("APPLICATION_COMMAND_OPTION_VALUE_INVALID")
+    );
+    let (status, _) = s
+        .call(
+            Method::POST,
+            "/interactions",
+            Some(&t.member),
+            Some(payload(json!(0))),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    events.expect(&[]);
+
+    let (status, body) = invoke_multipart(
+        &s,
+        &t,
+        payload(json!(0)),
+        vec![
+            ("files[0]", b"hello file", "a.txt"),
+            ("files[1]", b"not named by any option", "b.txt"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let got = events.expect(&["INTERACTION_CREATE", "INTERACTION_CREATE"]);
+    let data = &got[0].2["data"];
+    let id = data["options"][0]["value"].as_str().expect("attachment id");
+    let attachments = data["resolved"]["attachments"].as_object().unwrap();
+    assert_eq!(attachments.len(), 1, "{data}");
+    let a = &attachments[id];
+    assert_eq!(a["id"], id);
+    assert_eq!(a["filename"], "notes_today.txt");
+    assert_eq!(a["size"], 10);
+    assert_eq!(a["content_type"], "text/plain; charset=utf-8");
+    assert_eq!(a["ephemeral"], true);
+    let url = format!(
+        "{}/attachments/{}/{id}/notes_today.txt",
+        s.state.config.cdn_public_url(),
+        t.channel
+    );
+    assert_eq!(a["url"], url.as_str());
+    assert_eq!(a["proxy_url"], url.as_str());
+    let key = format!("{}/{id}/notes_today.txt", t.channel);
+    let stored = s.state.blobs.get(&key).await.unwrap().expect("stored file");
+    assert_eq!(&stored[..], b"hello file");
+    let row = s
+        .state
+        .store
+        .attachment(id.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((row.message_id, row.ephemeral), (None, true));
+
+    // Files with a component interaction are refused.
+    let mut press = invocation(&t, &upload, &t.channel);
+    press["type"] = json!(3);
+    let (status, err) = invoke_multipart(&s, &t, press, vec![("files[0]", b"x", "x.txt")]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
+    assert_eq!(
+        common::field_code(&err, &["files"]),
+        Some("ATTACHMENTS_UNEXPECTED")
+    );
+    s.stop().await;
+}
+
 both_backends!(
+    attachment_options,
     ephemeral_out_of_history,
     age_restricted_commands,
     tokens_stored_as_digests

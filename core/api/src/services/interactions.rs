@@ -19,9 +19,13 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::error::{ApiError, ApiResult, Unknown};
+use crate::extract::multipart::Upload;
 use crate::services::access::{ChannelAccess, GuildAccess};
 use crate::services::interaction_responses::{self, CallbackBody};
-use crate::services::{commands, interaction_endpoint, interaction_options};
+use crate::services::messages::uploads::AttachmentRequest;
+use crate::services::{
+    commands, interaction_attachments, interaction_endpoint, interaction_options,
+};
 use crate::state::AppState;
 use crate::{views, views_guild};
 
@@ -297,7 +301,20 @@ pub async fn invoke(
     state: &AppState,
     user: &UserRecord,
     body: InvokeBody,
+    files: Vec<Upload>,
 ) -> ApiResult<InteractionRecord> {
+    if !files.is_empty()
+        && !matches!(
+            body.kind,
+            InteractionType::ApplicationCommand | InteractionType::ApplicationCommandAutocomplete
+        )
+    {
+        return Err(ApiError::field(
+            &["files"],
+            "ATTACHMENTS_UNEXPECTED",
+            "Only commands with attachment options take files.",
+        ));
+    }
     if body.kind == InteractionType::MessageComponent {
         return crate::services::interaction_components::invoke(state, user, body).await;
     }
@@ -336,9 +353,9 @@ pub async fn invoke(
     }
     let user_id = user.user_id();
     let place = place(state, &body, user_id, &app, Some(&command)).await?;
-    let given = data.options.clone().unwrap_or_default();
+    let mut given = data.options.clone().unwrap_or_default();
     let autocomplete = body.kind == InteractionType::ApplicationCommandAutocomplete;
-    let resolved = interaction_options::check(
+    let mut resolved = interaction_options::check(
         state,
         &command,
         &given,
@@ -348,6 +365,28 @@ pub async fn invoke(
         autocomplete,
     )
     .await?;
+    // Files of ATTACHMENT options (an autocomplete carries none: its values are not final).
+    let meta: Vec<AttachmentRequest> = match body.data.get("attachments") {
+        Some(a) if !a.is_null() => crate::extract::json::parse(a.to_string().as_bytes())?,
+        _ => Vec::new(),
+    };
+    let mut option_files = if autocomplete {
+        interaction_attachments::OptionFiles::default()
+    } else {
+        interaction_attachments::prepare(
+            state,
+            place.access.permissions,
+            body.channel_id,
+            &mut given,
+            files,
+            &meta,
+        )?
+    };
+    if let Some(attachments) =
+        interaction_attachments::store(state, body.channel_id, &mut option_files).await?
+    {
+        resolved.get_or_insert_with(|| json!({}))["attachments"] = attachments;
+    }
 
     let id: InteractionId = state.ids.next();
     let token = new_token(id);

@@ -13,6 +13,7 @@ pub mod guild_payload;
 pub mod identify_budget;
 pub mod ids;
 pub mod images;
+pub mod interaction_attachments;
 pub mod interaction_components;
 pub mod interaction_endpoint;
 pub mod interaction_messages;
