@@ -354,7 +354,7 @@ pub async fn callback(
         _ => None,
     };
     let modal = match body.kind {
-        C::Modal => Some(crate::services::interaction_modals::validate(
+        C::Modal => Some(crate::services::modal_components::validate(
             body.data.as_ref().unwrap_or(&Value::Null),
         )?),
         _ => None,

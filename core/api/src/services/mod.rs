@@ -23,6 +23,7 @@ pub mod interaction_responses;
 pub mod interactions;
 pub mod members;
 pub mod messages;
+pub mod modal_components;
 pub mod moderation;
 pub mod permission_cache;
 pub mod remote_images;

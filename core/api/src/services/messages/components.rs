@@ -11,7 +11,7 @@ use serde_json::Value;
 const MAX: usize = 5;
 const MAX_OPTIONS: usize = 25;
 
-fn at(path: &[String], key: impl ToString) -> Vec<String> {
+pub(crate) fn at(path: &[String], key: impl ToString) -> Vec<String> {
     let mut p = path.to_vec();
     p.push(key.to_string());
     p
@@ -23,7 +23,7 @@ fn str_len(v: &Value, key: &str) -> Option<usize> {
         .map(|s| s.chars().count())
 }
 
-fn too_long(tree: &mut ErrorTree, c: &Value, path: &[String], key: &str, max: usize) {
+pub(crate) fn too_long(tree: &mut ErrorTree, c: &Value, path: &[String], key: &str, max: usize) {
     if str_len(c, key).is_some_and(|n| n > max) {
         tree.add(
             &at(path, key),
@@ -33,7 +33,7 @@ fn too_long(tree: &mut ErrorTree, c: &Value, path: &[String], key: &str, max: us
     }
 }
 
-fn custom_id(tree: &mut ErrorTree, c: &Value, path: &[String], seen: &mut Vec<String>) {
+pub(crate) fn custom_id(tree: &mut ErrorTree, c: &Value, path: &[String], seen: &mut Vec<String>) {
     match c.get("custom_id").and_then(Value::as_str) {
         Some(id) if (1..=100).contains(&id.chars().count()) => {
             if seen.iter().any(|s| s == id) {
@@ -62,7 +62,7 @@ fn custom_id(tree: &mut ErrorTree, c: &Value, path: &[String], seen: &mut Vec<St
     }
 }
 
-fn button(tree: &mut ErrorTree, c: &Value, path: &[String], seen: &mut Vec<String>) {
+pub(crate) fn button(tree: &mut ErrorTree, c: &Value, path: &[String], seen: &mut Vec<String>) {
     too_long(tree, c, path, "label", 80);
     let has = |k: &str| c.get(k).is_some_and(|v| !v.is_null());
     match c.get("style").and_then(Value::as_u64) {
@@ -120,7 +120,13 @@ fn button(tree: &mut ErrorTree, c: &Value, path: &[String], seen: &mut Vec<Strin
     }
 }
 
-fn select(tree: &mut ErrorTree, c: &Value, path: &[String], kind: u64, seen: &mut Vec<String>) {
+pub(crate) fn select(
+    tree: &mut ErrorTree,
+    c: &Value,
+    path: &[String],
+    kind: u64,
+    seen: &mut Vec<String>,
+) {
     custom_id(tree, c, path, seen);
     too_long(tree, c, path, "placeholder", 150);
     let min = c.get("min_values").and_then(Value::as_u64);
