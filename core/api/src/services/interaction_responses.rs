@@ -169,11 +169,17 @@ pub async fn send(
         tree.add(
             &["flags"],
             "MESSAGE_FLAGS_INVALID",
-            "Only SUPPRESS_EMBEDS, SUPPRESS_NOTIFICATIONS and EPHEMERAL can be set.",
+            "Only SUPPRESS_EMBEDS, SUPPRESS_NOTIFICATIONS, IS_COMPONENTS_V2 and EPHEMERAL can be set.",
         );
     }
-    let components = body.components.clone().unwrap_or_default();
-    crate::services::messages::components::validate(&mut tree, &components);
+    let mut components = body.components.clone().unwrap_or_default();
+    crate::services::messages::components_v2::check(
+        &mut tree,
+        &mut components,
+        flags,
+        body.content.as_deref(),
+        body.embeds.as_ref().map_or(0, Vec::len),
+    );
     let has_files = !files.is_empty();
     let prepared = uploads::prepare(
         state,

@@ -2,7 +2,8 @@
 //! up to 5 action rows, each with up to 5 buttons or one select menu; buttons with their style's
 //! fields; string, user, role, mentionable and channel selects with their bounds and options;
 //! `custom_id`s of 1–100 characters, unique in the message. Layout components of the newer
-//! "components v2" system are refused.
+//! "components v2" system are refused here: they need the IS_COMPONENTS_V2 flag
+//! ([`super::components_v2`]).
 
 use accord_model::ErrorTree;
 use serde_json::Value;
@@ -234,31 +235,41 @@ pub fn validate(tree: &mut ErrorTree, components: &[Value]) {
             );
             continue;
         }
-        let children = row
-            .get("components")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        let kinds: Vec<u64> = children
-            .iter()
-            .map(|c| c.get("type").and_then(Value::as_u64).unwrap_or(0))
-            .collect();
-        let buttons = kinds.iter().all(|k| *k == 2);
-        let one_select = kinds.len() == 1 && matches!(kinds[0], 3 | 5..=8);
-        if children.is_empty() || (buttons && children.len() > MAX) || !(buttons || one_select) {
-            tree.add(
-                &at(&path, "components"),
-                "COMPONENT_LAYOUT_INVALID",
-                "An action row holds 1 to 5 buttons or one select menu",
-            );
-            continue;
-        }
-        for (j, c) in children.iter().enumerate() {
-            let p = at(&at(&path, "components"), j);
-            match kinds[j] {
-                2 => button(tree, c, &p, &mut seen),
-                k => select(tree, c, &p, k, &mut seen),
-            }
+        action_row(tree, row, &path, &mut seen);
+    }
+}
+
+/// Checks an action row at `path`: 1 to 5 buttons or one select menu.
+pub(crate) fn action_row(
+    tree: &mut ErrorTree,
+    row: &Value,
+    path: &[String],
+    seen: &mut Vec<String>,
+) {
+    let children = row
+        .get("components")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let kinds: Vec<u64> = children
+        .iter()
+        .map(|c| c.get("type").and_then(Value::as_u64).unwrap_or(0))
+        .collect();
+    let buttons = kinds.iter().all(|k| *k == 2);
+    let one_select = kinds.len() == 1 && matches!(kinds[0], 3 | 5..=8);
+    if children.is_empty() || (buttons && children.len() > MAX) || !(buttons || one_select) {
+        tree.add(
+            &at(path, "components"),
+            "COMPONENT_LAYOUT_INVALID",
+            "An action row holds 1 to 5 buttons or one select menu",
+        );
+        return;
+    }
+    for (j, c) in children.iter().enumerate() {
+        let p = at(&at(path, "components"), j);
+        match kinds[j] {
+            2 => button(tree, c, &p, seen),
+            k => select(tree, c, &p, k, seen),
         }
     }
 }

@@ -331,11 +331,17 @@ pub async fn create(
         tree.add(
             &["flags"],
             "MESSAGE_FLAGS_INVALID",
-            "Only SUPPRESS_EMBEDS and SUPPRESS_NOTIFICATIONS can be set.",
+            "Only SUPPRESS_EMBEDS, SUPPRESS_NOTIFICATIONS and IS_COMPONENTS_V2 can be set.",
         );
     }
-    let components = body.components.clone().unwrap_or_default();
-    super::components::validate(&mut tree, &components);
+    let mut components = body.components.clone().unwrap_or_default();
+    super::components_v2::check(
+        &mut tree,
+        &mut components,
+        flags,
+        body.content.as_deref(),
+        body.embeds.as_ref().map_or(0, Vec::len),
+    );
     let has_files = !files.is_empty();
     let prepared = uploads::prepare(
         state,
