@@ -329,6 +329,47 @@ async fn components_v2(backend: &str) {
     assert_eq!(status, StatusCode::OK, "{upgraded}");
     assert_eq!(upgraded["flags"], V2);
     assert_eq!(upgraded["content"], "");
+
+    // attachment:// media name the message's uploads; the API fills in what it knows.
+    let post_files = |payload: Value| {
+        let form = reqwest::multipart::Form::new()
+            .text("payload_json", payload.to_string())
+            .part(
+                "files[0]",
+                reqwest::multipart::Part::bytes(b"read me".to_vec()).file_name("manual.txt"),
+            );
+        let req = s
+            .http
+            .post(s.url(&messages))
+            .header("authorization", &bot)
+            .multipart(form);
+        async move {
+            let resp = req.send().await.unwrap();
+            let status = resp.status();
+            (status, resp.json::<Value>().await.unwrap())
+        }
+    };
+    let file_layout = |name: &str| {
+        json!({"flags": V2, "components": [
+            {"type": 13, "file": {"url": format!("attachment://{name}")}},
+            {"type": 12, "items": [{"media": {"url": format!("attachment://{name}")}}]}
+        ]})
+    };
+    let (status, err) = post_files(file_layout("missing.txt")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
+    let (status, sent) = post_files(file_layout("manual.txt")).await;
+    assert_eq!(status, StatusCode::OK, "{sent}");
+    let attachment = &sent["attachments"][0];
+    let file = &sent["components"][0];
+    assert_eq!(file["name"], "manual.txt");
+    assert_eq!(file["size"], 7);
+    assert_eq!(file["file"]["attachment_id"], attachment["id"]);
+    assert_eq!(file["file"]["url"], attachment["url"]);
+    assert_eq!(file["file"]["proxy_url"], attachment["url"]);
+    let item = &sent["components"][1]["items"][0]["media"];
+    assert_eq!(item["attachment_id"], attachment["id"]);
+    assert_eq!(item["url"], attachment["url"]);
+    assert_eq!(item["content_type"], attachment["content_type"]);
     s.stop().await;
 }
 

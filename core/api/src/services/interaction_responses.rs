@@ -189,6 +189,13 @@ pub async fn send(
         files,
         body.attachments.as_deref().unwrap_or(&[]),
     )?;
+    if crate::services::messages::components_v2::is_v2(flags) {
+        let files: Vec<crate::services::messages::components_v2::MediaFile<'_>> = prepared
+            .iter()
+            .map(|p| crate::services::messages::components_v2::MediaFile::of_new(&p.row))
+            .collect();
+        crate::services::messages::components_v2::link_media(&mut tree, &mut components, &files);
+    }
     if !tree.is_empty() {
         return Err(ApiError::InvalidForm(tree));
     }

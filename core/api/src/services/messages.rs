@@ -230,6 +230,13 @@ pub async fn create_with_id(
         files,
         body.attachments.as_deref().unwrap_or(&[]),
     )?;
+    if components_v2::is_v2(flags) {
+        let files: Vec<components_v2::MediaFile<'_>> = prepared
+            .iter()
+            .map(|p| components_v2::MediaFile::of_new(&p.row))
+            .collect();
+        components_v2::link_media(&mut tree, &mut components, &files);
+    }
     if !tree.is_empty() {
         return Err(ApiError::InvalidForm(tree).into());
     }

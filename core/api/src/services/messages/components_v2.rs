@@ -299,6 +299,143 @@ pub fn check(
     }
 }
 
+/// A file a v2 message's `attachment://` references may name.
+#[derive(Debug, Clone, Copy)]
+pub struct MediaFile<'a> {
+    /// Attachment id.
+    pub id: i64,
+    /// Stored file name.
+    pub filename: &'a str,
+    /// MIME type.
+    pub content_type: Option<&'a str>,
+    /// Size in bytes.
+    pub size: i64,
+    /// Image width and height.
+    pub width: Option<i32>,
+    /// Image height.
+    pub height: Option<i32>,
+}
+
+impl<'a> MediaFile<'a> {
+    /// A new upload.
+    pub fn of_new(a: &'a accord_store::NewAttachment) -> Self {
+        Self {
+            id: a.id.as_i64(),
+            filename: &a.filename,
+            content_type: a.content_type.as_deref(),
+            size: a.size,
+            width: a.width,
+            height: a.height,
+        }
+    }
+
+    /// A stored attachment.
+    pub fn of_record(a: &'a accord_store::AttachmentRecord) -> Self {
+        Self {
+            id: a.id,
+            filename: &a.filename,
+            content_type: a.content_type.as_deref(),
+            size: a.size,
+            width: a.width,
+            height: a.height,
+        }
+    }
+}
+
+/// Links the `attachment://<filename>` media of a v2 message's components to `files` (the
+/// message's uploads): each such media item gets the fields the API provides (`attachment_id`,
+/// `content_type`, `width`, `height`; its `url` and `proxy_url` are filled when the message is
+/// shown, see [`show_media`]), and File components their `name` and `size`. A reference to no
+/// uploaded file is an error.
+pub fn link_media(tree: &mut ErrorTree, components: &mut [Value], files: &[MediaFile<'_>]) {
+    fn visit(tree: &mut ErrorTree, v: &mut Value, files: &[MediaFile<'_>]) {
+        let Some(obj) = v.as_object_mut() else {
+            return;
+        };
+        let file_component = obj.get("type").and_then(Value::as_u64) == Some(13);
+        for key in ["media", "file"] {
+            let Some(media) = obj.get_mut(key).and_then(Value::as_object_mut) else {
+                continue;
+            };
+            let Some(name) = media
+                .get("url")
+                .and_then(Value::as_str)
+                .and_then(|u| u.strip_prefix("attachment://"))
+            else {
+                continue;
+            };
+            let clean = super::uploads::sanitize(name);
+            let Some(f) = files
+                .iter()
+                .find(|f| f.filename == name || f.filename == clean)
+            else {
+                tree.add(
+                    &["components"],
+                    "COMPONENT_ATTACHMENT_NOT_FOUND",
+                    format!("attachment://{name} names no file of the message."),
+                );
+                continue;
+            };
+            media.insert("attachment_id".into(), json!(f.id.to_string()));
+            media.insert("content_type".into(), json!(f.content_type));
+            media.insert("width".into(), json!(f.width));
+            media.insert("height".into(), json!(f.height));
+            if file_component && key == "file" {
+                let (name, size) = (f.filename.to_owned(), f.size);
+                obj.insert("name".into(), json!(name));
+                obj.insert("size".into(), json!(size));
+                break;
+            }
+        }
+        if let Some(list) = obj.get_mut("components").and_then(Value::as_array_mut) {
+            list.iter_mut().for_each(|c| visit(tree, c, files));
+        }
+        if let Some(list) = obj.get_mut("items").and_then(Value::as_array_mut) {
+            list.iter_mut().for_each(|c| visit(tree, c, files));
+        }
+        if let Some(a) = obj.get_mut("accessory") {
+            visit(tree, a, files);
+        }
+    }
+    for c in components {
+        visit(tree, c, files);
+    }
+}
+
+/// Fills the `url` and `proxy_url` of the media linked to an attachment (see [`link_media`])
+/// with the attachment's CDN URL, made by `url_of(attachment id)` (signed afresh on every read
+/// when the CDN signs URLs).
+pub fn show_media(components: &mut [Value], url_of: &dyn Fn(i64) -> Option<String>) {
+    fn visit(v: &mut Value, url_of: &dyn Fn(i64) -> Option<String>) {
+        let Some(obj) = v.as_object_mut() else {
+            return;
+        };
+        for key in ["media", "file"] {
+            if let Some(media) = obj.get_mut(key).and_then(Value::as_object_mut) {
+                let id = media
+                    .get("attachment_id")
+                    .and_then(Value::as_str)
+                    .and_then(|i| i.parse::<i64>().ok());
+                if let Some(url) = id.and_then(url_of) {
+                    media.insert("url".into(), json!(url));
+                    media.insert("proxy_url".into(), json!(url));
+                }
+            }
+        }
+        for key in ["components", "items"] {
+            if let Some(list) = obj.get_mut(key).and_then(Value::as_array_mut) {
+                list.iter_mut().for_each(|c| visit(c, url_of));
+            }
+        }
+        if let Some(a) = obj.get_mut("accessory") {
+            visit(a, url_of);
+        }
+    }
+    for c in components {
+        visit(c, url_of);
+    }
+}
+
 /// The `content` and `embeds` a v2 message may not carry (the docs: providing them "will fail
 /// with a 400 BAD REQUEST response"; empty values — `null`, `""`, `[]` — are allowed, as an
 /// edit that upgrades a message must send them).

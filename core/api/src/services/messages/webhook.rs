@@ -351,6 +351,13 @@ pub async fn create(
         files,
         body.attachments.as_deref().unwrap_or(&[]),
     )?;
+    if super::components_v2::is_v2(flags) {
+        let files: Vec<super::components_v2::MediaFile<'_>> = prepared
+            .iter()
+            .map(|p| super::components_v2::MediaFile::of_new(&p.row))
+            .collect();
+        super::components_v2::link_media(&mut tree, &mut components, &files);
+    }
     if !tree.is_empty() {
         return Err(ApiError::InvalidForm(tree));
     }

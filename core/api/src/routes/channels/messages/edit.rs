@@ -86,6 +86,12 @@ impl EditMessage {
             let mut list = c.clone().unwrap_or_default();
             if v2 {
                 components_v2::validate(tree, &mut list);
+                let files: Vec<components_v2::MediaFile<'_>> = current
+                    .attachments
+                    .iter()
+                    .map(components_v2::MediaFile::of_record)
+                    .collect();
+                components_v2::link_media(tree, &mut list, &files);
             } else {
                 crate::services::messages::components::validate(tree, &list);
             }
