@@ -26,8 +26,13 @@ impl Store {
         let scope = guild.map_or(0, GuildId::as_i64);
         dispatch!(self.db(), |pool| {
             let mut tx = pool.begin().await?;
-            // A write first (SQLite: a transaction that reads before it writes can fail with
-            // "database is locked" when another writer got in between).
+            // A write first: it locks the application's row, so concurrent reservations of one
+            // application count one after the other (PostgreSQL), and on SQLite a transaction
+            // that reads before it writes can fail with "database is locked".
+            sqlx::query("UPDATE applications SET id = id WHERE id = $1")
+                .bind(app.as_i64())
+                .execute(&mut *tx)
+                .await?;
             sqlx::query(
                 "DELETE FROM application_command_creates WHERE application_id = $1 AND scope = $2 AND created_ms <= $3",
             )
