@@ -260,6 +260,8 @@ pub enum Maximum {
     Members,
     /// 30032.
     ApplicationCommands,
+    /// 30034.
+    DailyCommandCreates,
     /// 30039.
     Stickers,
     /// 30060.
@@ -283,6 +285,7 @@ impl Maximum {
             Maximum::Invites => 30016,
             Maximum::Members => 30019,
             Maximum::ApplicationCommands => 30032,
+            Maximum::DailyCommandCreates => 30034,
             Maximum::Stickers => 30039,
             Maximum::Overwrites => 30060,
             Maximum::ForumTags => 30048,
@@ -303,6 +306,9 @@ impl Maximum {
             Maximum::Invites => "Maximum number of invites reached",
             Maximum::Members => "Maximum number of server members reached",
             Maximum::ApplicationCommands => "Maximum number of application commands reached",
+            Maximum::DailyCommandCreates => {
+                "Max number of daily application command creates has been reached"
+            }
             Maximum::Stickers => "Maximum number of stickers reached",
             Maximum::Overwrites => "Maximum number of channel permission overwrites reached",
             Maximum::ForumTags => "Maximum number of tags in a forum channel has been reached",

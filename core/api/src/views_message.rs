@@ -112,8 +112,16 @@ fn build(
             .unwrap_or_else(|| synthetic_user(m.author_id, "Deleted User", None, false)),
     };
     let embeds: Vec<Embed> = serde_json::from_value(m.embeds.0.clone()).unwrap_or_default();
-    let components: Vec<serde_json::Value> =
+    let mut components: Vec<serde_json::Value> =
         serde_json::from_value(m.components.0.clone()).unwrap_or_default();
+    if crate::services::messages::components_v2::is_v2(m.flags as u64) {
+        crate::services::messages::components_v2::show_media(&mut components, &|id| {
+            m.attachments
+                .iter()
+                .find(|a| a.id == id)
+                .map(|a| attachment_url(state, a.channel_id, a.id, &a.filename))
+        });
+    }
     Message {
         id: MessageId::from_i64(m.id),
         channel_id: ChannelId::from_i64(m.channel_id),

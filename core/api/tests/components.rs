@@ -1,5 +1,6 @@
 //! Message components on messages: stored and returned as sent when valid (bot messages,
-//! edits, webhook messages), refused with Discord's form errors otherwise.
+//! edits, webhook messages), refused with Discord's form errors otherwise; components v2
+//! (IS_COMPONENTS_V2) with their layouts, ids, and no content or embeds.
 
 mod common;
 
@@ -166,4 +167,210 @@ async fn components_on_messages(backend: &str) {
     s.stop().await;
 }
 
-both_backends!(components_on_messages);
+const V2: u64 = 1 << 15;
+
+fn layout() -> Value {
+    json!([
+        {"type": 10, "content": "# Changelog"},
+        {"type": 17, "accent_color": 703487, "components": [
+            {"type": 9, "components": [{"type": 10, "content": "New levels"}],
+             "accessory": {"type": 11, "media": {"url": "https://example.org/thumb.png"},
+                           "description": "A thumbnail"}},
+            {"type": 14, "divider": true, "spacing": 2},
+            {"type": 12, "items": [{"media": {"url": "https://example.org/1.png"}, "spoiler": true}]},
+            {"type": 1, "id": 2, "components": [
+                {"type": 2, "style": 1, "label": "Play", "custom_id": "play"}]}
+        ]}
+    ])
+}
+
+async fn components_v2(backend: &str) {
+    let s = Server::start(backend).await;
+    let owner = s.register("owner", "correct horse").await;
+    let guild = id_of(&s.guild(&owner, "Layouts").await);
+    let (_app, bot) = s.bot_in_guild(&owner, "Layouts", &guild, "536873984").await;
+    let channel = s
+        .state
+        .store
+        .guild_channels(guild.parse().unwrap())
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.kind == 0)
+        .unwrap()
+        .id
+        .to_string();
+    let messages = format!("/channels/{channel}/messages");
+    let send = |body: Value| {
+        let s = &s;
+        let bot = bot.clone();
+        let messages = messages.clone();
+        async move {
+            s.call(Method::POST, &messages, Some(&bot), Some(body))
+                .await
+        }
+    };
+
+    // Without the flag, layouts are refused; with it, content and embeds are.
+    let (status, err) = send(json!({"components": layout()})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
+    assert_eq!(
+        field_code(&err, &["components", "0", "type"]),
+        Some("COMPONENT_LAYOUT_INVALID")
+    );
+    let (status, err) = send(
+        json!({"flags": V2, "content": "hi", "embeds": [{"title": "t"}], "components": layout()}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
+    assert!(field_code(&err, &["content"]).is_some(), "{err}");
+    assert!(field_code(&err, &["embeds"]).is_some(), "{err}");
+    for (bad, path) in [
+        (
+            json!([{"type": 17, "components": [{"type": 17, "components": []}]}]),
+            vec!["components", "0", "components", "0", "type"],
+        ),
+        (
+            json!([{"type": 9, "components": [{"type": 10, "content": "x"}]}]),
+            vec!["components", "0", "accessory"],
+        ),
+        (
+            json!([{"type": 13, "file": {"url": "https://example.org/f.pdf"}}]),
+            vec!["components", "0", "file", "url"],
+        ),
+        (
+            json!([{"type": 14, "spacing": 5}]),
+            vec!["components", "0", "spacing"],
+        ),
+        (json!([]), vec!["components"]),
+    ] {
+        let (status, err) = send(json!({"flags": V2, "components": bad})).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {err}");
+        assert!(field_code(&err, &path).is_some(), "{bad}: {err}");
+    }
+    let many: Vec<Value> = (0..41)
+        .map(|i| json!({"type": 10, "content": format!("line {i}")}))
+        .collect();
+    let (status, err) = send(json!({"flags": V2, "components": many})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
+
+    // Stored and returned with the flag and sequential ids (2 is taken by the action row).
+    let (status, sent) = send(json!({"flags": V2, "components": layout()})).await;
+    assert_eq!(status, StatusCode::OK, "{sent}");
+    assert_eq!(sent["flags"], V2);
+    assert_eq!(sent["content"], "");
+    let c = &sent["components"];
+    assert_eq!(c[0]["id"], 1);
+    assert_eq!(c[1]["id"], 3);
+    assert_eq!(c[1]["components"][0]["id"], 4);
+    assert_eq!(c[1]["components"][0]["accessory"]["id"], 6);
+    assert_eq!(c[1]["components"][3]["id"], 2);
+    assert_eq!(c[1]["components"][3]["components"][0]["id"], 9);
+    assert_eq!(c[1]["accent_color"], 703487);
+    assert_eq!(c[1]["components"][2]["items"][0]["spoiler"], true);
+    let (_, read) = s
+        .call(
+            Method::GET,
+            &format!("{messages}/{}", id_of(&sent)),
+            Some(&owner),
+            None,
+        )
+        .await;
+    assert_eq!(read["components"], sent["components"]);
+    assert_eq!(read["flags"], V2);
+
+    // Edits: content stays forbidden and the flag cannot be removed; a legacy message is
+    // upgraded by setting the flag with its content cleared.
+    let edit = format!("{messages}/{}", id_of(&sent));
+    let (status, err) = s
+        .call(
+            Method::PATCH,
+            &edit,
+            Some(&bot),
+            Some(json!({"content": "now text"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
+    let (status, edited) = s
+        .call(
+            Method::PATCH,
+            &edit,
+            Some(&bot),
+            Some(json!({"flags": 0, "components": [{"type": 10, "content": "Replaced"}]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{edited}");
+    assert_eq!(edited["flags"], V2);
+    assert_eq!(
+        edited["components"],
+        json!([{"type": 10, "id": 1, "content": "Replaced"}])
+    );
+    let (status, legacy) = send(json!({"content": "old style"})).await;
+    assert_eq!(status, StatusCode::OK, "{legacy}");
+    let old = format!("{messages}/{}", id_of(&legacy));
+    let (status, err) = s
+        .call(
+            Method::PATCH,
+            &old,
+            Some(&bot),
+            Some(json!({"flags": V2, "components": [{"type": 10, "content": "new"}]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
+    assert!(field_code(&err, &["content"]).is_some(), "{err}");
+    let (status, upgraded) = s
+        .call(
+            Method::PATCH,
+            &old,
+            Some(&bot),
+            Some(json!({"flags": V2, "content": null, "components": [{"type": 10, "content": "new"}]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{upgraded}");
+    assert_eq!(upgraded["flags"], V2);
+    assert_eq!(upgraded["content"], "");
+
+    // attachment:// media name the message's uploads; the API fills in what it knows.
+    let post_files = |payload: Value| {
+        let form = reqwest::multipart::Form::new()
+            .text("payload_json", payload.to_string())
+            .part(
+                "files[0]",
+                reqwest::multipart::Part::bytes(b"read me".to_vec()).file_name("manual.txt"),
+            );
+        let req = s
+            .http
+            .post(s.url(&messages))
+            .header("authorization", &bot)
+            .multipart(form);
+        async move {
+            let resp = req.send().await.unwrap();
+            let status = resp.status();
+            (status, resp.json::<Value>().await.unwrap())
+        }
+    };
+    let file_layout = |name: &str| {
+        json!({"flags": V2, "components": [
+            {"type": 13, "file": {"url": format!("attachment://{name}")}},
+            {"type": 12, "items": [{"media": {"url": format!("attachment://{name}")}}]}
+        ]})
+    };
+    let (status, err) = post_files(file_layout("missing.txt")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
+    let (status, sent) = post_files(file_layout("manual.txt")).await;
+    assert_eq!(status, StatusCode::OK, "{sent}");
+    let attachment = &sent["attachments"][0];
+    let file = &sent["components"][0];
+    assert_eq!(file["name"], "manual.txt");
+    assert_eq!(file["size"], 7);
+    assert_eq!(file["file"]["attachment_id"], attachment["id"]);
+    assert_eq!(file["file"]["url"], attachment["url"]);
+    assert_eq!(file["file"]["proxy_url"], attachment["url"]);
+    let item = &sent["components"][1]["items"][0]["media"];
+    assert_eq!(item["attachment_id"], attachment["id"]);
+    assert_eq!(item["url"], attachment["url"]);
+    assert_eq!(item["content_type"], attachment["content_type"]);
+    s.stop().await;
+}
+
+both_backends!(components_on_messages, components_v2);

@@ -18,6 +18,10 @@ pub struct InteractionsConfig {
     pub message_commands: u32,
     /// Permission overwrites (users, roles, channels) per command and guild.
     pub command_permissions: u32,
+    /// Commands an application may create per scope (each guild, and its global commands) over
+    /// a rolling day, by `POST` or as the new commands of a bulk overwrite; replacing or
+    /// editing an existing command does not count (Discord: 200; error 30034).
+    pub daily_command_creates: u32,
     /// Let applications' interactions endpoint URLs name loopback, private (RFC 1918,
     /// unique-local), link-local and other non-public addresses. Leave off on a server reachable
     /// from the internet: anyone who creates an application could make this server send
@@ -34,6 +38,7 @@ impl Default for InteractionsConfig {
             user_commands: 15,
             message_commands: 15,
             command_permissions: 100,
+            daily_command_creates: 200,
             endpoint_allow_private_addresses: false,
             endpoint_timeout_secs: 3,
         }

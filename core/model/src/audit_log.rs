@@ -184,7 +184,7 @@ pub struct AuditLogEntryCreate {
 /// What `GET /guilds/{id}/audit-logs` answers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditLog {
-    /// Application commands referenced (none yet).
+    /// Application commands referenced (those whose permissions an entry changed).
     pub application_commands: Vec<Value>,
     /// Entries, ordered as the query asked.
     pub audit_log_entries: Vec<AuditLogEntry>,

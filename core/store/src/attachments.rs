@@ -1,4 +1,5 @@
-//! Attachments: the files of messages, written with their message and read with it.
+//! Attachments: the files of messages, written with their message and read with it, and the
+//! files of interactions' ATTACHMENT options, written alone.
 
 use accord_model::{AttachmentId, ChannelId, MessageId};
 use chrono::{DateTime, Utc};
@@ -118,6 +119,45 @@ impl Store {
         .bind(id.as_i64())
         .fetch_optional(pool)
         .await?))
+    }
+
+    /// Stores attachments uploaded to `channel` without a message (the files of an
+    /// interaction's ATTACHMENT options) and returns their rows.
+    pub async fn add_loose_attachments(
+        &self,
+        channel: ChannelId,
+        add: &[NewAttachment],
+    ) -> Result<Vec<AttachmentRecord>> {
+        let created = now();
+        let c = channel.as_i64();
+        dispatch!(self.db(), |pool| {
+            let mut tx = pool.begin().await?;
+            for a in add {
+                insert_attachment!(tx, a, None::<i64>, c, created);
+            }
+            tx.commit().await?;
+            Ok::<(), StoreError>(())
+        })?;
+        Ok(add
+            .iter()
+            .map(|a| AttachmentRecord {
+                id: a.id.as_i64(),
+                message_id: None,
+                channel_id: c,
+                filename: a.filename.clone(),
+                description: a.description.clone(),
+                content_type: a.content_type.clone(),
+                size: a.size,
+                storage_key: a.storage_key.clone(),
+                height: a.height,
+                width: a.width,
+                ephemeral: a.ephemeral,
+                duration_secs: a.duration_secs,
+                waveform: a.waveform.clone(),
+                flags: a.flags,
+                created_at: created,
+            })
+            .collect())
     }
 
     /// Sets the attachments of a message of `channel` to those of `keep` it has, plus `add`, in

@@ -1,4 +1,4 @@
-//! Interactions users trigger (their tokens and whether the application answered) and the
+//! Interactions users trigger (their tokens' digests and whether the application answered) and the
 //! interaction each response message answers.
 
 use accord_model::{InteractionId, MessageId};
@@ -14,8 +14,8 @@ pub struct InteractionRecord {
     pub application_id: i64,
     /// Interaction type.
     pub kind: i32,
-    /// Continuation token.
-    pub token: String,
+    /// SHA-256 digest (hex) of the continuation token; the token itself is not stored.
+    pub token_hash: String,
     /// Who triggered it.
     pub user_id: i64,
     /// Where.
@@ -47,7 +47,7 @@ impl InteractionRecord {
 
 macro_rules! interaction_columns {
     () => {
-        "id, application_id, kind, token, user_id, guild_id, channel_id, session_id, nonce, metadata, created_ms, responded, original_message_id, modal"
+        "id, application_id, kind, token_hash, user_id, guild_id, channel_id, session_id, nonce, metadata, created_ms, responded, original_message_id, modal"
     };
 }
 
@@ -56,13 +56,13 @@ impl Store {
     pub async fn create_interaction(&self, row: &InteractionRecord) -> Result<()> {
         dispatch!(self.db(), |pool| {
             sqlx::query(
-                "INSERT INTO interactions (id, application_id, kind, token, user_id, guild_id, channel_id, session_id, nonce, metadata, created_ms, responded, original_message_id) \
+                "INSERT INTO interactions (id, application_id, kind, token_hash, user_id, guild_id, channel_id, session_id, nonce, metadata, created_ms, responded, original_message_id) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
             )
             .bind(row.id)
             .bind(row.application_id)
             .bind(row.kind)
-            .bind(&row.token)
+            .bind(&row.token_hash)
             .bind(row.user_id)
             .bind(row.guild_id)
             .bind(row.channel_id)
@@ -90,19 +90,19 @@ impl Store {
         .await?))
     }
 
-    /// The interaction of `application` with `token`.
-    pub async fn interaction_by_token(
+    /// The interaction of `application` whose token has the digest `token_hash`.
+    pub async fn interaction_by_token_hash(
         &self,
         application: i64,
-        token: &str,
+        token_hash: &str,
     ) -> Result<Option<InteractionRecord>> {
         dispatch!(self.db(), |pool| Ok(sqlx::query_as(concat!(
             "SELECT ",
             interaction_columns!(),
-            " FROM interactions WHERE application_id = $1 AND token = $2"
+            " FROM interactions WHERE application_id = $1 AND token_hash = $2"
         ))
         .bind(application)
-        .bind(token)
+        .bind(token_hash)
         .fetch_optional(pool)
         .await?))
     }

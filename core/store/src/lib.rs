@@ -18,6 +18,7 @@ pub mod audit_log;
 pub mod bans;
 pub mod bot_members;
 pub mod channels;
+pub mod command_creates;
 pub mod commands;
 pub mod dms;
 pub mod emojis;

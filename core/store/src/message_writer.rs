@@ -196,9 +196,11 @@ impl Columns {
                 c.role_mentions.0.push(id);
                 c.role_mentions.1.push(r);
             }
-            let (newest, n) = last.entry(channel).or_insert((id, 0));
-            *newest = (*newest).max(id);
-            *n += 1;
+            if in_history(m) {
+                let (newest, n) = last.entry(channel).or_insert((id, 0));
+                *newest = (*newest).max(id);
+                *n += 1;
+            }
         }
         for (channel, (newest, n)) in last {
             c.last.0.push(channel);
@@ -208,6 +210,16 @@ impl Columns {
         Ok(c)
     }
 }
+
+/// Whether a message joins its channel's history: ephemeral ones (flag 64, interaction responses
+/// seen only by their invoker) do not, so they move neither the channel's `last_message_id` nor
+/// its message counters (and so no one's unread state).
+fn in_history(m: &NewMessage) -> bool {
+    m.flags & EPHEMERAL == 0
+}
+
+/// MESSAGE_FLAGS EPHEMERAL (developers/resources/message.mdx).
+const EPHEMERAL: i64 = 1 << 6;
 
 fn to_json(v: &serde_json::Value) -> Result<String> {
     serde_json::to_string(v).map_err(|e| StoreError::Database(sqlx::Error::Encode(Box::new(e))))
@@ -325,6 +337,9 @@ pub(crate) async fn write_batch(db: &Db, rows: &[(&NewMessage, DateTime<Utc>)]) 
                 insert_mentions!(tx, id, &m.mentions, &m.mention_roles);
                 for a in &m.attachments {
                     insert_attachment!(tx, a, id, m.channel_id.as_i64(), *created);
+                }
+                if !in_history(m) {
+                    continue;
                 }
                 sqlx::query(
                     "UPDATE channels SET last_message_id = MAX(COALESCE(last_message_id, 0), $2), \

@@ -14,6 +14,26 @@ fn bulk_max(state: &AppState) -> usize {
     (c.chat_input_commands + c.user_commands + c.message_commands) as usize
 }
 
+/// Takes `count` creates from the daily budget of `app` in its scope, or refuses with 30034.
+async fn take_creates(
+    state: &AppState,
+    app: ApplicationId,
+    guild: Option<GuildId>,
+    count: usize,
+) -> ApiResult<()> {
+    let limit = state.config.interactions.daily_command_creates;
+    let count = u32::try_from(count).unwrap_or(u32::MAX);
+    if state
+        .store
+        .reserve_command_creates(app, guild, count, limit, accord_auth::now_ms() as i64)
+        .await?
+    {
+        Ok(())
+    } else {
+        Err(ApiError::Maximum(Maximum::DailyCommandCreates, limit))
+    }
+}
+
 fn conflict(e: StoreError) -> ApiError {
     match e {
         StoreError::Conflict(_) => ApiError::CommandNameExists,
@@ -55,6 +75,7 @@ pub async fn upsert(
         }
         None => {
             commands::check_room(state, &existing, command.kind)?;
+            take_creates(state, app, guild, 1).await?;
             command.id = state.ids.next();
             command.version = state.ids.next();
             state
@@ -130,6 +151,7 @@ pub async fn overwrite(
     let mut tree = ErrorTree::new();
     let mut out: Vec<ApplicationCommand> = Vec::with_capacity(bodies.len());
     let mut used: Vec<CommandId> = Vec::new();
+    let mut created = 0;
     for (i, body) in bodies.iter().enumerate() {
         let path = [i.to_string()];
         let mut command = commands::build(&mut tree, &path, app, guild, None, body);
@@ -164,6 +186,7 @@ pub async fn overwrite(
                 };
             }
             None => {
+                created += 1;
                 command.id = state.ids.next();
                 command.version = state.ids.next();
             }
@@ -187,6 +210,7 @@ pub async fn overwrite(
         .iter()
         .map(commands::record)
         .collect::<ApiResult<Vec<_>>>()?;
+    take_creates(state, app, guild, created).await?;
     state
         .store
         .overwrite_commands(app, guild, &rows)

@@ -209,7 +209,7 @@ pub async fn invoke(
         id: id.as_i64(),
         application_id: app.id,
         kind: InteractionType::MessageComponent as i32,
-        token,
+        token_hash: accord_auth::secret_digest(&token),
         user_id: user.id,
         guild_id: body.guild_id.map(GuildId::as_i64),
         channel_id: Some(body.channel_id.as_i64()),

@@ -112,11 +112,9 @@ fn check_value(
                     wanted.users.push(id);
                     wanted.roles.push(id);
                 }
-                // Attachments are uploaded with the interaction; none are accepted yet.
-                _ => bad(
-                    tree,
-                    "an uploaded attachment (not supported on this instance)",
-                ),
+                // An attachment names `files[n]` uploaded with the interaction; matched to
+                // its file by `interaction_attachments`.
+                _ => {}
             }
             return;
         }

@@ -56,7 +56,7 @@ pub async fn by_id(state: &AppState, raw_id: &str, token: &str) -> ApiResult<Int
         .store
         .interaction(id)
         .await?
-        .filter(|r| r.token == token)
+        .filter(|r| r.token_hash == accord_auth::secret_digest(token))
         .ok_or_else(unknown)?;
     if now_ms() as i64 - record.created_ms > TOKEN_LIFETIME_MS {
         return Err(unknown());
@@ -75,7 +75,7 @@ pub async fn by_token(
     };
     Ok(state
         .store
-        .interaction_by_token(app.as_i64(), token)
+        .interaction_by_token_hash(app.as_i64(), &accord_auth::secret_digest(token))
         .await?
         .filter(|r| now_ms() as i64 - r.created_ms <= TOKEN_LIFETIME_MS))
 }
@@ -169,11 +169,17 @@ pub async fn send(
         tree.add(
             &["flags"],
             "MESSAGE_FLAGS_INVALID",
-            "Only SUPPRESS_EMBEDS, SUPPRESS_NOTIFICATIONS and EPHEMERAL can be set.",
+            "Only SUPPRESS_EMBEDS, SUPPRESS_NOTIFICATIONS, IS_COMPONENTS_V2 and EPHEMERAL can be set.",
         );
     }
-    let components = body.components.clone().unwrap_or_default();
-    crate::services::messages::components::validate(&mut tree, &components);
+    let mut components = body.components.clone().unwrap_or_default();
+    crate::services::messages::components_v2::check(
+        &mut tree,
+        &mut components,
+        flags,
+        body.content.as_deref(),
+        body.embeds.as_ref().map_or(0, Vec::len),
+    );
     let has_files = !files.is_empty();
     let prepared = uploads::prepare(
         state,
@@ -183,6 +189,13 @@ pub async fn send(
         files,
         body.attachments.as_deref().unwrap_or(&[]),
     )?;
+    if crate::services::messages::components_v2::is_v2(flags) {
+        let files: Vec<crate::services::messages::components_v2::MediaFile<'_>> = prepared
+            .iter()
+            .map(|p| crate::services::messages::components_v2::MediaFile::of_new(&p.row))
+            .collect();
+        crate::services::messages::components_v2::link_media(&mut tree, &mut components, &files);
+    }
     if !tree.is_empty() {
         return Err(ApiError::InvalidForm(tree));
     }
@@ -237,6 +250,19 @@ pub async fn send(
             return Err(e.into());
         }
     };
+    // Unread mentions for those the response mentions, as any message; an ephemeral one is not
+    // in the channel's history, so it leaves everyone's read state alone.
+    if !is_ephemeral(new.flags) {
+        let mentioned: Vec<UserId> = resolved
+            .users
+            .iter()
+            .copied()
+            .filter(|u| u.as_i64() != bot)
+            .collect();
+        if !mentioned.is_empty() {
+            state.store.add_mentions(channel_id, &mentioned).await?;
+        }
+    }
     let mut shown = metadata.clone();
     if !original && let Some(original_id) = record.original_message_id {
         shown["interaction_metadata"]["original_response_message_id"] =
@@ -341,7 +367,7 @@ pub async fn callback(
         _ => None,
     };
     let modal = match body.kind {
-        C::Modal => Some(crate::services::interaction_modals::validate(
+        C::Modal => Some(crate::services::modal_components::validate(
             body.data.as_ref().unwrap_or(&Value::Null),
         )?),
         _ => None,

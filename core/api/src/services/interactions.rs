@@ -19,9 +19,13 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::error::{ApiError, ApiResult, Unknown};
+use crate::extract::multipart::Upload;
 use crate::services::access::{ChannelAccess, GuildAccess};
 use crate::services::interaction_responses::{self, CallbackBody};
-use crate::services::{commands, interaction_endpoint, interaction_options};
+use crate::services::messages::uploads::AttachmentRequest;
+use crate::services::{
+    commands, interaction_attachments, interaction_endpoint, interaction_options,
+};
 use crate::state::AppState;
 use crate::{views, views_guild};
 
@@ -199,6 +203,9 @@ pub(crate) async fn place(
             let guild = access.guild.clone().ok_or(ApiError::MissingAccess)?;
             if let Some(command) = command {
                 access.require(Permissions::USE_APPLICATION_COMMANDS)?;
+                if command.nsfw && !age_restricted(state, &access).await? {
+                    return Err(ApiError::MissingAccess);
+                }
                 if !may_use(state, app, command, &guild, &access).await? {
                     return Err(ApiError::MissingPermissions);
                 }
@@ -227,7 +234,9 @@ pub(crate) async fn place(
                         .flatten()
                         .is_none_or(|c| c.contains(&InteractionContextType::BotDm))
             });
-            if !bot_dm || !allowed {
+            // Age-restricted commands work in a DM only for users who enabled them in their
+            // settings, which Accord's users cannot (yet) do: Discord's default, off, applies.
+            if !bot_dm || !allowed || command.is_some_and(|c| c.nsfw) {
                 return Err(ApiError::MissingAccess);
             }
             Ok(Place {
@@ -239,6 +248,31 @@ pub(crate) async fn place(
             })
         }
     }
+}
+
+/// Whether the channel is age-restricted (`nsfw`; a thread is when its parent is).
+///
+/// Discord limits age-restricted commands (`nsfw: true`) to age-restricted channels
+/// (application-commands.mdx, "Using Age-Restricted Commands"): its client does not offer them
+/// elsewhere, and the docs name no error for a client that invokes one anyway, so Accord
+/// answers as for any command unavailable where it is used: 50001 Missing Access (the docs
+/// say the flag limits who may "access the command, and from which channels").
+async fn age_restricted(state: &AppState, access: &ChannelAccess) -> ApiResult<bool> {
+    let c = &access.channel;
+    if c.nsfw {
+        return Ok(true);
+    }
+    if !matches!(c.kind, 10..=12) {
+        return Ok(false);
+    }
+    let Some(parent) = c.parent_id else {
+        return Ok(false);
+    };
+    Ok(state
+        .store
+        .channel(ChannelId::from_i64(parent))
+        .await?
+        .is_some_and(|p| p.nsfw))
 }
 
 /// The partial channel an interaction carries.
@@ -267,7 +301,20 @@ pub async fn invoke(
     state: &AppState,
     user: &UserRecord,
     body: InvokeBody,
+    files: Vec<Upload>,
 ) -> ApiResult<InteractionRecord> {
+    if !files.is_empty()
+        && !matches!(
+            body.kind,
+            InteractionType::ApplicationCommand | InteractionType::ApplicationCommandAutocomplete
+        )
+    {
+        return Err(ApiError::field(
+            &["files"],
+            "ATTACHMENTS_UNEXPECTED",
+            "Only commands with attachment options take files.",
+        ));
+    }
     if body.kind == InteractionType::MessageComponent {
         return crate::services::interaction_components::invoke(state, user, body).await;
     }
@@ -306,9 +353,9 @@ pub async fn invoke(
     }
     let user_id = user.user_id();
     let place = place(state, &body, user_id, &app, Some(&command)).await?;
-    let given = data.options.clone().unwrap_or_default();
+    let mut given = data.options.clone().unwrap_or_default();
     let autocomplete = body.kind == InteractionType::ApplicationCommandAutocomplete;
-    let resolved = interaction_options::check(
+    let mut resolved = interaction_options::check(
         state,
         &command,
         &given,
@@ -318,6 +365,28 @@ pub async fn invoke(
         autocomplete,
     )
     .await?;
+    // Files of ATTACHMENT options (an autocomplete carries none: its values are not final).
+    let meta: Vec<AttachmentRequest> = match body.data.get("attachments") {
+        Some(a) if !a.is_null() => crate::extract::json::parse(a.to_string().as_bytes())?,
+        _ => Vec::new(),
+    };
+    let mut option_files = if autocomplete {
+        interaction_attachments::OptionFiles::default()
+    } else {
+        interaction_attachments::prepare(
+            state,
+            place.access.permissions,
+            body.channel_id,
+            &mut given,
+            files,
+            &meta,
+        )?
+    };
+    if let Some(attachments) =
+        interaction_attachments::store(state, body.channel_id, &mut option_files).await?
+    {
+        resolved.get_or_insert_with(|| json!({}))["attachments"] = attachments;
+    }
 
     let id: InteractionId = state.ids.next();
     let token = new_token(id);
@@ -384,7 +453,7 @@ pub async fn invoke(
         id: id.as_i64(),
         application_id: app.id,
         kind: body.kind as i32,
-        token,
+        token_hash: accord_auth::secret_digest(&token),
         user_id: user.id,
         guild_id: body.guild_id.map(GuildId::as_i64),
         channel_id: Some(body.channel_id.as_i64()),

@@ -3,6 +3,7 @@
 //! MESSAGE_CREATE (with CHANNEL_CREATE first to a DM recipient who never had the channel).
 
 pub mod components;
+pub mod components_v2;
 pub mod embeds;
 pub mod events;
 pub mod mentions;
@@ -39,8 +40,9 @@ const NONCE_WINDOW_MS: u64 = 5 * 60 * 1000;
 const NONCE_LENGTH: usize = 25;
 
 /// Flags a sender may set.
-pub(crate) const SENDABLE_FLAGS: u64 =
-    MessageFlags::SUPPRESS_EMBEDS.bits() | MessageFlags::SUPPRESS_NOTIFICATIONS.bits();
+pub(crate) const SENDABLE_FLAGS: u64 = MessageFlags::SUPPRESS_EMBEDS.bits()
+    | MessageFlags::SUPPRESS_NOTIFICATIONS.bits()
+    | MessageFlags::IS_COMPONENTS_V2.bits();
 
 /// The Create Message body (JSON, or `payload_json` of a multipart body).
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -208,11 +210,17 @@ pub async fn create_with_id(
         tree.add(
             &["flags"],
             "MESSAGE_FLAGS_INVALID",
-            "Only SUPPRESS_EMBEDS and SUPPRESS_NOTIFICATIONS can be set.",
+            "Only SUPPRESS_EMBEDS, SUPPRESS_NOTIFICATIONS and IS_COMPONENTS_V2 can be set.",
         );
     }
-    let components = body.components.clone().unwrap_or_default();
-    components::validate(&mut tree, &components);
+    let mut components = body.components.clone().unwrap_or_default();
+    components_v2::check(
+        &mut tree,
+        &mut components,
+        flags,
+        body.content.as_deref(),
+        body.embeds.as_ref().map_or(0, Vec::len),
+    );
     let has_files = !files.is_empty();
     let prepared = uploads::prepare(
         state,
@@ -222,6 +230,13 @@ pub async fn create_with_id(
         files,
         body.attachments.as_deref().unwrap_or(&[]),
     )?;
+    if components_v2::is_v2(flags) {
+        let files: Vec<components_v2::MediaFile<'_>> = prepared
+            .iter()
+            .map(|p| components_v2::MediaFile::of_new(&p.row))
+            .collect();
+        components_v2::link_media(&mut tree, &mut components, &files);
+    }
     if !tree.is_empty() {
         return Err(ApiError::InvalidForm(tree).into());
     }

@@ -1,11 +1,11 @@
 //! `GET /guilds/{guild.id}/audit-logs`: the guild's audit log (VIEW_AUDIT_LOG), with Discord's
 //! `user_id`, `action_type`, `before`, `after` and `limit` filters and the users and webhooks
-//! the entries name.
+//! the entries name, and the application commands whose permissions they changed.
 
 use std::collections::BTreeSet;
 
 use accord_model::audit_log::{AuditLog, action};
-use accord_model::{ErrorTree, Permissions, UserId, WebhookId};
+use accord_model::{CommandId, ErrorTree, Permissions, UserId, WebhookId};
 use accord_store::AuditLogQuery;
 use axum::extract::{Path, Query, State};
 use utoipa_axum::router::OpenApiRouter;
@@ -15,7 +15,7 @@ use super::members::query;
 use crate::error::{ApiError, ApiResult, Unknown};
 use crate::extract::Auth;
 use crate::services::access::GuildAccess;
-use crate::services::{audit_log, ids};
+use crate::services::{audit_log, commands, ids};
 use crate::state::AppState;
 use crate::views::public_user;
 use crate::views_webhook;
@@ -104,6 +104,7 @@ pub async fn get(
 
     let mut user_ids = BTreeSet::new();
     let mut webhook_ids = BTreeSet::new();
+    let mut command_ids = BTreeSet::new();
     for e in &entries {
         if let Some(u) = e.user_id {
             user_ids.insert(u);
@@ -115,6 +116,14 @@ pub async fn get(
             }
             if WEBHOOK_TARGETS.contains(&e.action_type) {
                 webhook_ids.insert(WebhookId::new(t));
+            }
+            // The target of a permission update is a command, or the application for the
+            // permissions of all its commands (audit-log.mdx), which names no command.
+            let app = e.options.as_ref().and_then(|o| o.application_id.as_deref());
+            if e.action_type == action::APPLICATION_COMMAND_PERMISSION_UPDATE
+                && app.is_none_or(|a| a != t.to_string())
+            {
+                command_ids.insert(CommandId::new(t));
             }
         }
     }
@@ -134,8 +143,19 @@ pub async fn get(
             webhooks.push(views_webhook::webhook(&hook, None, false));
         }
     }
+    let mut application_commands = Vec::new();
+    for id in command_ids {
+        if let Some(row) = state.store.command(id).await?
+            && row.guild_id.is_none_or(|g| g == access.guild_id().as_i64())
+        {
+            let command = commands::view(&row)?;
+            application_commands.push(
+                serde_json::to_value(command).map_err(|e| ApiError::Internal(e.to_string()))?,
+            );
+        }
+    }
     Ok(axum::Json(AuditLog {
-        application_commands: Vec::new(),
+        application_commands,
         audit_log_entries: entries,
         auto_moderation_rules: Vec::new(),
         guild_scheduled_events: Vec::new(),

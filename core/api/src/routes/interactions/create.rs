@@ -1,10 +1,11 @@
 //! `POST /interactions`: a user account invokes a command (JSON, or multipart with
-//! `payload_json` as Discord's client sends it); the application gets INTERACTION_CREATE.
+//! `payload_json` as Discord's client sends it, and the `files[n]` of ATTACHMENT options); the
+//! application gets INTERACTION_CREATE.
 
 use axum::extract::State;
 use axum::http::StatusCode;
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extract::Auth;
 use crate::extract::multipart::JsonOrMultipart;
 use crate::services::interactions::{self, InvokeBody};
@@ -22,14 +23,7 @@ pub async fn create(
     body: JsonOrMultipart<InvokeBody>,
 ) -> ApiResult<StatusCode> {
     auth.not_bot()?;
-    if !body.files.is_empty() {
-        return Err(ApiError::field(
-            &["files"],
-            "ATTACHMENTS_UNSUPPORTED",
-            "Attachment options are not supported on this instance yet.",
-        ));
-    }
     let user = members::user_of(&state, auth.user_id).await?;
-    interactions::invoke(&state, &user, body.payload).await?;
+    interactions::invoke(&state, &user, body.payload, body.files).await?;
     Ok(StatusCode::NO_CONTENT)
 }

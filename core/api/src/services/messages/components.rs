@@ -2,7 +2,8 @@
 //! up to 5 action rows, each with up to 5 buttons or one select menu; buttons with their style's
 //! fields; string, user, role, mentionable and channel selects with their bounds and options;
 //! `custom_id`s of 1–100 characters, unique in the message. Layout components of the newer
-//! "components v2" system are refused.
+//! "components v2" system are refused here: they need the IS_COMPONENTS_V2 flag
+//! ([`super::components_v2`]).
 
 use accord_model::ErrorTree;
 use serde_json::Value;
@@ -11,7 +12,7 @@ use serde_json::Value;
 const MAX: usize = 5;
 const MAX_OPTIONS: usize = 25;
 
-fn at(path: &[String], key: impl ToString) -> Vec<String> {
+pub(crate) fn at(path: &[String], key: impl ToString) -> Vec<String> {
     let mut p = path.to_vec();
     p.push(key.to_string());
     p
@@ -23,7 +24,7 @@ fn str_len(v: &Value, key: &str) -> Option<usize> {
         .map(|s| s.chars().count())
 }
 
-fn too_long(tree: &mut ErrorTree, c: &Value, path: &[String], key: &str, max: usize) {
+pub(crate) fn too_long(tree: &mut ErrorTree, c: &Value, path: &[String], key: &str, max: usize) {
     if str_len(c, key).is_some_and(|n| n > max) {
         tree.add(
             &at(path, key),
@@ -33,7 +34,7 @@ fn too_long(tree: &mut ErrorTree, c: &Value, path: &[String], key: &str, max: us
     }
 }
 
-fn custom_id(tree: &mut ErrorTree, c: &Value, path: &[String], seen: &mut Vec<String>) {
+pub(crate) fn custom_id(tree: &mut ErrorTree, c: &Value, path: &[String], seen: &mut Vec<String>) {
     match c.get("custom_id").and_then(Value::as_str) {
         Some(id) if (1..=100).contains(&id.chars().count()) => {
             if seen.iter().any(|s| s == id) {
@@ -62,7 +63,7 @@ fn custom_id(tree: &mut ErrorTree, c: &Value, path: &[String], seen: &mut Vec<St
     }
 }
 
-fn button(tree: &mut ErrorTree, c: &Value, path: &[String], seen: &mut Vec<String>) {
+pub(crate) fn button(tree: &mut ErrorTree, c: &Value, path: &[String], seen: &mut Vec<String>) {
     too_long(tree, c, path, "label", 80);
     let has = |k: &str| c.get(k).is_some_and(|v| !v.is_null());
     match c.get("style").and_then(Value::as_u64) {
@@ -120,7 +121,13 @@ fn button(tree: &mut ErrorTree, c: &Value, path: &[String], seen: &mut Vec<Strin
     }
 }
 
-fn select(tree: &mut ErrorTree, c: &Value, path: &[String], kind: u64, seen: &mut Vec<String>) {
+pub(crate) fn select(
+    tree: &mut ErrorTree,
+    c: &Value,
+    path: &[String],
+    kind: u64,
+    seen: &mut Vec<String>,
+) {
     custom_id(tree, c, path, seen);
     too_long(tree, c, path, "placeholder", 150);
     let min = c.get("min_values").and_then(Value::as_u64);
@@ -228,31 +235,41 @@ pub fn validate(tree: &mut ErrorTree, components: &[Value]) {
             );
             continue;
         }
-        let children = row
-            .get("components")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        let kinds: Vec<u64> = children
-            .iter()
-            .map(|c| c.get("type").and_then(Value::as_u64).unwrap_or(0))
-            .collect();
-        let buttons = kinds.iter().all(|k| *k == 2);
-        let one_select = kinds.len() == 1 && matches!(kinds[0], 3 | 5..=8);
-        if children.is_empty() || (buttons && children.len() > MAX) || !(buttons || one_select) {
-            tree.add(
-                &at(&path, "components"),
-                "COMPONENT_LAYOUT_INVALID",
-                "An action row holds 1 to 5 buttons or one select menu",
-            );
-            continue;
-        }
-        for (j, c) in children.iter().enumerate() {
-            let p = at(&at(&path, "components"), j);
-            match kinds[j] {
-                2 => button(tree, c, &p, &mut seen),
-                k => select(tree, c, &p, k, &mut seen),
-            }
+        action_row(tree, row, &path, &mut seen);
+    }
+}
+
+/// Checks an action row at `path`: 1 to 5 buttons or one select menu.
+pub(crate) fn action_row(
+    tree: &mut ErrorTree,
+    row: &Value,
+    path: &[String],
+    seen: &mut Vec<String>,
+) {
+    let children = row
+        .get("components")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let kinds: Vec<u64> = children
+        .iter()
+        .map(|c| c.get("type").and_then(Value::as_u64).unwrap_or(0))
+        .collect();
+    let buttons = kinds.iter().all(|k| *k == 2);
+    let one_select = kinds.len() == 1 && matches!(kinds[0], 3 | 5..=8);
+    if children.is_empty() || (buttons && children.len() > MAX) || !(buttons || one_select) {
+        tree.add(
+            &at(path, "components"),
+            "COMPONENT_LAYOUT_INVALID",
+            "An action row holds 1 to 5 buttons or one select menu",
+        );
+        return;
+    }
+    for (j, c) in children.iter().enumerate() {
+        let p = at(&at(path, "components"), j);
+        match kinds[j] {
+            2 => button(tree, c, &p, seen),
+            k => select(tree, c, &p, k, seen),
         }
     }
 }

@@ -345,11 +345,17 @@ pub async fn create(
         tree.add(
             &["flags"],
             "MESSAGE_FLAGS_INVALID",
-            "Only SUPPRESS_EMBEDS and SUPPRESS_NOTIFICATIONS can be set.",
+            "Only SUPPRESS_EMBEDS, SUPPRESS_NOTIFICATIONS and IS_COMPONENTS_V2 can be set.",
         );
     }
-    let components = body.components.clone().unwrap_or_default();
-    super::components::validate(&mut tree, &components);
+    let mut components = body.components.clone().unwrap_or_default();
+    super::components_v2::check(
+        &mut tree,
+        &mut components,
+        flags,
+        body.content.as_deref(),
+        body.embeds.as_ref().map_or(0, Vec::len),
+    );
     let has_files = !files.is_empty();
     let prepared = uploads::prepare(
         state,
@@ -359,6 +365,13 @@ pub async fn create(
         files,
         body.attachments.as_deref().unwrap_or(&[]),
     )?;
+    if super::components_v2::is_v2(flags) {
+        let files: Vec<super::components_v2::MediaFile<'_>> = prepared
+            .iter()
+            .map(|p| super::components_v2::MediaFile::of_new(&p.row))
+            .collect();
+        super::components_v2::link_media(&mut tree, &mut components, &files);
+    }
     if !tree.is_empty() {
         return Err(ApiError::InvalidForm(tree));
     }

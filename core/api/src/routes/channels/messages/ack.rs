@@ -50,6 +50,8 @@ pub async fn ack(
         .store
         .message(channel_id, message_id)
         .await?
+        // An ephemeral message is not in the channel's history: nothing to read up to.
+        .filter(|m| !crate::services::interaction_responses::is_ephemeral(m.flags))
         .ok_or(ApiError::Unknown(Unknown::Message))?;
     let mention_count = body.mention_count.unwrap_or(0).max(0);
     let read = state

@@ -16,7 +16,7 @@ use crate::routes::nullable;
 use crate::services::access::ChannelAccess;
 use crate::services::ids;
 use crate::services::messages::uploads::{self, AttachmentRequest};
-use crate::services::messages::{embeds, events, mentions, resolve_mentions};
+use crate::services::messages::{components_v2, embeds, events, mentions, resolve_mentions};
 use crate::state::AppState;
 use crate::views_message;
 
@@ -78,15 +78,51 @@ impl EditMessage {
         if let Some(Some(a)) = &self.allowed_mentions {
             mentions::validate(tree, a);
         }
+        // IS_COMPONENTS_V2 can be set by an edit, never removed (message.mdx, Edit Message).
+        let v2_bit = MessageFlags::IS_COMPONENTS_V2.bits();
+        let was_v2 = components_v2::is_v2(current.flags as u64);
+        let v2 = was_v2 || self.flags.flatten().is_some_and(components_v2::is_v2);
         if let Some(c) = &self.components {
-            crate::services::messages::components::validate(tree, c.as_deref().unwrap_or(&[]));
-            edit.components = Some(serde_json::Value::Array(c.clone().unwrap_or_default()));
+            let mut list = c.clone().unwrap_or_default();
+            if v2 {
+                components_v2::validate(tree, &mut list);
+                let files: Vec<components_v2::MediaFile<'_>> = current
+                    .attachments
+                    .iter()
+                    .map(components_v2::MediaFile::of_record)
+                    .collect();
+                components_v2::link_media(tree, &mut list, &files);
+            } else {
+                crate::services::messages::components::validate(tree, &list);
+            }
+            edit.components = Some(serde_json::Value::Array(list));
+        } else if v2 && !was_v2 {
+            // An upgrade brings its components.
+            tree.add(
+                &["components"],
+                "BASE_TYPE_REQUIRED",
+                "This field is required",
+            );
+        }
+        if v2 {
+            // The content and embeds a v2 message ends up with: the new ones, or those it had.
+            let content = match &self.content {
+                Some(c) => c.clone().unwrap_or_default(),
+                None => current.content.clone(),
+            };
+            let embeds = match &self.embeds {
+                Some(e) => e.as_ref().map_or(0, Vec::len),
+                None => current.embeds.0.as_array().map_or(0, Vec::len),
+            };
+            components_v2::forbid_legacy_fields(tree, Some(&content), embeds);
         }
         if let Some(flags) = self.flags {
-            // Only SUPPRESS_EMBEDS can be changed; other bits are ignored, as Discord does.
+            // Only SUPPRESS_EMBEDS can be changed and IS_COMPONENTS_V2 set; other bits are
+            // ignored, as Discord does.
             let suppress = MessageFlags::SUPPRESS_EMBEDS.bits();
             let kept = current.flags as u64 & !suppress;
-            edit.flags = Some((kept | (flags.unwrap_or(0) & suppress)) as i64);
+            let added = flags.unwrap_or(0) & (suppress | v2_bit);
+            edit.flags = Some((kept | added) as i64);
         }
         Ok(edit)
     }
