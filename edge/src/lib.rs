@@ -236,6 +236,7 @@ pub fn start_with(config: &Config, upgrade: bool) -> anyhow::Result<EdgeHandle> 
         server.bootstrap();
     }
     let mut phases = server.watch_execution_phase();
+    let upgrading = Arc::new(AtomicBool::new(false));
     let guards = Guards {
         blocker: Arc::new(Blocker::new(&edge.blocking)),
         throttle: Throttle::from_config(&edge.throttle)
@@ -244,9 +245,9 @@ pub fn start_with(config: &Config, upgrade: bool) -> anyhow::Result<EdgeHandle> 
         metrics: Arc::new(EdgeMetrics::new()),
         limits: Arc::new(Limits::from_config(edge)),
         access_log,
+        handing_over: upgrading.clone(),
     };
     let (stop, stop_rx) = watch::channel(false);
-    let upgrading = Arc::new(AtomicBool::new(false));
     let admin = admin::start(
         edge.admin_listen,
         // The old process frees the admin port as its hand-over starts.

@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Instant, SystemTime};
 
 use async_trait::async_trait;
@@ -73,6 +74,8 @@ pub struct Guards {
     pub limits: Arc<Limits>,
     /// The access log, if on.
     pub access_log: Option<Arc<AccessLog>>,
+    /// Set once this process has begun handing its listening socket to a new one.
+    pub handing_over: Arc<AtomicBool>,
 }
 
 impl EdgeProxy {
@@ -205,6 +208,13 @@ impl ProxyHttp for EdgeProxy {
     ) -> Result<()> {
         ctx.websocket = session.is_upgrade_req();
         self.guards.limits.apply_to_client(session, ctx.websocket);
+        if !ctx.websocket && self.guards.handing_over.load(Ordering::Relaxed) {
+            // From the start of a hand-over, answers carry `Connection: close`, so clients move
+            // to new connections (taken by the new process) while this one still serves them.
+            // Pingora only does so once its drain begins, and then closes the idle keep-alive
+            // connections, racing any request a client is sending on one (a reset).
+            session.set_keepalive(None);
+        }
         match self.guards.limits.check_head(session.req_header()) {
             Some(refusal) => Err(refusal.error()),
             None => Ok(()),
