@@ -172,30 +172,9 @@ pub async fn send(
             "Only SUPPRESS_EMBEDS, SUPPRESS_NOTIFICATIONS, IS_COMPONENTS_V2 and EPHEMERAL can be set.",
         );
     }
-    let mut components = body.components.clone().unwrap_or_default();
-    crate::services::messages::components_v2::check(
-        &mut tree,
-        &mut components,
-        flags,
-        body.content.as_deref(),
-        body.embeds.as_ref().map_or(0, Vec::len),
-    );
     let has_files = !files.is_empty();
-    let prepared = uploads::prepare(
-        state,
-        &mut tree,
-        access.permissions,
-        channel_id,
-        files,
-        body.attachments.as_deref().unwrap_or(&[]),
-    )?;
-    if crate::services::messages::components_v2::is_v2(flags) {
-        let files: Vec<crate::services::messages::components_v2::MediaFile<'_>> = prepared
-            .iter()
-            .map(|p| crate::services::messages::components_v2::MediaFile::of_new(&p.row))
-            .collect();
-        crate::services::messages::components_v2::link_media(&mut tree, &mut components, &files);
-    }
+    let (components, prepared) =
+        webhook_messages::components_and_uploads(state, &mut tree, &access, &body, files)?;
     if !tree.is_empty() {
         return Err(ApiError::InvalidForm(tree));
     }

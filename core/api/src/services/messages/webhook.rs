@@ -300,7 +300,6 @@ pub async fn create(
         return Err(ApiError::NonTextChannel);
     }
     // A post's message is checked like any other before its thread exists.
-    let channel_id = channel.channel_id();
     let mut tree = ErrorTree::new();
     let content = body.content.clone().unwrap_or_default();
     let max = state.config.limits.message_length as usize;
@@ -348,30 +347,8 @@ pub async fn create(
             "Only SUPPRESS_EMBEDS, SUPPRESS_NOTIFICATIONS and IS_COMPONENTS_V2 can be set.",
         );
     }
-    let mut components = body.components.clone().unwrap_or_default();
-    super::components_v2::check(
-        &mut tree,
-        &mut components,
-        flags,
-        body.content.as_deref(),
-        body.embeds.as_ref().map_or(0, Vec::len),
-    );
     let has_files = !files.is_empty();
-    let prepared = uploads::prepare(
-        state,
-        &mut tree,
-        access.permissions,
-        channel_id,
-        files,
-        body.attachments.as_deref().unwrap_or(&[]),
-    )?;
-    if super::components_v2::is_v2(flags) {
-        let files: Vec<super::components_v2::MediaFile<'_>> = prepared
-            .iter()
-            .map(|p| super::components_v2::MediaFile::of_new(&p.row))
-            .collect();
-        super::components_v2::link_media(&mut tree, &mut components, &files);
-    }
+    let (components, prepared) = components_and_uploads(state, &mut tree, &access, &body, files)?;
     if !tree.is_empty() {
         return Err(ApiError::InvalidForm(tree));
     }
@@ -423,6 +400,44 @@ pub async fn create(
     let view = views_message::message(state, &record).await?;
     events::message_create(state, &access, &view).await?;
     Ok(view)
+}
+
+/// A new message's components and uploads, checked together (as a webhook's message or an
+/// interaction's response): the components under the message's flags (components v2 rules),
+/// the uploads prepared against `access`, and v2 media (`attachment://`) linked to those
+/// uploads. Problems go to `tree`; a missing ATTACH_FILES fails at once.
+pub fn components_and_uploads(
+    state: &AppState,
+    tree: &mut accord_model::ErrorTree,
+    access: &ChannelAccess,
+    body: &ExecuteWebhook,
+    files: Vec<Upload>,
+) -> ApiResult<(Vec<serde_json::Value>, Vec<uploads::Prepared>)> {
+    let flags = body.flags.unwrap_or(0);
+    let mut components = body.components.clone().unwrap_or_default();
+    super::components_v2::check(
+        tree,
+        &mut components,
+        flags,
+        body.content.as_deref(),
+        body.embeds.as_ref().map_or(0, Vec::len),
+    );
+    let prepared = uploads::prepare(
+        state,
+        tree,
+        access.permissions,
+        access.channel.channel_id(),
+        files,
+        body.attachments.as_deref().unwrap_or(&[]),
+    )?;
+    if super::components_v2::is_v2(flags) {
+        let files: Vec<super::components_v2::MediaFile<'_>> = prepared
+            .iter()
+            .map(|p| super::components_v2::MediaFile::of_new(&p.row))
+            .collect();
+        super::components_v2::link_media(tree, &mut components, &files);
+    }
+    Ok((components, prepared))
 }
 
 #[cfg(test)]
