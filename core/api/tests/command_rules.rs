@@ -4,28 +4,12 @@
 
 mod common;
 
-use common::{Server, id_of};
+use common::{AppInGuild, Server, id_of};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-/// An owner, their application with a bot, and a guild of theirs the bot was added to.
-struct Setup {
-    owner: String,
-    app: String,
-    bot: String,
-    guild: String,
-}
-
-async fn setup(s: &Server) -> Setup {
-    let owner = s.register("owner", "correct horse").await;
-    let guild = id_of(&s.guild(&owner, "Commands").await);
-    let (app, bot) = s.bot_in_guild(&owner, "Helper", &guild, "0").await;
-    Setup {
-        owner,
-        app,
-        bot,
-        guild,
-    }
+async fn setup(s: &Server) -> AppInGuild {
+    s.app_in_guild("Commands").await
 }
 
 fn command(name: &str) -> Value {

@@ -4,28 +4,12 @@
 
 mod common;
 
-use common::{Events, Server, field_code, id_of};
+use common::{AppInGuild, Events, Server, field_code, id_of};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-/// An owner, their application with a bot, and a guild of theirs the bot was added to.
-struct Setup {
-    owner: String,
-    app: String,
-    bot: String,
-    guild: String,
-}
-
-async fn setup(s: &Server) -> Setup {
-    let owner = s.register("owner", "correct horse").await;
-    let guild = id_of(&s.guild(&owner, "Commands").await);
-    let (app, bot) = s.bot_in_guild(&owner, "Helper", &guild, "0").await;
-    Setup {
-        owner,
-        app,
-        bot,
-        guild,
-    }
+async fn setup(s: &Server) -> AppInGuild {
+    s.app_in_guild("Commands").await
 }
 
 fn blep() -> Value {
@@ -661,17 +645,7 @@ async fn permissions(backend: &str) {
     let member = s.register("member", "correct horse").await;
     s.join(&t.guild, &member).await;
     let member_id = s.user_id(&member).await;
-    let channel = s
-        .state
-        .store
-        .guild_channels(t.guild.parse().unwrap())
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|c| c.kind == 0)
-        .unwrap()
-        .id
-        .to_string();
+    let channel = s.text_channel(&t.guild).await;
     let body = json!({"permissions": [
         {"id": member_id, "type": 2, "permission": false},
         {"id": channel, "type": 3, "permission": true},

@@ -36,17 +36,7 @@ async fn components_on_messages(backend: &str) {
         )
         .await;
     assert_eq!(status, StatusCode::OK);
-    let channel = s
-        .state
-        .store
-        .guild_channels(guild.parse().unwrap())
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|c| c.kind == 0)
-        .unwrap()
-        .id
-        .to_string();
+    let channel = s.text_channel(&guild).await;
     let messages = format!("/channels/{channel}/messages");
     let (status, sent) = s
         .call(
@@ -189,17 +179,7 @@ async fn components_v2(backend: &str) {
     let owner = s.register("owner", "correct horse").await;
     let guild = id_of(&s.guild(&owner, "Layouts").await);
     let (_app, bot) = s.bot_in_guild(&owner, "Layouts", &guild, "536873984").await;
-    let channel = s
-        .state
-        .store
-        .guild_channels(guild.parse().unwrap())
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|c| c.kind == 0)
-        .unwrap()
-        .id
-        .to_string();
+    let channel = s.text_channel(&guild).await;
     let messages = format!("/channels/{channel}/messages");
     let send = |body: Value| {
         let s = &s;

@@ -31,17 +31,7 @@ async fn setup(s: &Server) -> Setup {
     let member = s.register("member", "correct horse").await;
     s.join(&guild, &member).await;
     let member_id = s.user_id(&member).await;
-    let channel = s
-        .state
-        .store
-        .guild_channels(guild.parse().unwrap())
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|c| c.kind == 0)
-        .unwrap()
-        .id
-        .to_string();
+    let channel = s.text_channel(&guild).await;
     let (status, blep) = s
         .call(
             Method::POST,

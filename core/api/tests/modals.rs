@@ -23,17 +23,7 @@ async fn setup(s: &Server) -> (Setup, Value) {
     let (app, bot) = s.bot_in_guild(&owner, "Helper", &guild, "3072").await;
     let member = s.register("member", "correct horse").await;
     s.join(&guild, &member).await;
-    let channel = s
-        .state
-        .store
-        .guild_channels(guild.parse().unwrap())
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|c| c.kind == 0)
-        .unwrap()
-        .id
-        .to_string();
+    let channel = s.text_channel(&guild).await;
     let (status, command) = s
         .call(
             Method::POST,

@@ -49,21 +49,6 @@ async fn role_count(s: &Server, gid: &str) -> usize {
         .len()
 }
 
-async fn text_channel(s: &Server, gid: &str) -> String {
-    let channels = s
-        .state
-        .store
-        .guild_channels(gid.parse().unwrap())
-        .await
-        .unwrap();
-    channels
-        .iter()
-        .find(|c| c.kind == 0)
-        .expect("a text channel")
-        .id
-        .to_string()
-}
-
 async fn add_bot_through_authorize(backend: &str) {
     let s = Server::start(backend).await;
     let owner = s.register("owner", "correct horse").await;
@@ -73,7 +58,7 @@ async fn add_bot_through_authorize(backend: &str) {
     let bot = format!("Bot {bot_token}");
     let bot_id = s.user_id(&bot).await;
     let gid = id_of(&s.guild(&owner, "Lounge").await);
-    let cid = text_channel(&s, &gid).await;
+    let cid = s.text_channel(&gid).await;
     // A guild the owner is only a member of is not offered.
     let other = id_of(&s.guild(&dev, "Elsewhere").await);
     s.join(&other, &owner).await;

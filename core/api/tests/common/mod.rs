@@ -14,6 +14,15 @@ use accord_testkit::TestDb;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
+/// An owner (token), their application and its bot (token), and a guild of theirs the bot
+/// is in.
+pub struct AppInGuild {
+    pub owner: String,
+    pub app: String,
+    pub bot: String,
+    pub guild: String,
+}
+
 /// A running API.
 pub struct Server {
     /// `http://127.0.0.1:<port>`.
@@ -199,6 +208,34 @@ impl Server {
             .await;
         assert_eq!(status, StatusCode::CREATED, "{bot}");
         (id, bot["token"].as_str().expect("token").to_owned())
+    }
+
+    /// The id of the first text channel of `guild` (the one every new guild starts with).
+    pub async fn text_channel(&self, guild: &str) -> String {
+        self.state
+            .store
+            .guild_channels(guild.parse().unwrap())
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|c| c.kind == 0)
+            .expect("a text channel")
+            .id
+            .to_string()
+    }
+
+    /// An owner, their application with a bot, and a guild of theirs (`guild_name`) the bot was
+    /// added to with no permissions.
+    pub async fn app_in_guild(&self, guild_name: &str) -> AppInGuild {
+        let owner = self.register("owner", "correct horse").await;
+        let guild = id_of(&self.guild(&owner, guild_name).await);
+        let (app, bot) = self.bot_in_guild(&owner, "Helper", &guild, "0").await;
+        AppInGuild {
+            owner,
+            app,
+            bot,
+            guild,
+        }
     }
 
     /// An application with a bot, owned by the holder of `owner`, added to `guild` with the
