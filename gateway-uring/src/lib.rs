@@ -85,6 +85,7 @@ impl Gateway {
             },
             max_message: MAX_PAYLOAD,
             handshake_timeout: Duration::from_secs(10),
+            direct_descriptors: cfg.direct_descriptors,
             tls: cfg
                 .tls_cert
                 .as_ref()

@@ -93,6 +93,12 @@ pub struct GatewayConfig {
     /// The I/O driver: `auto` (io_uring when the kernel offers it, epoll otherwise),
     /// `io_uring` or `epoll`.
     pub driver: GatewayDriver,
+    /// With io_uring and without `tls_cert`, hold connections as io_uring direct descriptors
+    /// (each gateway thread's own table of registered files) rather than file descriptors, so
+    /// that sessions do not count against the process's open-files limit (`ulimit -n`): each
+    /// thread's table holds up to that limit again. Connections past a full table use file
+    /// descriptors. Needs Linux 5.19 or later; older kernels fall back to file descriptors.
+    pub direct_descriptors: bool,
     /// Milliseconds between heartbeats that Hello asks clients for.
     pub heartbeat_interval_ms: u64,
     /// Extra milliseconds past the heartbeat interval before a silent client is disconnected
@@ -129,6 +135,7 @@ impl Default for GatewayConfig {
             public_url: None,
             threads: 0,
             driver: GatewayDriver::Auto,
+            direct_descriptors: true,
             heartbeat_interval_ms: 41_250,
             heartbeat_grace_ms: 10_000,
             resume_timeout_secs: 180,

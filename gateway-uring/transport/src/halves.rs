@@ -1,6 +1,6 @@
-//! The read and write halves of an accepted connection, plain TCP or TLS. Enums rather than
-//! boxed trait objects, so the plain path stays a direct call on monoio's TCP halves: no
-//! allocation or dynamic dispatch per read or write.
+//! The read and write halves of an accepted connection: plain TCP, a direct descriptor in the
+//! thread's ring (`direct.rs`), or TLS. Enums rather than boxed trait objects, so the plain
+//! paths stay direct calls: no allocation or dynamic dispatch per read or write.
 
 use std::future::Future;
 use std::io;
@@ -11,11 +11,13 @@ use monoio::buf::{IoBuf, IoBufMut};
 use monoio::io::{AsyncReadRent, AsyncWriteRent, AsyncWriteRentExt};
 use monoio::net::tcp::{TcpOwnedReadHalf, TcpOwnedWriteHalf};
 
+use crate::direct;
 use crate::tls::{TlsReader, TlsWriter};
 
 /// The reading side of a connection.
 pub(crate) enum ReadHalf {
     Plain(TcpOwnedReadHalf),
+    Direct(direct::Half),
     /// Boxed: the half is part of every idle connection's pending read.
     Tls(Box<TlsReader>),
 }
@@ -34,6 +36,7 @@ impl ReadHalf {
                 let (result, slice) = half.read(buf.slice_mut(start..end)).await;
                 (result, slice.into_inner())
             }
+            ReadHalf::Direct(half) => half.read(buf, end).await,
             ReadHalf::Tls(half) => half.read(buf, end).await,
         }
     }
@@ -52,6 +55,10 @@ impl ReadHalf {
                     (result, slice.into_inner(), ReadHalf::Plain(half))
                 })
             }
+            ReadHalf::Direct(half) => Box::pin(async move {
+                let (result, buf) = half.read(buf, end).await;
+                (result, buf, ReadHalf::Direct(half))
+            }),
             ReadHalf::Tls(mut half) => Box::pin(async move {
                 let (result, buf) = half.read(buf, end).await;
                 (result, buf, ReadHalf::Tls(half))
@@ -68,6 +75,7 @@ pub(crate) type PendingRead =
 /// The writing side of a connection.
 pub(crate) enum WriteHalf {
     Plain(TcpOwnedWriteHalf),
+    Direct(direct::Half),
     Tls(TlsWriter),
 }
 
@@ -79,6 +87,7 @@ impl WriteHalf {
     ) -> (io::Result<usize>, T) {
         match self {
             WriteHalf::Plain(half) => half.write_all(data).await,
+            WriteHalf::Direct(half) => half.write_all(data).await,
             // Boxed: the TLS write is about twice the plain one, and a connection's task holds
             // room for a write; plain connections should not pay for TLS.
             WriteHalf::Tls(half) => Box::pin(half.write_all(data)).await,
@@ -89,6 +98,7 @@ impl WriteHalf {
     pub(crate) async fn shutdown(&mut self) -> io::Result<()> {
         match self {
             WriteHalf::Plain(half) => half.shutdown().await,
+            WriteHalf::Direct(half) => half.shutdown().await,
             WriteHalf::Tls(half) => half.shutdown().await,
         }
     }

@@ -4,8 +4,8 @@
 //! connections to a per-thread handler.
 //!
 //! Modules: [`codec`] (frames, sans-I/O), [`handshake`] (the HTTP upgrade), and the monoio
-//! side: the server's threads and listeners (`server`), plain or TLS socket halves (`halves`,
-//! `tls`) and the WebSocket connection halves (`conn`).
+//! side: the server's threads and listeners (`server`), plain, direct-descriptor or TLS socket
+//! halves (`halves`, `direct`, `tls`) and the WebSocket connection halves (`conn`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -15,6 +15,7 @@ use bytes::Bytes;
 
 pub mod codec;
 mod conn;
+mod direct;
 mod halves;
 pub mod handshake;
 mod server;
@@ -53,6 +54,11 @@ pub struct TransportConfig {
     pub handshake_timeout: Duration,
     /// Serve `wss://` (TLS) instead of plain `ws://`.
     pub tls: Option<TlsSettings>,
+    /// With the io_uring driver and without TLS, hold connections as io_uring direct
+    /// descriptors (a per-thread table of registered files) instead of file descriptors, so
+    /// that they do not count against the process's open-files limit. A thread whose table
+    /// cannot be set up, or is full, uses plain descriptors.
+    pub direct_descriptors: bool,
 }
 
 /// TLS settings of the listeners. The files are read once, by [`Server::start`], which fails

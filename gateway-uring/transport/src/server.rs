@@ -7,6 +7,7 @@ use std::cell::Cell;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
 use std::pin::pin;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -23,6 +24,7 @@ use rustls::ServerConfig;
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::conn::{self, Either, race};
+use crate::direct::{self, Ring};
 use crate::halves::{ReadHalf, WriteHalf};
 use crate::handshake::{self, HandshakeError, UpgradeRequest};
 use crate::signal::{Abort, Control};
@@ -256,6 +258,8 @@ struct Shared<H> {
     handshake_timeout: Duration,
     tls: Option<Arc<ServerConfig>>,
     abort: Rc<Abort>,
+    /// The thread's ring of direct descriptors, when connections are held there.
+    ring: Option<Rc<Ring>>,
 }
 
 /// Accepts until stopped, then drains the thread's connections.
@@ -283,17 +287,33 @@ async fn thread_main<S, H, F>(
             return;
         }
     };
+    let ring = if config.direct_descriptors && driver == "io_uring" && tls.is_none() {
+        Ring::start()
+            .inspect_err(|e| {
+                tracing::warn!(thread = index, error = %e, "no io_uring file table; plain descriptors");
+            })
+            .ok()
+    } else {
+        None
+    };
+    let direct_table = ring.as_ref().map_or(0, |r| r.table());
     let shared = Rc::new(Shared {
         handler: setup(index),
         max_message: config.max_message,
         handshake_timeout: config.handshake_timeout,
         tls,
         abort: Rc::new(Abort::default()),
+        ring,
     });
     drop(setup);
     let _ = ready.send(Ok(driver));
     drop(ready);
-    tracing::info!(thread = index, driver, "gateway thread accepting");
+    tracing::info!(
+        thread = index,
+        driver,
+        direct_table,
+        "gateway thread accepting"
+    );
 
     let open = Rc::new(Cell::new(0usize));
     loop {
@@ -327,6 +347,11 @@ async fn thread_main<S, H, F>(
         while open.get() > 0 {
             monoio::time::sleep(Duration::from_millis(1)).await;
         }
+    }
+    if let Some(ring) = &shared.ring {
+        ring.stop();
+        // Let the driver task see it and submit the last closes.
+        monoio::time::sleep(Duration::from_millis(1)).await;
     }
     tracing::info!(thread = index, "gateway thread stopped");
 }
@@ -390,12 +415,22 @@ async fn handshake(
 /// An upgraded connection: its halves, the request and the bytes received after it.
 type Opened = (ReadHalf, WriteHalf, UpgradeRequest, BytesMut);
 
-/// Splits the stream, runs the TLS handshake when `tls` is set, then the HTTP upgrade.
+/// Splits the stream (moving it into the thread's ring when there is one), runs the TLS
+/// handshake when `tls` is set, then the HTTP upgrade.
 async fn open(
     stream: TcpStream,
     peer: SocketAddr,
     tls: Option<&Arc<ServerConfig>>,
+    ring: Option<&Rc<Ring>>,
 ) -> Option<Opened> {
+    if let Some(socket) = ring.and_then(|ring| ring.adopt(stream.as_raw_fd())) {
+        // The table holds the socket now: the descriptor goes.
+        drop(stream);
+        let (read, write) = direct::split(socket);
+        let (mut read, mut write) = (ReadHalf::Direct(read), WriteHalf::Direct(write));
+        let (request, rest) = handshake(&mut read, &mut write).await?;
+        return Some((read, write, request, rest));
+    }
     let (read, write) = stream.into_split();
     let (mut read, mut write) = match tls {
         None => (ReadHalf::Plain(read), WriteHalf::Plain(write)),
@@ -440,7 +475,7 @@ async fn upgrade<H>(
     let upgraded = race(
         Box::pin(monoio::time::timeout(
             shared.handshake_timeout,
-            open(stream, peer, shared.tls.as_ref()),
+            open(stream, peer, shared.tls.as_ref(), shared.ring.as_ref()),
         )),
         pin!(shared.abort.fired()),
     )

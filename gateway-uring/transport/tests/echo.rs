@@ -45,6 +45,11 @@ async fn echo(thread: usize, mut conn: Conn, seen: Seen) {
 }
 
 fn start(driver: Driver) -> (Server, Seen) {
+    start_with(driver, false)
+}
+
+/// Two threads; `direct`: connections held as io_uring direct descriptors.
+fn start_with(driver: Driver, direct: bool) -> (Server, Seen) {
     let seen: Seen = Arc::default();
     let for_threads = seen.clone();
     let config = TransportConfig {
@@ -54,6 +59,7 @@ fn start(driver: Driver) -> (Server, Seen) {
         max_message: MAX_MESSAGE,
         handshake_timeout: Duration::from_secs(5),
         tls: None,
+        direct_descriptors: direct,
     };
     let server = Server::start(config, move |thread| {
         let seen = for_threads.clone();
@@ -196,8 +202,8 @@ async fn bad_handshake_gets_400(addr: SocketAddr) {
     assert!(text.contains("Sec-WebSocket-Version: 13\r\n"), "{text}");
 }
 
-fn exercise(driver: Driver, expect: &str) {
-    let (server, seen) = start(driver);
+fn exercise(driver: Driver, direct: bool, expect: &str) {
+    let (server, seen) = start_with(driver, direct);
     assert_eq!(server.driver_name(), expect);
     let addr = server.local_addr();
     assert_ne!(addr.port(), 0);
@@ -224,7 +230,7 @@ fn exercise(driver: Driver, expect: &str) {
 
 #[test]
 fn epoll() {
-    exercise(Driver::Epoll, "epoll");
+    exercise(Driver::Epoll, true, "epoll");
 }
 
 #[test]
@@ -234,18 +240,27 @@ fn auto() {
     } else {
         "epoll"
     };
-    exercise(Driver::Auto, expected);
+    exercise(Driver::Auto, true, expected);
 }
 
 #[test]
 fn io_uring() {
-    exercise(Driver::IoUring, "io_uring");
+    exercise(Driver::IoUring, false, "io_uring");
+}
+
+#[test]
+fn io_uring_direct_descriptors() {
+    exercise(Driver::IoUring, true, "io_uring");
 }
 
 #[test]
 fn shutdown_refuses_new_connections() {
-    for driver in [Driver::Epoll, Driver::IoUring] {
-        let (server, _) = start(driver);
+    for (driver, direct) in [
+        (Driver::Epoll, false),
+        (Driver::IoUring, false),
+        (Driver::IoUring, true),
+    ] {
+        let (server, _) = start_with(driver, direct);
         let addr = server.local_addr();
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -284,6 +299,7 @@ fn bind_conflict_is_reported() {
         max_message: MAX_MESSAGE,
         handshake_timeout: Duration::from_secs(5),
         tls: None,
+        direct_descriptors: false,
     };
     let result = Server::start(config, |_| |_conn: Conn| async {});
     assert!(result.is_err(), "binding an address in use must fail");

@@ -20,6 +20,7 @@ fn start(driver: Driver, handshake_timeout: Duration) -> Server {
         max_message: 1024,
         handshake_timeout,
         tls: None,
+        direct_descriptors: true,
     };
     Server::start(config, |_| {
         |mut conn: Conn| async move {

@@ -55,6 +55,7 @@ fn config(driver: Driver, tls: TlsSettings, handshake_timeout: Duration) -> Tran
         max_message: 1 << 20,
         handshake_timeout,
         tls: Some(tls),
+        direct_descriptors: true,
     }
 }
 
