@@ -358,6 +358,43 @@ impl Hub {
         }
     }
 
+    /// Keeps only sessions that can view `channel` of `guild`, read from each session's own
+    /// list of the guild's channels it can view (`visibility.rs` keeps those current with
+    /// every change that can move permissions, in bus order), so a message costs no
+    /// permission computation and no database read per recipient, even when the permission
+    /// cache is cold. Sessions without a list for the guild go through [`Hub::viewers`], and so
+    /// does everyone when no list holds the channel: threads are never in those lists (their
+    /// access also depends on the parent and, for private ones, on membership).
+    async fn channel_viewers(
+        &self,
+        sessions: Vec<Session>,
+        guild: GuildId,
+        channel: ChannelId,
+    ) -> Vec<Session> {
+        let mut seeing = Vec::with_capacity(sessions.len());
+        let mut hidden = Vec::new();
+        let mut unlisted = Vec::new();
+        for s in sessions {
+            let listed = lock(&s)
+                .visible
+                .get(guild)
+                .map(|ids| ids.binary_search(&channel).is_ok());
+            match listed {
+                Some(true) => seeing.push(s),
+                Some(false) => hidden.push(s),
+                None => unlisted.push(s),
+            }
+        }
+        if seeing.is_empty() {
+            hidden.append(&mut unlisted);
+            return self.viewers(hidden, guild, channel).await;
+        }
+        if !unlisted.is_empty() {
+            seeing.extend(self.viewers(unlisted, guild, channel).await);
+        }
+        seeing
+    }
+
     /// Delivers one dispatch, at log position `log` when it came from the Redis log; with
     /// `only`, to that session alone (a session being rebuilt from the log). Returns the
     /// sessions that joined a guild whose bus channel this process had to subscribe to just
@@ -417,7 +454,10 @@ impl Hub {
                 }
             }
             Audience::Channel(c) => match guild {
-                Some(g) => self.viewers(scope(self.of_guild_for(g, name)), g, *c).await,
+                Some(g) => {
+                    self.channel_viewers(scope(self.of_guild_for(g, name)), g, *c)
+                        .await
+                }
                 None => match self.state.store.recipients(*c).await {
                     Ok(users) => scope(self.of_users(&users)),
                     Err(e) => {
