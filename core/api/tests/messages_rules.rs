@@ -139,11 +139,15 @@ async fn slowmode(backend: &str) {
     assert!(wait > 0.0 && wait <= 60.0, "{err}");
     events.expect(&[]);
     assert_eq!(c.latest().await.len(), 1);
-    // The owner (MANAGE_CHANNELS) and a member with BYPASS_SLOWMODE are exempt.
+    // The owner (MANAGE_CHANNELS), a member with BYPASS_SLOWMODE and bots are exempt.
     c.say(&c.owner, "a").await;
     c.say(&c.owner, "b").await;
     c.overwrite(&c.member_id, 1 << 52, 0).await;
     c.say(&c.member, "three").await;
+    // Bots are unaffected, with no exempting permission of their own.
+    let (_, bot) = c.s.bot_in_guild(&c.owner, "Helper", &c.guild, "0").await;
+    c.say(&bot, "beep").await;
+    c.say(&bot, "boop").await;
     c.s.stop().await;
 }
 

@@ -301,7 +301,9 @@ pub async fn create_with_id(
         view.nonce = body.nonce.clone();
         return Ok(view);
     }
-    slowmode(state, access, author, now).await?;
+    if !user.bot {
+        slowmode(state, access, author, now).await?;
+    }
 
     let resolved = resolve_mentions(
         state,
@@ -368,7 +370,9 @@ pub async fn create_with_id(
 }
 
 /// Refuses a message sent before the channel's slowmode lets this user post again, unless they
-/// hold BYPASS_SLOWMODE, MANAGE_MESSAGES or MANAGE_CHANNELS.
+/// hold BYPASS_SLOWMODE, MANAGE_MESSAGES or MANAGE_CHANNELS. Bots are never slowed (channel.mdx:
+/// "bots, as well as users with the permission BYPASS_SLOWMODE, are unaffected"); the caller
+/// skips this for them.
 async fn slowmode(
     state: &AppState,
     access: &ChannelAccess,
