@@ -79,9 +79,9 @@ pub(crate) struct Ring {
 
 impl Ring {
     /// A ring whose file table holds as many sockets as the process's open-files limit (or
-    /// fewer, when the kernel refuses that many); its driver task runs on the current monoio
-    /// runtime, which must be the thread's io_uring runtime.
-    pub(crate) fn start() -> io::Result<Rc<Ring>> {
+    /// fewer, when the kernel refuses that many), and its driver task, spawned on the current
+    /// monoio runtime (the thread's io_uring runtime); the task ends after [`Ring::stop`].
+    pub(crate) fn start() -> io::Result<(Rc<Ring>, monoio::task::JoinHandle<()>)> {
         let uring = IoUring::builder()
             .setup_cqsize(CQ_ENTRIES)
             .setup_clamp()
@@ -110,8 +110,8 @@ impl Ring {
             stopped: Cell::new(false),
             table,
         });
-        monoio::spawn(drive(ring.clone(), watch));
-        Ok(ring)
+        let driver = monoio::spawn(drive(ring.clone(), watch));
+        Ok((ring, driver))
     }
 
     /// Size of the file table.

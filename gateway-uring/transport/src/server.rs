@@ -287,14 +287,17 @@ async fn thread_main<S, H, F>(
             return;
         }
     };
-    let ring = if config.direct_descriptors && driver == "io_uring" && tls.is_none() {
-        Ring::start()
-            .inspect_err(|e| {
+    let (ring, ring_driver) = if config.direct_descriptors && driver == "io_uring" && tls.is_none()
+    {
+        match Ring::start() {
+            Ok((ring, task)) => (Some(ring), Some(task)),
+            Err(e) => {
                 tracing::warn!(thread = index, error = %e, "no io_uring file table; plain descriptors");
-            })
-            .ok()
+                (None, None)
+            }
+        }
     } else {
-        None
+        (None, None)
     };
     let direct_table = ring.as_ref().map_or(0, |r| r.table());
     let shared = Rc::new(Shared {
@@ -348,10 +351,10 @@ async fn thread_main<S, H, F>(
             monoio::time::sleep(Duration::from_millis(1)).await;
         }
     }
-    if let Some(ring) = &shared.ring {
+    if let (Some(ring), Some(task)) = (&shared.ring, ring_driver) {
+        // The driver task submits the last closes and ends.
         ring.stop();
-        // Let the driver task see it and submit the last closes.
-        monoio::time::sleep(Duration::from_millis(1)).await;
+        task.await;
     }
     tracing::info!(thread = index, "gateway thread stopped");
 }
