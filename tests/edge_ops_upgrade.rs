@@ -140,3 +140,87 @@ async fn a_new_edge_takes_the_socket_over_and_no_request_fails() {
     assert_eq!(metrics.status(), 200);
     assert!(stop(new).success());
 }
+
+/// Reads one HTTP/1.1 answer (head and `Content-Length` body) from `stream`; `None` when the
+/// connection ends (or is reset) first.
+async fn answer(stream: &mut tokio::net::TcpStream) -> Option<String> {
+    use tokio::io::AsyncReadExt;
+    let mut got = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        if let Some(end) = got.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&got[..end]).to_ascii_lowercase();
+            let length: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .map_or(0, |v| v.trim().parse().unwrap());
+            if got.len() >= end + 4 + length {
+                return Some(head);
+            }
+        }
+        match tokio::time::timeout(Duration::from_secs(10), stream.read(&mut chunk)).await {
+            Ok(Ok(n)) if n > 0 => got.extend_from_slice(&chunk[..n]),
+            _ => return None,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_waiting_for_a_request_are_answered_after_accepting_ends() {
+    use tokio::io::AsyncWriteExt;
+    use tokio::net::TcpStream;
+    let (app, _) = backend().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (edge, admin) = (free_port(), free_port());
+    write_config(dir.path(), edge, admin, app);
+    // A longer drain than the other test, so the requests below come well inside it.
+    let config = std::fs::read_to_string(dir.path().join("accord.toml")).unwrap();
+    std::fs::write(
+        dir.path().join("accord.toml"),
+        config.replace("drain_secs = 2", "drain_secs = 6"),
+    )
+    .unwrap();
+    let (mut old, _) = start(edge_cmd(dir.path(), false));
+    let pid = old.0.as_ref().unwrap().id();
+    let request = b"GET /n HTTP/1.1\r\nHost: edge\r\n\r\n";
+
+    // A kept-alive connection that has had one answer, and a new one that has sent nothing.
+    let mut kept = TcpStream::connect(("127.0.0.1", edge)).await.unwrap();
+    kept.write_all(request).await.unwrap();
+    let head = answer(&mut kept).await.expect("first answer");
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    let mut quiet = TcpStream::connect(("127.0.0.1", edge)).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // The new process takes the socket over; the old one accepts 5 s more, then drains.
+    let dir_path = dir.path().to_owned();
+    let new = tokio::task::spawn_blocking(move || start(edge_cmd(&dir_path, true)));
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let quit = Command::new("kill")
+        .args(["-QUIT", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(quit.success());
+    let (new, _) = new.await.unwrap();
+    // Past the 5 s of accepting (when Pingora drops the connections waiting for a request),
+    // well inside the 6 s of draining.
+    tokio::time::sleep(Duration::from_millis(6000)).await;
+
+    // Both are still served, and told to close.
+    for (what, stream) in [("new", &mut quiet), ("kept-alive", &mut kept)] {
+        stream.write_all(request).await.unwrap();
+        let head = answer(stream)
+            .await
+            .unwrap_or_else(|| panic!("the {what} connection was closed unanswered"));
+        assert!(head.starts_with("http/1.1 200"), "{what}: {head}");
+        assert!(head.contains("connection: close"), "{what}: {head}");
+    }
+    let child = old.0.as_mut().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "the old edge did not exit");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    old.0 = None;
+    assert!(stop(new).success());
+}

@@ -8,6 +8,7 @@
 //! - [`proxy`]: the Pingora request phases tying them together;
 //! - [`websocket`]: WebSocket upgrades, tunnelled by the edge itself;
 //! - [`proxy_protocol`]: PROXY protocol v1/v2 on the listener (`edge.proxy_protocol`);
+//! - [`handover`]: no request cut by a zero-downtime upgrade (`edge.upgrade_sock`);
 //! - [`blocking`]: blocks of addresses whose responses keep being errors (`edge.blocking`);
 //! - [`throttle`] over [`counters`] (in-process or Redis): rate limits (`edge.throttle`);
 //! - [`metrics`]: the edge's Prometheus metrics;
@@ -31,6 +32,7 @@ pub mod blocking;
 pub mod client_addr;
 pub mod counters;
 pub mod errors;
+pub mod handover;
 pub mod health;
 pub mod https;
 pub mod ip_filter;
@@ -63,6 +65,7 @@ use crate::acme::AcmeService;
 use crate::admin::Admin;
 use crate::blocking::Blocker;
 use crate::client_addr::ClientAddr;
+use crate::handover::HandOverApp;
 use crate::ip_filter::{FileWatcher, IpFilter};
 use crate::limits::Limits;
 use crate::metrics::EdgeMetrics;
@@ -265,6 +268,7 @@ pub fn start_with(config: &Config, upgrade: bool) -> anyhow::Result<EdgeHandle> 
         stop_rx.clone(),
     )?;
     let proxy = EdgeProxy::new(table, upstreams.balancers, filter.clone(), clients, guards);
+
     if let Some(certs) = &certs {
         let config = tls::server_config(certs.clone(), edge.tls.acme.enabled)?;
         let listener = Listener {
@@ -280,12 +284,15 @@ pub fn start_with(config: &Config, upgrade: bool) -> anyhow::Result<EdgeHandle> 
         let tls_app = TlsApp::new(config, app);
         let listen = edge.tls.listen.to_string();
         if edge.proxy_protocol {
-            let mut service =
-                Service::new("Accord edge TLS".into(), ProxyProtocolApp::new(tls_app));
+            let app = HandOverApp::for_edge(ProxyProtocolApp::new(tls_app), &upgrading, edge);
+            let mut service = Service::new("Accord edge TLS".into(), app);
             service.add_tcp(&listen);
             server.add_service(service);
         } else {
-            let mut service = Service::new("Accord edge TLS".into(), tls_app);
+            let mut service = Service::new(
+                "Accord edge TLS".into(),
+                HandOverApp::for_edge(tls_app, &upgrading, edge),
+            );
             service.add_tcp(&listen);
             server.add_service(service);
         }
@@ -316,11 +323,15 @@ pub fn start_with(config: &Config, upgrade: bool) -> anyhow::Result<EdgeHandle> 
     };
     let app = pingora::proxy::http_proxy(&server.configuration, proxy.for_listener(plain));
     if edge.proxy_protocol {
-        let mut service = Service::new("Accord edge".into(), ProxyProtocolApp::new(app));
+        let app = HandOverApp::for_edge(ProxyProtocolApp::new(app), &upgrading, edge);
+        let mut service = Service::new("Accord edge".into(), app);
         service.add_tcp(&edge.listen.to_string());
         server.add_service(service);
     } else {
-        let mut service = Service::new("Accord edge".into(), app);
+        let mut service = Service::new(
+            "Accord edge".into(),
+            HandOverApp::for_edge(app, &upgrading, edge),
+        );
         service.add_tcp(&edge.listen.to_string());
         server.add_service(service);
     }
