@@ -114,6 +114,8 @@ pub(super) async fn run(flags: &Flags) {
     // Client processes at a lower priority, so that on a machine they share with the server
     // they take the cores only when the server leaves them idle.
     let client_nice = flags.num("client-nice", 0);
+    // `--warmup 1`: one marked message (id 0) right after the sessions connected.
+    let warmup = flags.num("warmup", 0) != 0;
     let file = format!("/tmp/accord-gateway-load-{}.txt", std::process::id());
     let procs = users.div_ceil(per_process).max(2);
     let http = reqwest::Client::new();
@@ -191,6 +193,17 @@ pub(super) async fn run(flags: &Flags) {
             per(full, base, |h| h.heap),
             per(full, half, |h| h.heap),
         );
+        let lines: Vec<String> = std::fs::read_to_string(&file)
+            .expect("session file")
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        if warmup {
+            // A message right after connecting, before the quiet spell: the first message the
+            // server ever handles pays for what is done once per process (cold code, statements
+            // prepared), so message 1 below shows what a quiet spell alone costs.
+            post_marked(&http, &lines, &mut clients, 0, " (before the quiet spell)").await;
+        }
         // Steady state: after two heartbeats the replay buffers hold only what clients have
         // not acknowledged and quiet connections have dropped their compression state.
         tokio::time::sleep(Duration::from_millis(2 * heartbeat_ms as u64)).await;
@@ -204,47 +217,8 @@ pub(super) async fn run(flags: &Flags) {
             settled.heap
         );
 
-        let lines: Vec<String> = std::fs::read_to_string(&file)
-            .expect("session file")
-            .lines()
-            .map(str::to_owned)
-            .collect();
-        let (api, channel, owner) = (&lines[0], &lines[3], &lines[4]);
         for id in 1..=messages {
-            let sent = now_us();
-            post(
-                &http,
-                format!("{api}/channels/{channel}/messages"),
-                owner,
-                Some(json!({"content": format!("gwload {id} {sent}")})),
-            )
-            .await;
-            // The API's own share: the POST's answer comes after the message is stored and
-            // published, so a slow answer delays every delivery by as much.
-            let answered = now_us().saturating_sub(sent);
-            let mut count = 0;
-            let (mut p50, mut max, mut wire, mut json_bytes) = (Vec::new(), 0, 0, 0);
-            let (mut kp50, mut kmax) = (Vec::new(), 0);
-            for c in &mut clients {
-                let line = c
-                    .wait_for(&format!("DELIVERED id={id} "), Duration::from_secs(60))
-                    .await;
-                count += field(&line, "count");
-                p50.push(field(&line, "p50_us"));
-                max = max.max(field(&line, "max_us"));
-                kp50.push(field(&line, "kp50_us"));
-                kmax = kmax.max(field(&line, "kmax_us"));
-                wire = wire.max(field(&line, "wire_bytes"));
-                json_bytes = json_bytes.max(field(&line, "json_bytes"));
-            }
-            println!(
-                "message {id}: POST answered after {:.1} ms; delivered to {count} sessions, last read after {:.1} ms (per-process p50 {:?} µs), last in a client's socket after {:.1} ms (p50 {:?} µs), MESSAGE_CREATE {json_bytes} bytes JSON, {wire} bytes on the wire",
-                answered as f64 / 1000.0,
-                max as f64 / 1000.0,
-                p50,
-                kmax as f64 / 1000.0,
-                kp50
-            );
+            post_marked(&http, &lines, &mut clients, id, "").await;
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
         server.command("quit");
@@ -255,4 +229,50 @@ pub(super) async fn run(flags: &Flags) {
         let _ = tokio::task::spawn_blocking(move || server.child.wait()).await;
     }
     let _ = std::fs::remove_file(&file);
+}
+
+/// Posts the marked message `id` as the guild's owner and prints how long it took to reach
+/// every session (`label` follows the message's number).
+async fn post_marked(
+    http: &reqwest::Client,
+    lines: &[String],
+    clients: &mut [Proc],
+    id: u64,
+    label: &str,
+) {
+    let (api, channel, owner) = (&lines[0], &lines[3], &lines[4]);
+    let sent = now_us();
+    post(
+        http,
+        format!("{api}/channels/{channel}/messages"),
+        owner,
+        Some(json!({"content": format!("gwload {id} {sent}")})),
+    )
+    .await;
+    // The API's own share: the POST's answer comes after the message is stored and
+    // published, so a slow answer delays every delivery by as much.
+    let answered = now_us().saturating_sub(sent);
+    let mut count = 0;
+    let (mut p50, mut max, mut wire, mut json_bytes) = (Vec::new(), 0, 0, 0);
+    let (mut kp50, mut kmax) = (Vec::new(), 0);
+    for c in clients.iter_mut() {
+        let line = c
+            .wait_for(&format!("DELIVERED id={id} "), Duration::from_secs(60))
+            .await;
+        count += field(&line, "count");
+        p50.push(field(&line, "p50_us"));
+        max = max.max(field(&line, "max_us"));
+        kp50.push(field(&line, "kp50_us"));
+        kmax = kmax.max(field(&line, "kmax_us"));
+        wire = wire.max(field(&line, "wire_bytes"));
+        json_bytes = json_bytes.max(field(&line, "json_bytes"));
+    }
+    println!(
+        "message {id}{label}: POST answered after {:.1} ms; delivered to {count} sessions, last read after {:.1} ms (per-process p50 {:?} µs), last in a client's socket after {:.1} ms (p50 {:?} µs), MESSAGE_CREATE {json_bytes} bytes JSON, {wire} bytes on the wire",
+        answered as f64 / 1000.0,
+        max as f64 / 1000.0,
+        p50,
+        kmax as f64 / 1000.0,
+        kp50
+    );
 }

@@ -17,7 +17,9 @@
 //!
 //! Run: `cargo run --release -p accord-bench --bin accord-gateway-load -- --run --users 1000`
 //! (`--heartbeat-ms N` shortens Hello's heartbeat interval, so the steady-state figure taken two
-//! heartbeats after connecting comes sooner)
+//! heartbeats after connecting comes sooner; `--warmup 1` posts one marked message right after
+//! the sessions connected, before that quiet spell, so that message 1 after it shows what the
+//! quiet spell alone costs, apart from the process's first message ever)
 
 /// The same allocator as the `accord` binary (it gives freed memory back to the system), with
 /// a count of live heap bytes.
@@ -144,6 +146,15 @@ fn percentile(sorted: &[u64], p: f64) -> u64 {
 #[tokio::main]
 async fn main() {
     let (mode, flags) = Flags::parse();
+    // The server's own log lines on stderr, filtered by `RUST_LOG` (warnings by default;
+    // `accord_gateway::relay=debug` times every fan-out).
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     match mode.as_str() {
         "server" => server(&flags).await,
         "clients" => clients::clients(&flags).await,

@@ -115,7 +115,16 @@ async fn apply(
 ) -> Vec<Session> {
     let mut joined = Vec::new();
     match event {
-        Event::Dispatch(d) => joined = hub.deliver(&d, log, only).await,
+        Event::Dispatch(d) => {
+            let started = std::time::Instant::now();
+            joined = hub.deliver(&d, log, only).await;
+            // What a fan-out costs the relay (for profiling: `RUST_LOG=accord_gateway::relay=debug`).
+            tracing::debug!(
+                event = %d.name,
+                took_us = started.elapsed().as_micros() as u64,
+                "dispatch relayed"
+            );
+        }
         Event::TokensCutOff {
             user,
             valid_after_ms,
