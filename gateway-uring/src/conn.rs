@@ -369,8 +369,10 @@ pub async fn serve(conn: Box<Conn>, ctx: Rc<ThreadCtx>) {
             }
             frame = next_event(&mut events) => {
                 match frame {
-                    Some(SessionOut::Frame(frame)) => {
+                    Some(SessionOut::Dispatch(seq, kept)) => {
                         sent = sent.saturating_add(1);
+                        let frame = out.framer.frame(seq, &kept);
+                        drop(kept);
                         if out.send_frame(frame).await.is_err() {
                             break after_write_failure(&mut reader).await;
                         }

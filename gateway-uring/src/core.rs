@@ -12,11 +12,44 @@ use bytes::Bytes;
 use crate::frames::Framer;
 use crate::outbox::{OutboxSender, outbox};
 
+/// A dispatch as a session keeps it for replay and hands it to its connection. An event is
+/// kept as its name and data, shared with every session that received the same view of it;
+/// its frame (with this session's sequence number) is built when it is written, on the
+/// connection's own thread, so a fan-out neither builds nor holds a frame per recipient.
+///
+/// Both variants are one pointer, so a queued or kept dispatch costs 24 bytes with its number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kept {
+    /// An event.
+    Event(Arc<Event>),
+    /// A frame built already (taken over from another gateway's record).
+    Frame(Box<Bytes>),
+}
+
+/// An event as the sessions receiving it share it.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Event {
+    /// Its name (`t`).
+    pub name: Arc<str>,
+    /// Its JSON data (`d`).
+    pub data: Arc<str>,
+}
+
+impl Event {
+    /// An event named `name` with the JSON text `data`.
+    pub fn new(name: impl Into<Arc<str>>, data: impl Into<Arc<str>>) -> Arc<Self> {
+        Arc::new(Self {
+            name: name.into(),
+            data: data.into(),
+        })
+    }
+}
+
 /// What the session hands its connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Out {
-    /// A dispatch to write.
-    Frame(Bytes),
+    /// Dispatch number `.0` to write.
+    Dispatch(u64, Kept),
     /// Close the connection with this code; the session is over.
     Close(u16),
 }
@@ -45,13 +78,13 @@ pub struct SessionCore {
     /// The channels it can view, per guild.
     pub visible: crate::visibility::Visible,
     seq: u64,
-    replay: VecDeque<(u64, Bytes)>,
+    replay: VecDeque<(u64, Kept)>,
     replay_cap: usize,
     /// Highest sequence dropped from the replay buffer.
     floor: u64,
     out: Option<OutboxSender>,
     ready: bool,
-    pending: Vec<(String, Arc<str>)>,
+    pending: Vec<Arc<Event>>,
     /// When the connection went away (None while attached).
     pub detached_at: Option<Instant>,
     /// Counts attachments: a connection detaches the session only if it is still the latest.
@@ -130,7 +163,10 @@ impl SessionCore {
         core.detached_at = Some(Instant::now());
         core.seq = seq;
         core.floor = floor;
-        core.replay = replay.into();
+        core.replay = replay
+            .into_iter()
+            .map(|(seq, frame)| (seq, Kept::Frame(Box::new(frame))))
+            .collect();
         while core.replay.len() > core.replay_cap {
             if let Some((dropped, _)) = core.replay.pop_front() {
                 core.floor = dropped;
@@ -149,9 +185,11 @@ impl SessionCore {
         self.floor
     }
 
-    /// The dispatches kept for a resume, oldest first.
-    pub fn replay(&self) -> impl Iterator<Item = &(u64, Bytes)> {
-        self.replay.iter()
+    /// The dispatches kept for a resume, oldest first, as frames.
+    pub fn replay(&self) -> impl Iterator<Item = (u64, Bytes)> + '_ {
+        self.replay
+            .iter()
+            .map(|(seq, kept)| (*seq, self.framer.frame(*seq, kept)))
     }
 
     /// The current attachment's number (1 for the identifying connection).
@@ -180,10 +218,10 @@ impl SessionCore {
     pub fn start(&mut self, initial: Vec<(String, Arc<str>)>) {
         self.ready = true;
         for (name, d) in initial {
-            self.push(&name, &d);
+            self.push_shared(Event::new(name, d));
         }
-        for (name, d) in std::mem::take(&mut self.pending) {
-            self.push(&name, &d);
+        for event in std::mem::take(&mut self.pending) {
+            self.push_shared(event);
         }
     }
 
@@ -191,20 +229,26 @@ impl SessionCore {
     /// whose queue is full is detached (its reader sees the queue close and ends with 4000);
     /// the session stays resumable.
     pub fn push(&mut self, name: &str, d: &str) {
+        self.push_shared(Event::new(name, d));
+    }
+
+    /// [`SessionCore::push`] of an event the caller shares with other sessions (a fan-out
+    /// hands every recipient the same one).
+    pub fn push_shared(&mut self, event: Arc<Event>) {
         if !self.ready {
-            self.pending.push((name.to_owned(), d.into()));
+            self.pending.push(event);
             return;
         }
         self.seq += 1;
-        let frame = self.framer.dispatch(self.seq, name, d);
+        let kept = Kept::Event(event);
         if self.replay.len() == self.replay_cap
             && let Some((dropped, _)) = self.replay.pop_front()
         {
             self.floor = dropped;
         }
-        self.replay.push_back((self.seq, frame.clone()));
+        self.replay.push_back((self.seq, kept.clone()));
         if let Some(out) = &self.out
-            && out.try_send(Out::Frame(frame)).is_err()
+            && out.try_send(Out::Dispatch(self.seq, kept)).is_err()
         {
             self.detach();
         }
@@ -252,12 +296,12 @@ impl SessionCore {
             .replay
             .iter()
             .filter(|(s, _)| *s > seq)
-            .map(|(_, f)| f.clone())
+            .map(|(s, kept)| self.framer.frame(*s, kept))
             .collect();
         self.seq += 1;
-        let resumed = self.framer.dispatch(self.seq, "RESUMED", "{}");
-        self.replay.push_back((self.seq, resumed.clone()));
-        frames.push(resumed);
+        let resumed = Kept::Event(Event::new("RESUMED", "{}"));
+        frames.push(self.framer.frame(self.seq, &resumed));
+        self.replay.push_back((self.seq, resumed));
         self.out = Some(out);
         self.detached_at = None;
         self.generation += 1;
@@ -289,10 +333,15 @@ mod tests {
         (c, rx)
     }
 
-    /// The message inside a queued dispatch frame.
+    /// The message inside a queued dispatch, as its connection builds it.
     fn frame(o: Out) -> Bytes {
+        let framer = Framer {
+            encoding: Encoding::Json,
+        };
         match o {
-            Out::Frame(b) => Bytes::copy_from_slice(crate::frames::payload(&b)),
+            Out::Dispatch(seq, kept) => {
+                Bytes::copy_from_slice(crate::frames::payload(&framer.frame(seq, &kept)))
+            }
             Out::Close(c) => panic!("close {c}"),
         }
     }
@@ -320,6 +369,33 @@ mod tests {
             (early["t"].as_str(), early["s"].as_u64()),
             (Some("EARLY"), Some(2))
         );
+    }
+
+    #[test]
+    fn a_fan_out_shares_the_event_and_each_frame_has_its_own_sequence() {
+        let (mut a, mut ra) = core(10);
+        let (mut b, mut rb) = core(10);
+        a.start(Vec::new());
+        b.start(vec![("READY".into(), "{}".into())]);
+        assert!(rb.try_recv().is_some(), "READY");
+        let event = Event::new("MESSAGE_CREATE", r#"{"id":"1"}"#);
+        a.push_shared(event.clone());
+        b.push_shared(event.clone());
+        // Kept for replay as the same event, not as a frame per session.
+        for c in [&a, &b] {
+            match &c.replay.back().unwrap().1 {
+                Kept::Event(e) => assert!(Arc::ptr_eq(e, &event)),
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(std::mem::size_of::<Out>(), 24);
+        for (rx, seq) in [(&mut ra, 1), (&mut rb, 2)] {
+            let v: serde_json::Value =
+                serde_json::from_slice(&frame(rx.try_recv().unwrap())).unwrap();
+            assert_eq!(v["s"], seq);
+            assert_eq!(v["t"], "MESSAGE_CREATE");
+            assert_eq!(v["d"]["id"], "1");
+        }
     }
 
     #[test]

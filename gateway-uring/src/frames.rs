@@ -9,6 +9,7 @@ use accord_model::OpCode;
 use bytes::Bytes;
 use serde_json::{Value, json};
 
+use crate::core::Kept;
 use crate::params::Encoding;
 
 /// Builds envelopes in one encoding.
@@ -66,6 +67,14 @@ impl Framer {
                 let d: Value = serde_json::from_str(d).unwrap_or(Value::Null);
                 codec::encode_binary(&etf::encode(&json!({"op": 0, "s": seq, "t": name, "d": d})))
             }
+        }
+    }
+
+    /// The frame of dispatch `seq` as a session keeps it (see [`Kept`]).
+    pub fn frame(&self, seq: u64, kept: &Kept) -> Bytes {
+        match kept {
+            Kept::Event(event) => self.dispatch(seq, &event.name, &event.data),
+            Kept::Frame(frame) => Bytes::clone(frame),
         }
     }
 

@@ -80,15 +80,16 @@ pub fn encode(core: &SessionCore, position: LogId) -> Vec<u8> {
     };
     // Serialising plain data into a Vec cannot fail.
     let head = serde_json::to_vec(&header).unwrap_or_default();
-    let frames: usize = core.replay().map(|(_, f)| f.len() + 12).sum();
-    let mut out = Vec::with_capacity(8 + head.len() + frames);
+    let frames: Vec<(u64, Bytes)> = core.replay().collect();
+    let size: usize = frames.iter().map(|(_, f)| f.len() + 12).sum();
+    let mut out = Vec::with_capacity(8 + head.len() + size);
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&(head.len() as u32).to_le_bytes());
     out.extend_from_slice(&head);
-    for (seq, frame) in core.replay() {
+    for (seq, frame) in frames {
         out.extend_from_slice(&seq.to_le_bytes());
         out.extend_from_slice(&(frame.len() as u32).to_le_bytes());
-        out.extend_from_slice(frame);
+        out.extend_from_slice(&frame);
     }
     out
 }
@@ -200,8 +201,8 @@ mod tests {
         assert_eq!((back.seq(), back.floor()), (5, 2));
         assert_eq!(back.log_floor, position);
         assert!(!back.attached() && back.is_ready());
-        let kept: Vec<_> = back.replay().cloned().collect();
-        let want: Vec<_> = core.replay().cloned().collect();
+        let kept: Vec<_> = back.replay().collect();
+        let want: Vec<_> = core.replay().collect();
         assert_eq!(kept, want);
         assert_eq!(kept.iter().map(|(s, _)| *s).collect::<Vec<_>>(), [3, 4, 5]);
 

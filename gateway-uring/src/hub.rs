@@ -13,7 +13,7 @@ use accord_model::{ChannelId, GuildId, Intents, UserId};
 use dashmap::DashMap;
 use serde_json::Value;
 
-use crate::core::SessionCore;
+use crate::core::{Event, SessionCore};
 use crate::{route, visibility};
 
 /// A shared session.
@@ -493,7 +493,9 @@ impl Hub {
         if recipients.is_empty() && moved.as_ref().is_none_or(|(_, _, c, _)| c.is_empty()) {
             return Vec::new();
         }
-        let masked: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        // The event as every recipient shares it (see `Kept`).
+        let shared = Event::new(name, d.data.clone());
+        let masked: std::sync::OnceLock<Arc<Event>> = std::sync::OnceLock::new();
         // A user's own presence is not sent back to them.
         let presence_of = (name == "PRESENCE_UPDATE")
             .then(|| data.get("user").and_then(|u| u.get("id")))
@@ -519,10 +521,11 @@ impl Hub {
                 && !core.intents.contains(Intents::MESSAGE_CONTENT)
                 && route::must_mask(name, &data, core.user)
             {
-                let text = masked.get_or_init(|| route::masked(&data).to_string());
-                core.push(name, text);
+                let text =
+                    masked.get_or_init(|| Event::new(name, route::masked(&data).to_string()));
+                core.push_shared(text.clone());
             } else {
-                core.push(name, &d.data);
+                core.push_shared(shared.clone());
             }
         }
         if let Some((g, sessions, changes, objects)) = &moved {

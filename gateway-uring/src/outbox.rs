@@ -115,10 +115,11 @@ impl OutboxReceiver {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::Kept;
     use bytes::Bytes;
 
     fn frame(n: u8) -> Out {
-        Out::Frame(Bytes::from(vec![n]))
+        Out::Dispatch(u64::from(n), Kept::Frame(Box::new(Bytes::from(vec![n]))))
     }
 
     #[tokio::test]
