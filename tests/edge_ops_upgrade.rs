@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use support::backend::backend;
-use support::{accord, free_port, start, stop};
+use support::{Running, accord, free_port, start, stop};
 
 fn write_config(dir: &Path, edge: u16, admin: u16, app: u16) {
     let sock = dir.join("upgrade.sock");
@@ -35,6 +35,35 @@ fn edge_cmd(dir: &Path, upgrade: bool) -> Command {
         cmd.arg("--upgrade");
     }
     cmd
+}
+
+/// Starts a new edge with `--upgrade` (it waits for the listening socket) and sends SIGQUIT to
+/// the running one (`old_pid`), which hands the socket over; returns the new one and its banner.
+async fn hand_over(dir: &Path, old_pid: u32) -> (Running, String) {
+    let dir = dir.to_owned();
+    let new = tokio::task::spawn_blocking(move || start(edge_cmd(&dir, true)));
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let quit = Command::new("kill")
+        .args(["-QUIT", &old_pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(quit.success());
+    new.await.unwrap()
+}
+
+/// Waits (at most 30 s) for the old edge to exit by itself.
+async fn exited(old: &mut Running) -> std::process::ExitStatus {
+    let child = old.0.as_mut().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the old edge did not exit");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    old.0 = None;
+    status
 }
 
 /// What the clients saw.
@@ -98,30 +127,12 @@ async fn a_new_edge_takes_the_socket_over_and_no_request_fails() {
     let before = tally.ok.load(Ordering::SeqCst);
     assert!(before > 0, "no request went through the first edge");
 
-    // The new process waits for the socket; the old one sends it on SIGQUIT.
-    let dir_path = dir.path().to_owned();
-    let new = tokio::task::spawn_blocking(move || start(edge_cmd(&dir_path, true)));
-    tokio::time::sleep(Duration::from_millis(700)).await;
-    let quit = Command::new("kill")
-        .args(["-QUIT", &old_pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(quit.success());
-    let (new, banner) = new.await.unwrap();
+    let (new, banner) = hand_over(dir.path(), old_pid).await;
     assert!(banner.contains(&format!("127.0.0.1:{edge}")), "{banner}");
 
     // The old process accepts 5 more seconds, drains 2, then exits by itself.
-    let child = old.0.as_mut().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "the old edge did not exit");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let status = exited(&mut old).await;
     assert!(status.success(), "{status:?}");
-    old.0 = None;
     let at_exit = tally.ok.load(Ordering::SeqCst);
     // Requests keep succeeding through the new process alone.
     tokio::time::sleep(Duration::from_millis(1000)).await;
@@ -193,15 +204,7 @@ async fn connections_waiting_for_a_request_are_answered_after_accepting_ends() {
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     // The new process takes the socket over; the old one accepts 5 s more, then drains.
-    let dir_path = dir.path().to_owned();
-    let new = tokio::task::spawn_blocking(move || start(edge_cmd(&dir_path, true)));
-    tokio::time::sleep(Duration::from_millis(700)).await;
-    let quit = Command::new("kill")
-        .args(["-QUIT", &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(quit.success());
-    let (new, _) = new.await.unwrap();
+    let (new, _) = hand_over(dir.path(), pid).await;
     // Past the 5 s of accepting (when Pingora drops the connections waiting for a request),
     // well inside the 6 s of draining.
     tokio::time::sleep(Duration::from_millis(6000)).await;
@@ -215,12 +218,6 @@ async fn connections_waiting_for_a_request_are_answered_after_accepting_ends() {
         assert!(head.starts_with("http/1.1 200"), "{what}: {head}");
         assert!(head.contains("connection: close"), "{what}: {head}");
     }
-    let child = old.0.as_mut().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while child.try_wait().unwrap().is_none() {
-        assert!(Instant::now() < deadline, "the old edge did not exit");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    old.0 = None;
+    exited(&mut old).await;
     assert!(stop(new).success());
 }

@@ -44,12 +44,7 @@ impl<A> HandOverApp<A> {
     /// Wraps `inner`. `drain` is the hand-over's drain period (`edge.drain_secs`); the cleanup
     /// runs a second before it ends, so Pingora's runtime shutdown does not find those
     /// connections still open.
-    pub fn new(
-        inner: A,
-        handing_over: Arc<AtomicBool>,
-        first_byte: Duration,
-        drain: Duration,
-    ) -> Self {
+    fn new(inner: A, handing_over: Arc<AtomicBool>, first_byte: Duration, drain: Duration) -> Self {
         Self {
             inner: Arc::new(inner),
             handing_over,

@@ -268,7 +268,6 @@ pub fn start_with(config: &Config, upgrade: bool) -> anyhow::Result<EdgeHandle> 
         stop_rx.clone(),
     )?;
     let proxy = EdgeProxy::new(table, upstreams.balancers, filter.clone(), clients, guards);
-
     if let Some(certs) = &certs {
         let config = tls::server_config(certs.clone(), edge.tls.acme.enabled)?;
         let listener = Listener {

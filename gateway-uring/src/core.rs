@@ -21,21 +21,21 @@ use crate::outbox::{OutboxSender, outbox};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Kept {
     /// An event.
-    Event(Arc<Event>),
+    Event(Arc<SharedEvent>),
     /// A frame built already (taken over from another gateway's record).
     Frame(Box<Bytes>),
 }
 
 /// An event as the sessions receiving it share it.
 #[derive(Debug, PartialEq, Eq)]
-pub struct Event {
+pub struct SharedEvent {
     /// Its name (`t`).
     pub name: Arc<str>,
     /// Its JSON data (`d`).
     pub data: Arc<str>,
 }
 
-impl Event {
+impl SharedEvent {
     /// An event named `name` with the JSON text `data`.
     pub fn new(name: impl Into<Arc<str>>, data: impl Into<Arc<str>>) -> Arc<Self> {
         Arc::new(Self {
@@ -84,7 +84,7 @@ pub struct SessionCore {
     floor: u64,
     out: Option<OutboxSender>,
     ready: bool,
-    pending: Vec<Arc<Event>>,
+    pending: Vec<Arc<SharedEvent>>,
     /// When the connection went away (None while attached).
     pub detached_at: Option<Instant>,
     /// Counts attachments: a connection detaches the session only if it is still the latest.
@@ -218,7 +218,7 @@ impl SessionCore {
     pub fn start(&mut self, initial: Vec<(String, Arc<str>)>) {
         self.ready = true;
         for (name, d) in initial {
-            self.push_shared(Event::new(name, d));
+            self.push_shared(SharedEvent::new(name, d));
         }
         for event in std::mem::take(&mut self.pending) {
             self.push_shared(event);
@@ -229,12 +229,12 @@ impl SessionCore {
     /// whose queue is full is detached (its reader sees the queue close and ends with 4000);
     /// the session stays resumable.
     pub fn push(&mut self, name: &str, d: &str) {
-        self.push_shared(Event::new(name, d));
+        self.push_shared(SharedEvent::new(name, d));
     }
 
     /// [`SessionCore::push`] of an event the caller shares with other sessions (a fan-out
     /// hands every recipient the same one).
-    pub fn push_shared(&mut self, event: Arc<Event>) {
+    pub fn push_shared(&mut self, event: Arc<SharedEvent>) {
         if !self.ready {
             self.pending.push(event);
             return;
@@ -299,7 +299,7 @@ impl SessionCore {
             .map(|(s, kept)| self.framer.frame(*s, kept))
             .collect();
         self.seq += 1;
-        let resumed = Kept::Event(Event::new("RESUMED", "{}"));
+        let resumed = Kept::Event(SharedEvent::new("RESUMED", "{}"));
         frames.push(self.framer.frame(self.seq, &resumed));
         self.replay.push_back((self.seq, resumed));
         self.out = Some(out);
@@ -378,7 +378,7 @@ mod tests {
         a.start(Vec::new());
         b.start(vec![("READY".into(), "{}".into())]);
         assert!(rb.try_recv().is_some(), "READY");
-        let event = Event::new("MESSAGE_CREATE", r#"{"id":"1"}"#);
+        let event = SharedEvent::new("MESSAGE_CREATE", r#"{"id":"1"}"#);
         a.push_shared(event.clone());
         b.push_shared(event.clone());
         // Kept for replay as the same event, not as a frame per session.

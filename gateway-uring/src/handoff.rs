@@ -80,13 +80,11 @@ pub fn encode(core: &SessionCore, position: LogId) -> Vec<u8> {
     };
     // Serialising plain data into a Vec cannot fail.
     let head = serde_json::to_vec(&header).unwrap_or_default();
-    let frames: Vec<(u64, Bytes)> = core.replay().collect();
-    let size: usize = frames.iter().map(|(_, f)| f.len() + 12).sum();
-    let mut out = Vec::with_capacity(8 + head.len() + size);
+    let mut out = Vec::with_capacity(8 + head.len());
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&(head.len() as u32).to_le_bytes());
     out.extend_from_slice(&head);
-    for (seq, frame) in frames {
+    for (seq, frame) in core.replay() {
         out.extend_from_slice(&seq.to_le_bytes());
         out.extend_from_slice(&(frame.len() as u32).to_le_bytes());
         out.extend_from_slice(&frame);

@@ -13,7 +13,7 @@ use accord_model::{ChannelId, GuildId, Intents, UserId};
 use dashmap::DashMap;
 use serde_json::Value;
 
-use crate::core::{Event, SessionCore};
+use crate::core::{SessionCore, SharedEvent};
 use crate::{route, visibility};
 
 /// A shared session.
@@ -494,8 +494,8 @@ impl Hub {
             return Vec::new();
         }
         // The event as every recipient shares it (see `Kept`).
-        let shared = Event::new(name, d.data.clone());
-        let masked: std::sync::OnceLock<Arc<Event>> = std::sync::OnceLock::new();
+        let shared = SharedEvent::new(name, d.data.clone());
+        let masked: std::sync::OnceLock<Arc<SharedEvent>> = std::sync::OnceLock::new();
         // A user's own presence is not sent back to them.
         let presence_of = (name == "PRESENCE_UPDATE")
             .then(|| data.get("user").and_then(|u| u.get("id")))
@@ -522,7 +522,7 @@ impl Hub {
                 && route::must_mask(name, &data, core.user)
             {
                 let text =
-                    masked.get_or_init(|| Event::new(name, route::masked(&data).to_string()));
+                    masked.get_or_init(|| SharedEvent::new(name, route::masked(&data).to_string()));
                 core.push_shared(text.clone());
             } else {
                 core.push_shared(shared.clone());
