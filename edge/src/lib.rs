@@ -267,19 +267,23 @@ pub fn start_with(config: &Config, upgrade: bool) -> anyhow::Result<EdgeHandle> 
         },
         stop_rx.clone(),
     )?;
+    let http2 = edge.tls.http2.then(|| guards.limits.http2());
     let proxy = EdgeProxy::new(table, upstreams.balancers, filter.clone(), clients, guards);
     if let Some(certs) = &certs {
-        let config = tls::server_config(certs.clone(), edge.tls.acme.enabled)?;
+        let config = tls::server_config(certs.clone(), edge.tls.http2, edge.tls.acme.enabled)?;
         let listener = Listener {
             https: true,
             redirect_port: None,
             hsts: https::hsts_value(&edge.tls.hsts),
             acme: None,
         };
-        let app = Arc::new(pingora::proxy::http_proxy(
-            &server.configuration,
-            proxy.clone().for_listener(listener),
-        ));
+        let mut http =
+            pingora::proxy::http_proxy(&server.configuration, proxy.clone().for_listener(listener));
+        if let Some((options, h2)) = http2 {
+            http.server_options = Some(options);
+            http.h2_options = Some(h2);
+        }
+        let app = Arc::new(http);
         let tls_app = TlsApp::new(config, app);
         let listen = edge.tls.listen.to_string();
         if edge.proxy_protocol {

@@ -1,9 +1,9 @@
 //! The limits and timeouts of `[edge.limits]` and `[edge.timeouts]`: the request head's size and
 //! header count (431), the body's size (413, from `Content-Length` up front and counted while
-//! streaming for chunked bodies), the client connection's read/write/keep-alive timeouts, and
-//! the upstream connection's connect/read/write/idle timeouts. WebSocket connections get
-//! `websocket_idle_secs` in place of the HTTP read timeouts, so a gateway session idle between
-//! heartbeats (41.25 s) is not cut.
+//! streaming for chunked bodies), the client connection's read/write/keep-alive timeouts, the
+//! upstream connection's connect/read/write/idle timeouts, and the HTTPS listener's HTTP/2
+//! settings. WebSocket connections get `websocket_idle_secs` in place of the HTTP read
+//! timeouts, so a gateway session idle between heartbeats (41.25 s) is not cut.
 //!
 //! Pingora itself answers 400 (without a body) to heads past 1 MiB or 256 headers: the
 //! configuration keeps the limits below that.
@@ -12,8 +12,10 @@ use std::time::Duration;
 
 use accord_config::EdgeConfig;
 use bytes::Bytes;
+use pingora::apps::HttpServerOptions;
 use pingora::http::RequestHeader;
 use pingora::prelude::HttpPeer;
+use pingora::protocols::http::v2::server::{H2Options, default_h2_options};
 use pingora::proxy::Session;
 use pingora::{Error, ErrorType, Result};
 
@@ -163,6 +165,20 @@ impl Limits {
         if session.get_keepalive().is_some() {
             session.set_keepalive(Some(self.client_keepalive_secs));
         }
+    }
+
+    /// The HTTP/2 settings of the HTTPS listener (`edge.tls.http2`): an idle connection is
+    /// closed after the keep-alive time, and the header list a client may send (HPACK-decoded,
+    /// 32 bytes counted per header on top of name and value) holds any head
+    /// [`Self::check_head`] could accept, so a head too large is answered 431 by that check
+    /// as over HTTP/1.1. Pingora's bounded defaults (100 concurrent streams) stay.
+    pub fn http2(&self) -> (HttpServerOptions, H2Options) {
+        let mut options = HttpServerOptions::default();
+        options.h2_idle_timeout = Some(Duration::from_secs(self.client_keepalive_secs));
+        let mut h2 = default_h2_options();
+        let list = self.max_header_bytes + 32 * self.max_header_count;
+        h2.max_header_list_size(u32::try_from(list.max(64 * 1024)).unwrap_or(u32::MAX));
+        (options, h2)
     }
 
     /// Sets the upstream connection's timeouts. WebSockets get `websocket_idle_secs` in place

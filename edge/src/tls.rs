@@ -33,8 +33,10 @@ use rustls::sign::CertifiedKey;
 
 use crate::acme::{ACME_TLS_ALPN, Challenges};
 
-/// The ALPN protocol of HTTP/1.1, the only application protocol the edge speaks over TLS.
+/// The ALPN protocol of HTTP/1.1.
 pub const ALPN_HTTP1: &[u8] = b"http/1.1";
+/// The ALPN protocol of HTTP/2 (`edge.tls.http2`).
+pub const ALPN_H2: &[u8] = b"h2";
 /// How long a client may take to complete the TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -253,10 +255,13 @@ impl ResolvesServerCert for CertStore {
     }
 }
 
-/// The rustls server configuration of the HTTPS listener: TLS 1.2 and 1.3, HTTP/1.1 over ALPN
-/// (and `acme-tls/1` with `acme`, for TLS-ALPN-01 validations), certificates from `resolver`.
+/// The rustls server configuration of the HTTPS listener: TLS 1.2 and 1.3, HTTP/2 (with
+/// `http2`, preferred when the client offers both) and HTTP/1.1 over ALPN (and `acme-tls/1`
+/// with `acme`, for TLS-ALPN-01 validations), certificates from `resolver`. Pingora's HTTP app
+/// speaks HTTP/2 on a stream whose negotiated protocol is `h2`.
 pub fn server_config(
     resolver: Arc<dyn ResolvesServerCert>,
+    http2: bool,
     acme: bool,
 ) -> anyhow::Result<Arc<rustls::ServerConfig>> {
     let mut config = rustls::ServerConfig::builder_with_provider(provider())
@@ -264,7 +269,12 @@ pub fn server_config(
         .context("TLS protocol versions")?
         .with_no_client_auth()
         .with_cert_resolver(resolver);
-    config.alpn_protocols = vec![ALPN_HTTP1.to_vec()];
+    // rustls picks the first protocol of this list that the client offers.
+    config.alpn_protocols = if http2 {
+        vec![ALPN_H2.to_vec(), ALPN_HTTP1.to_vec()]
+    } else {
+        vec![ALPN_HTTP1.to_vec()]
+    };
     if acme {
         config.alpn_protocols.push(ACME_TLS_ALPN.to_vec());
     }

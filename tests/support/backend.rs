@@ -1,5 +1,5 @@
 //! Plain backends for the edge tests: a keep-alive HTTP backend (`/hang` never answers,
-//! anything else gets 200 with a JSON body naming the path, `X-Forwarded-Proto` and
+//! anything else gets 200 with a JSON body naming the path, `Host`, `X-Forwarded-Proto` and
 //! `X-Forwarded-For`) and a WebSocket echo.
 
 use std::sync::Arc;
@@ -75,6 +75,7 @@ pub async fn backend() -> (u16, Arc<AtomicUsize>) {
                     };
                     let body = serde_json::json!({
                         "path": path,
+                        "host": header("host"),
                         "proto": header("x-forwarded-proto"),
                         "xff": header("x-forwarded-for"),
                     })

@@ -91,8 +91,18 @@ impl TestCa {
     /// address sends none) and completes the handshake, checking the certificate against this
     /// CA and `name`.
     pub async fn connect(&self, port: u16, name: &str) -> std::io::Result<TlsStream<TcpStream>> {
+        self.connect_offering(port, name, &[b"http/1.1"]).await
+    }
+
+    /// [`Self::connect`], offering the application protocols `alpn` (most preferred first).
+    pub async fn connect_offering(
+        &self,
+        port: u16,
+        name: &str,
+        alpn: &[&[u8]],
+    ) -> std::io::Result<TlsStream<TcpStream>> {
         let tcp = TcpStream::connect(("127.0.0.1", port)).await?;
-        let connector = TlsConnector::from(self.client_config(&[b"http/1.1"]));
+        let connector = TlsConnector::from(self.client_config(alpn));
         let server = ServerName::try_from(name.to_owned()).unwrap();
         connector.connect(server, tcp).await
     }

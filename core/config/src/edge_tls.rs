@@ -1,5 +1,5 @@
 //! The `[edge.tls]` section: HTTPS on the edge (certificates from files chosen by SNI, their hot
-//! reload, the HTTP→HTTPS redirect and HSTS), its defaults and its validation rules.
+//! reload, HTTP/2, the HTTP→HTTPS redirect and HSTS), its defaults and its validation rules.
 //!
 //! Every field's `///` comment is copied into the generated sample file (`accord config sample`).
 
@@ -42,6 +42,13 @@ pub struct EdgeTlsConfig {
     /// restart needed. A pair that cannot be read or does not match keeps the previous
     /// certificate (and the error is logged). At least 1.
     pub reload_secs: u64,
+    /// Offer HTTP/2 (ALPN `h2`) beside HTTP/1.1: clients that ask for it (browsers, curl,
+    /// most HTTP libraries) send all their requests as concurrent streams over one connection.
+    /// Each request is routed, filtered, throttled and logged like an HTTP/1.1 one and goes
+    /// upstream as HTTP/1.1. WebSocket upgrades (`wss://`) always use HTTP/1.1, which clients
+    /// ask for on those connections. Idle HTTP/2 connections are closed after
+    /// `edge.timeouts.client_keepalive_secs`. Off: HTTP/1.1 only.
+    pub http2: bool,
     /// Answer every request on the plain listener (`edge.listen`) with a permanent redirect
     /// (308, which keeps the method and body) to the same host, path and query over HTTPS,
     /// except ACME's HTTP-01 challenges (`/.well-known/acme-challenge/...`), which are still
@@ -82,6 +89,7 @@ impl Default for EdgeTlsConfig {
             certificates: Vec::new(),
             default: None,
             reload_secs: 10,
+            http2: true,
             redirect_http: false,
             redirect_port: 0,
             hsts: EdgeHstsConfig::default(),
