@@ -1,7 +1,8 @@
 //! HTTP/2 on the edge's HTTPS listener (`edge.tls.http2`) through `accord edge`: a client
 //! offering `h2` gets it, sends concurrent requests over one connection, and each is routed
 //! upstream as HTTP/1.1 (with `Host` from `:authority` and `X-Forwarded-Proto: https`),
-//! throttled with Discord's 429, answered with HSTS and written to the access log as
+//! throttled with Discord's 429, held to the head and body limits (431, 413), answered with
+//! HSTS and written to the access log as
 //! `HTTP/2.0`; an idle connection is closed after the keep-alive time; a client offering only
 //! HTTP/1.1 gets HTTP/1.1; with `http2 = false` nobody gets HTTP/2.
 
@@ -20,7 +21,8 @@ use tokio_rustls::client::TlsStream;
 
 /// Writes `accord.toml`: the edge with its HTTPS listener on `tls` (certificate files
 /// `cert`/`key` for `a.test`, `http2` on or off), every path to the backend `app`, a per-address
-/// throttle of 2 requests a minute on `/limited`, HSTS, a keep-alive time of 1 s, and the access
+/// throttle of 2 requests a minute on `/limited`, HSTS, a keep-alive time of 1 s, heads of at
+/// most 2048 bytes and bodies of at most 1024, and the access
 /// log in `access.log`.
 fn write_config(
     dir: &Path,
@@ -38,7 +40,8 @@ fn write_config(
          limit = 2, window_secs = 60 }}]\n\
          [edge.tls]\nenabled = true\nlisten = \"127.0.0.1:{tls}\"\nhttp2 = {http2}\n\
          certificates = [{{ hostnames = [\"a.test\"], cert_path = \"{cert}\", key_path = \"{key}\" }}]\n\
-         [edge.tls.hsts]\nmax_age_secs = 600\n[edge.timeouts]\nclient_keepalive_secs = 1\n",
+         [edge.tls.hsts]\nmax_age_secs = 600\n[edge.timeouts]\nclient_keepalive_secs = 1\n\
+         [edge.limits]\nmax_header_bytes = 2048\nmax_body_bytes = 1024\n",
         plain = free_port(),
         admin = free_port(),
         log = dir.join("access.log").display(),
@@ -65,15 +68,31 @@ async fn get(
     client: &h2::client::SendRequest<Bytes>,
     path: &str,
 ) -> (u16, http::HeaderMap, Vec<u8>) {
+    let req = http::Request::get(format!("https://a.test{path}"))
+        .body(())
+        .unwrap();
+    send(client, req, None).await
+}
+
+/// Sends `req` (with `body` as its data, if any) on the HTTP/2 connection `client`; returns the
+/// status, the headers and the body of the answer.
+async fn send(
+    client: &h2::client::SendRequest<Bytes>,
+    req: http::Request<()>,
+    body: Option<Bytes>,
+) -> (u16, http::HeaderMap, Vec<u8>) {
     let mut client = client
         .clone()
         .ready()
         .await
         .expect("the connection takes a stream");
-    let req = http::Request::get(format!("https://a.test{path}"))
-        .body(())
-        .unwrap();
-    let (resp, _) = client.send_request(req, true).expect("request sent");
+    let (resp, mut stream) = client
+        .send_request(req, body.is_none())
+        .expect("request sent");
+    if let Some(body) = body {
+        // Capacity is granted as the edge reads; the answer may come before it all went.
+        let _ = stream.send_data(body, true);
+    }
     let resp = tokio::time::timeout(Duration::from_secs(10), resp)
         .await
         .expect("an answer in time")
@@ -147,12 +166,39 @@ async fn http2_clients_get_http2_and_each_request_is_routed_throttled_and_logged
         "a throttled request costs the upstream nothing"
     );
 
+    // The limits hold per stream: a head past `max_header_bytes` gets 431 and a body past
+    // `max_body_bytes` 413, neither reaching the upstream, and the connection serves on.
+    let before = seen.load(std::sync::atomic::Ordering::SeqCst);
+    let req = http::Request::get("https://a.test/big-head")
+        .header("x-filler", "f".repeat(3000))
+        .body(())
+        .unwrap();
+    assert_eq!(send(&client, req, None).await.0, 431);
+    let req = http::Request::post("https://a.test/big-body")
+        .header("content-length", "2000")
+        .body(())
+        .unwrap();
+    let (status, _, body) = send(&client, req, Some(Bytes::from(vec![b'x'; 2000]))).await;
+    assert_eq!(status, 413);
+    let body: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(body["code"], 40005);
+    let req = http::Request::post("https://a.test/small-body")
+        .body(())
+        .unwrap();
+    let (status, _, body) = send(&client, req, Some(Bytes::from_static(b"hello"))).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(
+        seen.load(std::sync::atomic::Ordering::SeqCst) - before,
+        1,
+        "only the small request reached the upstream"
+    );
+
     // The access log names the protocol.
     let log = dir.path().join("access.log");
     let deadline = Instant::now() + Duration::from_secs(10);
     let text = loop {
         let text = std::fs::read_to_string(&log).unwrap_or_default();
-        if text.lines().count() >= 13 {
+        if text.lines().count() >= 16 {
             break text;
         }
         assert!(Instant::now() < deadline, "{text:?}");
