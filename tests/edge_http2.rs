@@ -2,9 +2,9 @@
 //! offering `h2` gets it, sends concurrent requests over one connection, and each is routed
 //! upstream as HTTP/1.1 (with `Host` from `:authority` and `X-Forwarded-Proto: https`),
 //! throttled with Discord's 429, held to the head and body limits (431, 413), answered with
-//! HSTS and written to the access log as
-//! `HTTP/2.0`; an idle connection is closed after the keep-alive time; a client offering only
-//! HTTP/1.1 gets HTTP/1.1; with `http2 = false` nobody gets HTTP/2.
+//! HSTS and written to the access log as `HTTP/2.0`; an idle connection is closed after the
+//! keep-alive time; a client offering only HTTP/1.1 gets HTTP/1.1; with `http2 = false` nobody
+//! gets HTTP/2.
 
 mod support;
 
