@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
-use support::{accord, free_port, start, stop};
+use support::{accord, edge_cmd, free_port, start, stop};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::tungstenite::Message;
@@ -118,12 +118,6 @@ fn write_config(dir: &Path, edge_port: u16, app: &[String], ip_filter: &str, ext
          [edge.upstreams]\napp = [{app}]\n[edge.ip_filter]\n{ip_filter}\n{extra}\n"
     );
     std::fs::write(dir.join("accord.toml"), toml).unwrap();
-}
-
-fn edge_cmd(dir: &Path) -> std::process::Command {
-    let mut cmd = accord(dir, free_port(), Some("postgres://nobody@127.0.0.1:1/none"));
-    cmd.arg("edge");
-    cmd
 }
 
 /// GET through the edge with an optional `X-Forwarded-For`; returns status and JSON body.

@@ -19,7 +19,7 @@ use rustls::pki_types::pem::PemObject;
 use support::backend::backend;
 use support::pebble::Pebble;
 use support::tls::{connect_trusting, get, peer_cert};
-use support::{accord, free_port, start, stop};
+use support::{edge_cmd, free_port, start, stop};
 
 /// Writes `accord.toml`: the edge on `plain`/`tls` in front of `app`, ACME from `pebble` for
 /// `domains` with `challenge`, renewing `renew_days` before expiry, checking every second.
@@ -49,12 +49,6 @@ fn write_config(
         storage = dir.join("acme").display(),
     );
     std::fs::write(dir.join("accord.toml"), toml).unwrap();
-}
-
-fn edge_cmd(dir: &Path) -> std::process::Command {
-    let mut cmd = accord(dir, free_port(), Some("postgres://nobody@127.0.0.1:1/none"));
-    cmd.arg("edge");
-    cmd
 }
 
 /// Waits (up to 60 s) until the edge serves, for `name`, a certificate chaining to `root`

@@ -9,21 +9,20 @@
 mod support;
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use serde_json::Value;
 use support::backend::backend;
 use support::tls::TestCa;
-use support::{accord, free_port, start, stop};
+use support::{edge_cmd, free_port, start, stop, wait_for_lines};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 
 /// Writes `accord.toml`: the edge with its HTTPS listener on `tls` (certificate files
 /// `cert`/`key` for `a.test`, `http2` on or off), every path to the backend `app`, a per-address
 /// throttle of 2 requests a minute on `/limited`, HSTS, a keep-alive time of 1 s, heads of at
-/// most 2048 bytes and bodies of at most 1024, and the access
-/// log in `access.log`.
+/// most 2048 bytes and bodies of at most 1024, and the access log in `access.log`.
 fn write_config(
     dir: &Path,
     tls: u16,
@@ -49,12 +48,6 @@ fn write_config(
         key = key.display(),
     );
     std::fs::write(dir.join("accord.toml"), toml).unwrap();
-}
-
-fn edge_cmd(dir: &Path) -> std::process::Command {
-    let mut cmd = accord(dir, free_port(), Some("postgres://nobody@127.0.0.1:1/none"));
-    cmd.arg("edge");
-    cmd
 }
 
 /// The application protocol the handshake settled on.
@@ -194,16 +187,7 @@ async fn http2_clients_get_http2_and_each_request_is_routed_throttled_and_logged
     );
 
     // The access log names the protocol.
-    let log = dir.path().join("access.log");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let text = loop {
-        let text = std::fs::read_to_string(&log).unwrap_or_default();
-        if text.lines().count() >= 16 {
-            break text;
-        }
-        assert!(Instant::now() < deadline, "{text:?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let text = wait_for_lines(&dir.path().join("access.log"), 16).await;
     assert!(text.contains("\"GET /h2/3?q=3 HTTP/2.0\" 200 "), "{text}");
     assert!(text.contains("\"GET /limited HTTP/2.0\" 429 "), "{text}");
     // Left idle past `client_keepalive_secs` (1 s here), the connection is closed by the edge

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::{accord, free_port, start, stop};
+use support::{edge_cmd, free_port, start, stop};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -67,12 +67,6 @@ fn write_config(dir: &Path, edge: u16, admin: u16, app: u16, extra: &str, tables
          [edge.upstreams]\napp = [\"127.0.0.1:{app}\"]\n{tables}\n"
     );
     std::fs::write(dir.join("accord.toml"), toml).unwrap();
-}
-
-fn edge_cmd(dir: &Path) -> std::process::Command {
-    let mut cmd = accord(dir, free_port(), Some("postgres://nobody@127.0.0.1:1/none"));
-    cmd.arg("edge");
-    cmd
 }
 
 /// A request through the edge: status, headers and JSON body.

@@ -12,7 +12,7 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
 use support::backend::{backend, ws_backend};
-use support::{accord, free_port, start, stop};
+use support::{edge_cmd, free_port, start, stop, wait_for_lines};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -31,12 +31,6 @@ fn write_config(dir: &Path, edge: u16, app: &str, live: u16, ws: u16, extra: &st
         admin = free_port()
     );
     std::fs::write(dir.join("accord.toml"), toml).unwrap();
-}
-
-fn edge_cmd(dir: &Path) -> std::process::Command {
-    let mut cmd = accord(dir, free_port(), Some("postgres://nobody@127.0.0.1:1/none"));
-    cmd.arg("edge");
-    cmd
 }
 
 /// Status and JSON body of a response.
@@ -161,15 +155,7 @@ async fn the_access_log_writes_one_line_per_request_in_both_formats() {
             .await
             .unwrap();
         assert_eq!(resp.status(), 200);
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        let text = loop {
-            let text = std::fs::read_to_string(&log).unwrap_or_default();
-            if text.lines().count() >= 2 {
-                break text;
-            }
-            assert!(std::time::Instant::now() < deadline, "{text:?}");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        };
+        let text = wait_for_lines(&log, 2).await;
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 2, "{text}");
         let upstream = format!("127.0.0.1:{app}");

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use support::backend::backend;
-use support::{Running, accord, free_port, start, stop};
+use support::{Running, free_port, start, stop};
 
 fn write_config(dir: &Path, edge: u16, admin: u16, app: u16) {
     let sock = dir.join("upgrade.sock");
@@ -29,8 +29,7 @@ fn write_config(dir: &Path, edge: u16, admin: u16, app: u16) {
 }
 
 fn edge_cmd(dir: &Path, upgrade: bool) -> Command {
-    let mut cmd = accord(dir, free_port(), Some("postgres://nobody@127.0.0.1:1/none"));
-    cmd.arg("edge");
+    let mut cmd = support::edge_cmd(dir);
     if upgrade {
         cmd.arg("--upgrade");
     }

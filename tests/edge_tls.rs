@@ -15,7 +15,7 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
 use support::backend::{backend, ws_backend};
 use support::tls::{TestCa, get, peer_cert};
-use support::{accord, free_port, start, stop};
+use support::{edge_cmd, free_port, start, stop};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
@@ -44,12 +44,6 @@ fn write_config(dir: &Path, ports: &Ports, app: u16, ws: u16, tls: &str, extra: 
         dead = free_port()
     );
     std::fs::write(dir.join("accord.toml"), toml).unwrap();
-}
-
-fn edge_cmd(dir: &Path) -> std::process::Command {
-    let mut cmd = accord(dir, free_port(), Some("postgres://nobody@127.0.0.1:1/none"));
-    cmd.arg("edge");
-    cmd
 }
 
 /// The TOML of a certificate entry.

@@ -56,6 +56,30 @@ pub fn accord(dir: &Path, port: u16, db_url: Option<&str>) -> Command {
     cmd
 }
 
+/// `accord edge` in `dir` (whose `accord.toml` the test wrote): the edge alone, given a
+/// database address nothing serves, since it needs none.
+pub fn edge_cmd(dir: &Path) -> Command {
+    let mut cmd = accord(dir, free_port(), Some("postgres://nobody@127.0.0.1:1/none"));
+    cmd.arg("edge");
+    cmd
+}
+
+/// The text of `path` once it has at least `lines` lines; panics after 10 s.
+pub async fn wait_for_lines(path: &Path, lines: usize) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        if text.lines().count() >= lines {
+            return text;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{path:?} has not {lines} lines: {text:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// A running server process, killed if a failing test leaves it behind.
 pub struct Running(pub Option<Child>);
 
