@@ -97,10 +97,16 @@ impl Pebble {
             management_port,
             ca,
         };
+        // Pebble opens its ACME and management listeners one after the other: wait for both.
         let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "pebble did not start listening");
-            std::thread::sleep(Duration::from_millis(50));
+        for listening in [port, management_port] {
+            while TcpStream::connect(("127.0.0.1", listening)).is_err() {
+                assert!(
+                    Instant::now() < deadline,
+                    "pebble did not start listening on {listening}"
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
         }
         pebble
     }
