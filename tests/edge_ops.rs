@@ -319,3 +319,42 @@ async fn raw_ok(edge: u16, parts: &[Vec<u8>]) -> String {
         .unwrap();
     String::from_utf8_lossy(&resp[..n]).into_owned()
 }
+
+/// Threads of process `pid` named `name`.
+fn threads_named(pid: u32, name: &str) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .filter(|comm| comm.trim_end() == name)
+        .count()
+}
+
+#[tokio::test]
+async fn edge_threads_sets_the_listeners_worker_threads() {
+    let (app, _) = backend().await;
+    let ws = ws_backend().await;
+    let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+    // Unset (0): one per CPU; otherwise the number given, whatever the CPU count.
+    for (extra, expected) in [("", cpus), ("threads = 3\n", 3), ("threads = 1\n", 1)] {
+        let dir = tempfile::tempdir().unwrap();
+        let edge = free_port();
+        write_config(
+            dir.path(),
+            edge,
+            &format!("127.0.0.1:{app}"),
+            app,
+            ws,
+            extra,
+        );
+        let (child, _) = start(edge_cmd(dir.path()));
+        let status = reqwest::get(format!("http://127.0.0.1:{edge}/x"))
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, 200);
+        let pid = child.0.as_ref().unwrap().id();
+        // Pingora names each listener's runtime threads after its service.
+        assert_eq!(threads_named(pid, "Accord edge"), expected, "{extra:?}");
+        assert!(stop(child).success());
+    }
+}

@@ -217,7 +217,10 @@ pub fn start_with(config: &Config, upgrade: bool) -> anyhow::Result<EdgeHandle> 
         .map(Arc::new);
 
     let conf = ServerConf {
-        threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+        threads: match edge.threads {
+            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            n => n as usize,
+        },
         // `EdgeHandle::stop` ends at once; after a hand-over (graceful upgrade), the old
         // process drains for `drain_secs`, then gives its runtimes a second.
         grace_period_seconds: Some(edge.drain_secs),

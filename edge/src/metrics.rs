@@ -10,8 +10,11 @@
 //! - `edge_ip_refused_total`: requests refused by the IP filter;
 //! - `edge_access_log_dropped_total`: access log lines dropped because the writer fell behind.
 
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use dashmap::DashMap;
+use metrics::{Counter, Histogram};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 
 /// Latency buckets in seconds: 100 µs to 10 s.
@@ -23,6 +26,16 @@ const BUCKETS: [f64; 14] = [
 pub struct EdgeMetrics {
     recorder: PrometheusRecorder,
     handle: PrometheusHandle,
+    /// Each upstream's request counters and latency histogram, looked up once: going through
+    /// the recorder for every request builds and hashes the labelled key each time.
+    upstreams: DashMap<String, Arc<UpstreamHandles>>,
+}
+
+/// The per-request metrics of one upstream.
+struct UpstreamHandles {
+    /// `edge_requests_total` by status class ([`CLASSES`]), registered on first use.
+    requests: [OnceLock<Counter>; CLASSES.len()],
+    latency: Histogram,
 }
 
 impl std::fmt::Debug for EdgeMetrics {
@@ -37,14 +50,14 @@ impl Default for EdgeMetrics {
     }
 }
 
-fn class(status: u16) -> &'static str {
+/// The status classes of `edge_requests_total`.
+const CLASSES: [&str; 6] = ["1xx", "2xx", "3xx", "4xx", "5xx", "other"];
+
+/// The index in [`CLASSES`] of `status`'s class.
+fn class(status: u16) -> usize {
     match status {
-        100..=199 => "1xx",
-        200..=299 => "2xx",
-        300..=399 => "3xx",
-        400..=499 => "4xx",
-        500..=599 => "5xx",
-        _ => "other",
+        100..=599 => usize::from(status / 100 - 1),
+        _ => CLASSES.len() - 1,
     }
 }
 
@@ -57,7 +70,11 @@ impl EdgeMetrics {
             .unwrap_or_else(|_| PrometheusBuilder::new());
         let recorder = builder.build_recorder();
         let handle = recorder.handle();
-        Self { recorder, handle }
+        Self {
+            recorder,
+            handle,
+            upstreams: DashMap::new(),
+        }
     }
 
     fn with<T>(&self, f: impl FnOnce() -> T) -> T {
@@ -66,13 +83,30 @@ impl EdgeMetrics {
 
     /// One response sent, from `upstream` (or `edge`), with `status`, after `latency`.
     pub fn request(&self, upstream: &str, status: u16, latency: Duration) {
-        let upstream = upstream.to_owned();
-        self.with(|| {
-            metrics::counter!("edge_requests_total", "upstream" => upstream.clone(), "class" => class(status))
-                .increment(1);
-            metrics::histogram!("edge_request_duration_seconds", "upstream" => upstream)
-                .record(latency.as_secs_f64());
-        });
+        let handles = match self.upstreams.get(upstream) {
+            Some(h) => h.clone(),
+            None => {
+                let name = upstream.to_owned();
+                let latency = self.with(|| {
+                    metrics::histogram!("edge_request_duration_seconds", "upstream" => name.clone())
+                });
+                let fresh = Arc::new(UpstreamHandles {
+                    requests: Default::default(),
+                    latency,
+                });
+                self.upstreams.entry(name).or_insert(fresh).clone()
+            }
+        };
+        let class = class(status);
+        handles.requests[class]
+            .get_or_init(|| {
+                let upstream = upstream.to_owned();
+                self.with(|| {
+                    metrics::counter!("edge_requests_total", "upstream" => upstream, "class" => CLASSES[class])
+                })
+            })
+            .increment(1);
+        handles.latency.record(latency.as_secs_f64());
     }
 
     /// An address was blocked.
@@ -126,15 +160,27 @@ mod tests {
     fn counters_and_histograms_are_rendered() {
         let m = EdgeMetrics::new();
         m.request("app", 204, Duration::from_micros(300));
+        m.request("app", 200, Duration::from_micros(300));
+        m.request("app", 503, Duration::from_micros(300));
         m.request("edge", 429, Duration::from_micros(50));
+        m.request("edge", 99, Duration::from_micros(50));
         m.throttled("login");
         m.blocked();
         m.access_log_dropped();
         let text = m.render(1);
         assert!(
-            text.contains(r#"edge_requests_total{upstream="app",class="2xx"} 1"#),
+            text.contains(r#"edge_requests_total{upstream="app",class="2xx"} 2"#),
             "{text}"
         );
+        for series in [
+            r#"edge_requests_total{upstream="app",class="5xx"} 1"#,
+            r#"edge_requests_total{upstream="edge",class="4xx"} 1"#,
+            r#"edge_requests_total{upstream="edge",class="other"} 1"#,
+            r#"edge_request_duration_seconds_count{upstream="app"} 3"#,
+        ] {
+            assert!(text.contains(series), "{series} in {text}");
+        }
+        assert!(!text.contains(r#"class="3xx""#), "{text}");
         assert!(
             text.contains(r#"edge_throttled_total{rule="login"} 1"#),
             "{text}"

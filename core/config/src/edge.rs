@@ -41,6 +41,10 @@ pub struct EdgeConfig {
     /// Address and port the edge listens on (plain HTTP). Pick a port no service listens on.
     #[serde(deserialize_with = "lenient::socket_addr")]
     pub listen: SocketAddr,
+    /// Worker threads of each of the edge's listeners (like nginx's `worker_processes`): the
+    /// plain listener and, when on, the HTTPS listener each run this many. `0` means one per
+    /// CPU.
+    pub threads: u32,
     /// After the configured `routes`, route to Accord's own services (upstreams `api`, `gateway`
     /// and `cdn`): `/api` to the REST API; `/gateway`, and WebSocket upgrade requests for any
     /// other path (clients open the gateway URL at `/?v=10`), to the gateway; the CDN's paths
@@ -130,6 +134,7 @@ impl Default for EdgeConfig {
         Self {
             enabled: false,
             listen: SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 3000)),
+            threads: 0,
             accord_routes: true,
             health_check_secs: 5,
             proxy_protocol: false,

@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# The edge's cost measured the way an operator runs it: `accord api`, `accord edge` and nginx
+# (Debian's package, the same configuration as `accord-edge-bench` gives it) each in its own
+# process, all driven by Debian's `wrk` over loopback. Prints one `wrk --latency` summary per
+# target, connection count and round.
+#
+#   apt-get install wrk nginx
+#   cargo build --release --bin accord
+#   benches/edge-wrk.sh [connections...]          # default: 1 32
+#
+# Environment: ACCORD (the binary; default $CARGO_TARGET_DIR/release/accord), SECONDS_EACH (5),
+# ROUNDS (2), WORKERS (nginx workers; default the CPU count), EDGE_THREADS (`edge.threads`;
+# default 0, one per CPU), PERF (a file: `perf record -g`
+# of the edge during its first 32-connection round, written there), KEEP (leave the work
+# directory in place).
+set -euo pipefail
+
+target="${CARGO_TARGET_DIR:-$HOME/.cache/accord/target}"
+accord="${ACCORD:-$target/release/accord}"
+seconds="${SECONDS_EACH:-5}"
+rounds="${ROUNDS:-2}"
+workers="${WORKERS:-$(nproc)}"
+conns=("$@")
+[ ${#conns[@]} -gt 0 ] || conns=(1 32)
+for tool in wrk nginx "$accord"; do
+  command -v "$tool" >/dev/null || { echo "missing $tool (see the header of $0)" >&2; exit 1; }
+done
+
+dir="$(mktemp -d /tmp/accord-edge-wrk.XXXXXX)"
+api_port=3101 edge_port=3100 admin_port=3110 nginx_port=3120
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  [ -n "${KEEP:-}" ] || rm -rf "$dir"
+}
+trap cleanup EXIT
+
+# One config for both Accord processes: the API on SQLite with its rate limits off; the edge
+# with one route to it and its throttle, blocking and access log off (nginx has none of them).
+cat >"$dir/accord.toml" <<EOF
+data_dir = "$dir/data"
+[instance]
+name = "edge-wrk"
+[api]
+listen = "127.0.0.1:$api_port"
+[database]
+url = "sqlite://$dir/accord.db?mode=rwc"
+[rate_limits]
+enabled = false
+[log]
+filter = "warn"
+[edge]
+listen = "127.0.0.1:$edge_port"
+threads = ${EDGE_THREADS:-0}
+admin_listen = "127.0.0.1:$admin_port"
+accord_routes = false
+routes = [{ path_prefix = "/", upstream = "api" }]
+access_log = "off"
+upgrade_sock = "$dir/upgrade.sock"
+[edge.upstreams]
+api = ["127.0.0.1:$api_port"]
+[edge.blocking]
+enabled = false
+[edge.throttle]
+enabled = false
+EOF
+
+mkdir -p "$dir/nginx"
+cat >"$dir/nginx.conf" <<EOF
+worker_processes $workers;
+daemon off;
+pid $dir/nginx.pid;
+error_log $dir/nginx-error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $dir/nginx/body;
+  proxy_temp_path $dir/nginx/proxy;
+  fastcgi_temp_path $dir/nginx/fastcgi;
+  uwsgi_temp_path $dir/nginx/uwsgi;
+  scgi_temp_path $dir/nginx/scgi;
+  keepalive_requests 1000000;
+  upstream api { server 127.0.0.1:$api_port; keepalive 256; keepalive_requests 1000000; }
+  server {
+    listen 127.0.0.1:$nginx_port;
+    location / {
+      proxy_pass http://api;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host \$host;
+      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+      proxy_set_header X-Forwarded-Proto \$scheme;
+    }
+  }
+}
+EOF
+
+wait_port() {
+  for _ in $(seq 1 300); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "nothing listens on 127.0.0.1:$1 ($2); see $dir" >&2
+  exit 1
+}
+
+# A process left on one of the ports would be measured instead of the one started here.
+for port in "$api_port" "$edge_port" "$admin_port" "$nginx_port"; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    echo "127.0.0.1:$port is already in use; stop what listens there first" >&2
+    exit 1
+  fi
+done
+
+"$accord" --config "$dir/accord.toml" api >"$dir/api.log" 2>&1 &
+pids+=($!)
+wait_port "$api_port" "accord api"
+"$accord" --config "$dir/accord.toml" edge >"$dir/edge.log" 2>&1 &
+edge_pid=$!
+pids+=("$edge_pid")
+wait_port "$edge_port" "accord edge"
+nginx -c "$dir/nginx.conf" -p "$dir/nginx" >"$dir/nginx.log" 2>&1 &
+nginx_pid=$!
+pids+=("$nginx_pid")
+wait_port "$nginx_port" nginx
+api_pid="${pids[0]}"
+nginx_workers="$(pgrep -P "$nginx_pid" | tr '\n' ' ')"
+
+# User and system CPU ticks used so far by the processes given.
+ticks() { for p in "$@"; do awk '{print $14, $15}' "/proc/$p/stat"; done | awk '{u+=$1; s+=$2} END {print u+0, s+0}'; }
+tick_us=$((1000000 / $(getconf CLK_TCK)))
+
+url() { echo "http://127.0.0.1:$1/api/v10/gateway"; }
+# Every target answers before the runs start (and warms up its connections).
+for port in "$api_port" "$edge_port" "$nginx_port"; do
+  curl -fsS "$(url "$port")" >/dev/null
+  wrk -t1 -c8 -d1s "$(url "$port")" >/dev/null
+done
+
+echo "uptime: $(uptime)"
+profiled=""
+for round in $(seq 1 "$rounds"); do
+  for c in "${conns[@]}"; do
+    for target in direct:$api_port edge:$edge_port nginx:$nginx_port; do
+      name="${target%%:*}" port="${target##*:}"
+      perf_pid=""
+      if [ -n "${PERF:-}" ] && [ -z "$profiled" ] && [ "$name" = edge ] && [ "$c" -ge 32 ]; then
+        perf record -g -o "$PERF" -p "$edge_pid" -- sleep "$seconds" >/dev/null 2>&1 &
+        perf_pid=$!
+        profiled=1
+      fi
+      # The CPU per request of the process measured: the API when direct, the proxy's own
+      # (the API's per request is the same behind either proxy) otherwise.
+      case "$name" in
+        direct) cpu_pids=("$api_pid") ;;
+        edge) cpu_pids=("$edge_pid") ;;
+        nginx) cpu_pids=($nginx_workers) ;;
+      esac
+      echo "== round $round, $c connections, $name"
+      read -r u0 s0 < <(ticks "${cpu_pids[@]}")
+      out="$(wrk -t1 -c"$c" -d"${seconds}s" --latency "$(url "$port")")"
+      read -r u1 s1 < <(ticks "${cpu_pids[@]}")
+      echo "$out" | grep -E 'Requests/sec|^ +(50|99)%|Latency  '
+      n="$(echo "$out" | awk '/requests in/ {print $1}')"
+      awk -v u=$((u1 - u0)) -v s=$((s1 - s0)) -v t="$tick_us" -v n="$n" -v who="$name" \
+        'BEGIN {printf "  CPU per request (%s): user %.1f µs, system %.1f µs\n", who == "direct" ? "API" : who, u * t / n, s * t / n}'
+      [ -z "$perf_pid" ] || wait "$perf_pid" || true
+    done
+  done
+done
