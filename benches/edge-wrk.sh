@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The edge's cost measured the way an operator runs it: `accord api`, `accord edge` and nginx
-# (Debian's package, the same configuration as `accord-edge-bench` gives it) each in its own
+# (Debian's package, `nginx.conf.in`, as `accord-edge-bench` gives it) each in its own
 # process, all driven by Debian's `wrk` over loopback. Prints one `wrk --latency` summary per
 # target, connection count and round.
 #
@@ -67,34 +67,9 @@ enabled = false
 EOF
 
 mkdir -p "$dir/nginx"
-cat >"$dir/nginx.conf" <<EOF
-worker_processes $workers;
-daemon off;
-pid $dir/nginx.pid;
-error_log $dir/nginx-error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $dir/nginx/body;
-  proxy_temp_path $dir/nginx/proxy;
-  fastcgi_temp_path $dir/nginx/fastcgi;
-  uwsgi_temp_path $dir/nginx/uwsgi;
-  scgi_temp_path $dir/nginx/scgi;
-  keepalive_requests 1000000;
-  upstream api { server 127.0.0.1:$api_port; keepalive 256; keepalive_requests 1000000; }
-  server {
-    listen 127.0.0.1:$nginx_port;
-    location / {
-      proxy_pass http://api;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header Host \$host;
-      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
-      proxy_set_header X-Forwarded-Proto \$scheme;
-    }
-  }
-}
-EOF
+sed -e "s|@WORKERS@|$workers|; s|@DIR@|$dir/nginx|g; s|@ACCESS_LOG@|access_log off;|" \
+  -e "s|@API@|127.0.0.1:$api_port|; s|@PORT@|$nginx_port|" \
+  "$(dirname "$0")/nginx.conf.in" >"$dir/nginx.conf"
 
 wait_port() {
   for _ in $(seq 1 300); do

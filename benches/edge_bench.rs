@@ -78,7 +78,8 @@ fn wait_listening(addr: SocketAddr, what: &str) {
 }
 
 /// nginx as a reverse proxy to `api` on `port`, with `workers` worker processes, upstream
-/// keep-alive, `X-Forwarded-For`, and the access log in `dir` or off.
+/// keep-alive, `X-Forwarded-For`, and the access log in `dir` or off: `nginx.conf.in`, the
+/// configuration `edge-wrk.sh` gives nginx too.
 fn nginx_config(dir: &Path, port: u16, api: SocketAddr, workers: usize, log: bool) -> String {
     let d = dir.display();
     let access = if log {
@@ -86,19 +87,12 @@ fn nginx_config(dir: &Path, port: u16, api: SocketAddr, workers: usize, log: boo
     } else {
         "access_log off;".into()
     };
-    format!(
-        "worker_processes {workers};\ndaemon off;\npid {d}/nginx.pid;\nerror_log {d}/nginx-error.log warn;\n\
-         events {{ worker_connections 4096; }}\n\
-         http {{\n  {access}\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n\
-         fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n\
-         keepalive_requests 1000000;\n\
-         upstream api {{ server {api}; keepalive 256; keepalive_requests 1000000; }}\n\
-         server {{\n    listen 127.0.0.1:{port};\n    location / {{\n      proxy_pass http://api;\n\
-         proxy_http_version 1.1;\n      proxy_set_header Connection \"\";\n\
-         proxy_set_header Host $host;\n\
-         proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n\
-         proxy_set_header X-Forwarded-Proto $scheme;\n    }}\n  }}\n}}\n"
-    )
+    include_str!("nginx.conf.in")
+        .replace("@WORKERS@", &workers.to_string())
+        .replace("@DIR@", &d.to_string())
+        .replace("@ACCESS_LOG@", &access)
+        .replace("@API@", &api.to_string())
+        .replace("@PORT@", &port.to_string())
 }
 
 /// nginx, killed when dropped.

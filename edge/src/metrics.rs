@@ -10,7 +10,7 @@
 //! - `edge_ip_refused_total`: requests refused by the IP filter;
 //! - `edge_access_log_dropped_total`: access log lines dropped because the writer fell behind.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use dashmap::DashMap;
@@ -28,7 +28,7 @@ pub struct EdgeMetrics {
     handle: PrometheusHandle,
     /// Each upstream's request counters and latency histogram, looked up once: going through
     /// the recorder for every request builds and hashes the labelled key each time.
-    upstreams: DashMap<String, Arc<UpstreamHandles>>,
+    upstreams: DashMap<String, UpstreamHandles>,
 }
 
 /// The per-request metrics of one upstream.
@@ -83,19 +83,19 @@ impl EdgeMetrics {
 
     /// One response sent, from `upstream` (or `edge`), with `status`, after `latency`.
     pub fn request(&self, upstream: &str, status: u16, latency: Duration) {
+        // The name is allocated only for an upstream not seen before.
         let handles = match self.upstreams.get(upstream) {
-            Some(h) => h.clone(),
-            None => {
-                let name = upstream.to_owned();
-                let latency = self.with(|| {
-                    metrics::histogram!("edge_request_duration_seconds", "upstream" => name.clone())
-                });
-                let fresh = Arc::new(UpstreamHandles {
+            Some(handles) => handles,
+            None => self
+                .upstreams
+                .entry(upstream.to_owned())
+                .or_insert_with(|| UpstreamHandles {
                     requests: Default::default(),
-                    latency,
-                });
-                self.upstreams.entry(name).or_insert(fresh).clone()
-            }
+                    latency: self.with(|| {
+                        metrics::histogram!("edge_request_duration_seconds", "upstream" => upstream.to_owned())
+                    }),
+                })
+                .downgrade(),
         };
         let class = class(status);
         handles.requests[class]
