@@ -254,7 +254,7 @@ async fn post_marked(
     let answered = now_us().saturating_sub(sent);
     let mut count = 0;
     let (mut p50, mut max, mut wire, mut json_bytes) = (Vec::new(), 0, 0, 0);
-    let (mut kp50, mut kmax) = (Vec::new(), 0);
+    let (mut kp50, mut kp90, mut kp99, mut kmax) = (Vec::new(), Vec::new(), Vec::new(), 0);
     for c in clients.iter_mut() {
         let line = c
             .wait_for(&format!("DELIVERED id={id} "), Duration::from_secs(60))
@@ -263,16 +263,20 @@ async fn post_marked(
         p50.push(field(&line, "p50_us"));
         max = max.max(field(&line, "max_us"));
         kp50.push(field(&line, "kp50_us"));
+        kp90.push(field(&line, "kp90_us"));
+        kp99.push(field(&line, "kp99_us"));
         kmax = kmax.max(field(&line, "kmax_us"));
         wire = wire.max(field(&line, "wire_bytes"));
         json_bytes = json_bytes.max(field(&line, "json_bytes"));
     }
     println!(
-        "message {id}{label}: POST answered after {:.1} ms; delivered to {count} sessions, last read after {:.1} ms (per-process p50 {:?} µs), last in a client's socket after {:.1} ms (p50 {:?} µs), MESSAGE_CREATE {json_bytes} bytes JSON, {wire} bytes on the wire",
+        "message {id}{label}: POST answered after {:.1} ms; delivered to {count} sessions, last read after {:.1} ms (per-process p50 {:?} µs), last in a client's socket after {:.1} ms (p50 {:?} p90 {:?} p99 {:?} µs), MESSAGE_CREATE {json_bytes} bytes JSON, {wire} bytes on the wire",
         answered as f64 / 1000.0,
         max as f64 / 1000.0,
         p50,
         kmax as f64 / 1000.0,
-        kp50
+        kp50,
+        kp90,
+        kp99
     );
 }

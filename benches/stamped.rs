@@ -1,6 +1,13 @@
 //! A client TCP stream that remembers when the kernel received the bytes it last read
 //! (`SO_TIMESTAMPNS`), so the load generator can tell when a frame reached the client's socket
 //! apart from when the client, sharing the machine's cores with the server, got round to it.
+//!
+//! The time is that of the newest data in what was read, and more than that: TCP merges a
+//! segment that arrives while earlier data waits unread into that data's buffer, and the merged
+//! buffer takes the newer segment's time. So a frame that waited in the socket while the
+//! client sent something the server answers (a heartbeat, answered by its ACK within ~50 µs)
+//! is dated by the answer's arrival. The client therefore holds a heartbeat back while its
+//! socket has unread data ([`Unread`]).
 
 use std::io;
 use std::os::fd::AsRawFd;
@@ -32,9 +39,29 @@ impl Stamped {
         })
     }
 
+    /// A way to ask whether the socket holds data not read yet.
+    pub fn unread(&self) -> Unread {
+        Unread(self.stream.as_raw_fd())
+    }
+
     /// Where the receive time of the last read is kept.
     pub fn clock(&self) -> Arc<AtomicU64> {
         self.last.clone()
+    }
+}
+
+/// Asks a [`Stamped`] stream's socket whether data waits unread; valid while the stream lives.
+#[derive(Debug, Clone, Copy)]
+pub struct Unread(i32);
+
+impl Unread {
+    /// Whether at least one byte waits in the socket (a non-blocking peek).
+    pub fn any(self) -> bool {
+        let mut byte = [0u8; 1];
+        matches!(
+            nix::sys::socket::recv(self.0, &mut byte, MsgFlags::MSG_PEEK | MsgFlags::MSG_DONTWAIT),
+            Ok(n) if n > 0
+        )
     }
 }
 
