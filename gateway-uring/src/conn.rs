@@ -6,7 +6,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
-use accord_gateway_encoding::{CompressKind, Compressor};
+use accord_gateway_encoding::{CompressKind, CompressSettings, Compressor};
 use accord_gateway_transport::codec::{self, HEADROOM, OP_BINARY};
 use accord_gateway_transport::{Conn, Incoming, WsError, WsReader, WsWriter};
 use accord_model::{CloseCode, OpCode};
@@ -37,6 +37,8 @@ pub struct ThreadCtx {
     pub heartbeat_interval: Duration,
     /// Slack past the interval before a silent client is dropped.
     pub heartbeat_grace: Duration,
+    /// How compressed connections compress (checked at start: every kind accepts it).
+    pub compression: CompressSettings,
 }
 
 /// How the connection ended, for the session.
@@ -169,9 +171,19 @@ pub async fn serve(conn: Box<Conn>, ctx: Rc<ThreadCtx>) {
     let framer = Framer {
         encoding: params.encoding,
     };
+    let compressor = match Compressor::with_settings(params.compress, ctx.compression) {
+        Ok(c) => c,
+        Err(e) => {
+            // Only allocation can fail here (the settings were checked at start).
+            tracing::error!(error = %e, "cannot set up the connection's compression");
+            let code = CloseCode::UnknownError;
+            let _ = writer.close(code.code(), code.reason()).await;
+            return;
+        }
+    };
     let mut out = Out {
         writer,
-        compressor: Compressor::new(params.compress),
+        compressor,
         framer,
     };
 

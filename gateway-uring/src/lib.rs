@@ -26,6 +26,7 @@ use std::time::Duration;
 
 use accord_api::AppState;
 use accord_config::GatewayDriver;
+use accord_gateway_encoding::{CompressKind, CompressSettings, Compressor};
 use accord_gateway_transport::{Driver, Server, TransportConfig};
 use tokio::sync::watch;
 
@@ -95,6 +96,19 @@ impl Gateway {
                     key_path: key.into(),
                 }),
         };
+        let z = &cfg.compression;
+        let compression = CompressSettings {
+            zlib_level: z.zlib_level,
+            zlib_window_bits: z.zlib_window_bits,
+            zstd_level: z.zstd_level,
+            zstd_window_log: z.zstd_window_log,
+            zstd_hash_log: z.zstd_hash_log,
+            zstd_chain_log: z.zstd_chain_log,
+        };
+        // Refused here, at start, rather than by every compressed connection.
+        for kind in [CompressKind::ZlibStream, CompressKind::ZstdStream] {
+            Compressor::with_settings(kind, compression)?;
+        }
         let gate = Arc::new(ConcurrencyGate::default());
         let thread_hub = hub.clone();
         let heartbeat_interval = Duration::from_millis(cfg.heartbeat_interval_ms);
@@ -107,6 +121,7 @@ impl Gateway {
                 settings,
                 heartbeat_interval,
                 heartbeat_grace,
+                compression,
             });
             // This runs on the gateway thread: its connections' alarms ring at shutdown.
             clock::ring_all_on(shutdown_rx.clone());

@@ -137,3 +137,39 @@ async fn compressed_and_etf_sessions() {
     session_over(&env, &owner, &channel, "v=10&encoding=etf", Inflate::Etf).await;
     env.stop().await;
 }
+
+/// `gateway.compression` reaches the connections: at zlib level 0 deflate only stores, so a
+/// large GUILD_CREATE goes out no smaller than its JSON (at the default level 6 it shrinks
+/// several times), and it still decodes with one context.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compression_settings_come_from_the_config() {
+    let env = Env::start("sqlite", |c| c.gateway.compression.zlib_level = 0).await;
+    let (owner, _) = env.user("owner").await;
+    let (_, _channel) = env.guild(&owner, "Lounge").await;
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!(
+        "{}/?v=10&encoding=json&compress=zlib-stream",
+        env.ws
+    ))
+    .await
+    .unwrap();
+    let mut inflate = Inflate::Zlib(flate2::Decompress::new(true));
+    assert_eq!(next(&mut ws, &mut inflate).await["op"], 10);
+    let identify = json!({"op": 2, "d": {"token": owner, "properties": {}}});
+    ws.send(Message::text(identify.to_string())).await.unwrap();
+    assert_eq!(next(&mut ws, &mut inflate).await["t"], "READY");
+    let wire = loop {
+        if let Message::Binary(b) = ws.next().await.unwrap().unwrap() {
+            break b;
+        }
+    };
+    let guild = inflate.payload(&wire);
+    assert_eq!(guild["t"], "GUILD_CREATE", "{guild}");
+    let plain = serde_json::to_vec(&guild).unwrap().len();
+    assert!(plain > 1000, "a large payload: {plain} bytes");
+    assert!(
+        wire.len() >= plain,
+        "stored, not compressed: {} bytes on the wire for {plain} bytes of JSON",
+        wire.len()
+    );
+    env.stop().await;
+}

@@ -21,6 +21,7 @@ mod edge_acme;
 mod edge_limits;
 mod edge_ops;
 mod edge_tls;
+mod gateway_compression;
 mod interactions;
 mod lenient;
 mod rate_limits;
@@ -38,6 +39,7 @@ pub use edge_ops::{
     PINGORA_MAX_HEADERS,
 };
 pub use edge_tls::{EdgeHstsConfig, EdgeTlsCertificate, EdgeTlsConfig, EdgeTlsFiles};
+pub use gateway_compression::GatewayCompressionConfig;
 pub use interactions::InteractionsConfig;
 pub use rate_limits::*;
 pub use remote_images::RemoteImagesConfig;

@@ -126,6 +126,8 @@ pub struct GatewayConfig {
     #[serde(deserialize_with = "lenient::opt_string")]
     #[schemars(example = &"/etc/accord/gateway.key")]
     pub tls_key: Option<String>,
+    /// How `zlib-stream` and `zstd-stream` connections compress.
+    pub compression: crate::GatewayCompressionConfig,
 }
 
 impl Default for GatewayConfig {
@@ -145,6 +147,7 @@ impl Default for GatewayConfig {
             max_concurrency: 1,
             tls_cert: None,
             tls_key: None,
+            compression: crate::GatewayCompressionConfig::default(),
         }
     }
 }

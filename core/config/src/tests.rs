@@ -406,6 +406,14 @@ fn every_rule_names_its_key() {
             "bus.capacity: must be at least 16, got 15",
         ),
         (
+            "[gateway.compression]\nzstd_window_log = 40",
+            "gateway.compression.zstd_window_log: must be between 10 and 31, got 40",
+        ),
+        (
+            "[gateway.compression]\nzlib_level = 10",
+            "gateway.compression.zlib_level: must be between 0 and 9, got 10",
+        ),
+        (
             "[snowflake]\nworker_id = 40",
             "snowflake.worker_id: must be between 0 and 31, got 40",
         ),

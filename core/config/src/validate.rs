@@ -255,6 +255,28 @@ pub(crate) fn validate(c: &Config) -> Result<(), ConfigError> {
         1,
     );
     k.at_least("gateway.max_concurrency", c.gateway.max_concurrency, 1);
+    let z = &c.gateway.compression;
+    k.range("gateway.compression.zlib_level", z.zlib_level, 0, 9);
+    k.range(
+        "gateway.compression.zlib_window_bits",
+        z.zlib_window_bits,
+        9,
+        15,
+    );
+    k.range("gateway.compression.zstd_level", z.zstd_level, 1, 22);
+    k.range(
+        "gateway.compression.zstd_window_log",
+        z.zstd_window_log,
+        10,
+        31,
+    );
+    k.range("gateway.compression.zstd_hash_log", z.zstd_hash_log, 6, 30);
+    k.range(
+        "gateway.compression.zstd_chain_log",
+        z.zstd_chain_log,
+        6,
+        30,
+    );
     match (&c.gateway.tls_cert, &c.gateway.tls_key) {
         (Some(_), None) => k.fail("gateway.tls_key", "must be set with gateway.tls_cert"),
         (None, Some(_)) => k.fail("gateway.tls_cert", "must be set with gateway.tls_key"),

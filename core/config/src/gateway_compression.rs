@@ -1,0 +1,42 @@
+//! The `[gateway.compression]` section: how `zlib-stream` and `zstd-stream` connections
+//! compress, trading each connection's memory against the size of its messages.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Transport compression settings. The defaults hold an idle `zstd-stream` connection's
+/// context under 64 KiB; Discord's own tuning (zstd level 6 with `zstd_window_log = 18`,
+/// `zstd_hash_log = 16`, `zstd_chain_log = 16`) takes about 1.3 MiB per connection and makes
+/// messages deep in a busy stream ~15% smaller (see `benches/README.md`). A quiet
+/// `zlib-stream` connection gives its deflate state back whatever these say.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct GatewayCompressionConfig {
+    /// zlib compression level for `zlib-stream`, 0 (stored, no compression) to 9.
+    pub zlib_level: u32,
+    /// log2 of the deflate window for `zlib-stream`, 9 to 15 (how far back a message may
+    /// refer).
+    pub zlib_window_bits: u8,
+    /// zstd compression level for `zstd-stream`, 1 to 22.
+    pub zstd_level: i32,
+    /// zstd `windowLog` for `zstd-stream`, 10 to 31: log2 of how far back a message may refer.
+    /// Each step up doubles the context's buffers.
+    pub zstd_window_log: u32,
+    /// zstd `hashLog`, 6 to 30: log2 of the entries in the match finder's hash table.
+    pub zstd_hash_log: u32,
+    /// zstd `chainLog`, 6 to 30: log2 of the entries in the match finder's chain table.
+    pub zstd_chain_log: u32,
+}
+
+impl Default for GatewayCompressionConfig {
+    fn default() -> Self {
+        Self {
+            zlib_level: 6,
+            zlib_window_bits: 15,
+            zstd_level: 6,
+            zstd_window_log: 12,
+            zstd_hash_log: 10,
+            zstd_chain_log: 10,
+        }
+    }
+}
