@@ -5,7 +5,7 @@
 mod common;
 
 use accord_bus::Audience;
-use accord_model::{ChannelId, UserId};
+use accord_model::{ChannelId, Permissions, UserId};
 use common::{Events, Server, id_of};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -668,6 +668,65 @@ async fn deleting_threads(backend: &str) {
     s.stop().await;
 }
 
+/// A private thread's THREAD_DELETE goes to everyone who saw it: its members and those who may
+/// manage threads in its parent, not to other members of the guild.
+async fn deleting_a_private_thread_tells_who_saw_it(backend: &str) {
+    let s = start(backend).await;
+    let (owner, _member, gid, general) = setup(&s).await;
+    let moderator = s.register("moderator", "correct horse").await;
+    s.join(&gid, &moderator).await;
+    let (st, role) = call(
+        &s,
+        Method::POST,
+        &format!("/guilds/{gid}/roles"),
+        &owner,
+        Some(json!({"name": "thread keepers", "permissions": Permissions::MANAGE_THREADS.bits().to_string()})),
+    )
+    .await;
+    assert_eq!(st, 200, "{role}");
+    let moderator_id = s.user_id(&moderator).await;
+    let (st, body) = call(
+        &s,
+        Method::PUT,
+        &format!(
+            "/guilds/{gid}/members/{moderator_id}/roles/{}",
+            id_of(&role)
+        ),
+        &owner,
+        None,
+    )
+    .await;
+    assert_eq!(st, 204, "{body}");
+    let t = new_thread(&s, &general, &owner, json!({"name": "quiet", "type": 12})).await;
+    let tid = id_of(&t);
+    let mut ev = Events::new(&s);
+    let (st, body) = call(
+        &s,
+        Method::DELETE,
+        &format!("/channels/{tid}"),
+        &owner,
+        None,
+    )
+    .await;
+    assert_eq!(st, 200, "{body}");
+    let got = ev.expect(&["THREAD_DELETE"]);
+    assert_eq!(got[0].2["type"], 12);
+    let Audience::Users(mut told) = got[0].1.clone() else {
+        panic!("a private thread's deletion goes to users: {:?}", got[0].1);
+    };
+    told.sort_unstable();
+    let mut expected: Vec<UserId> = [s.user_id(&owner).await, moderator_id]
+        .iter()
+        .map(|id| id.parse().unwrap())
+        .collect();
+    expected.sort_unstable();
+    assert_eq!(
+        told, expected,
+        "the creator and the moderator, not the other member"
+    );
+    s.stop().await;
+}
+
 both_backends!(
     from_message_and_talking,
     private_threads_are_for_members,
@@ -675,4 +734,5 @@ both_backends!(
     idle_threads_archive_themselves,
     refusals_change_nothing,
     deleting_threads,
+    deleting_a_private_thread_tells_who_saw_it,
 );

@@ -219,8 +219,8 @@ async fn announce_created(state: &AppState, record: &ChannelRecord) -> ApiResult
 }
 
 /// THREAD_DELETE (id, guild, parent, type) for a thread already deleted: to those who see the
-/// parent for a public thread, to `members` for a private one (the thread is gone, so its
-/// viewers can no longer be computed from it).
+/// parent for a public thread, to `members` (who saw it) for a private one (the thread is
+/// gone, so its viewers can no longer be computed from it).
 async fn announce_deleted(state: &AppState, t: &ChannelRecord, members: Vec<UserId>) {
     let parent = ChannelId::from_i64(t.parent_id.unwrap_or_default());
     let payload = json!({
@@ -372,7 +372,8 @@ pub async fn update(
 }
 
 /// Deletes a thread (MANAGE_THREADS): THREAD_DELETE with its id, guild, parent and type — to
-/// those who see the parent for a public thread, to its members for a private one.
+/// those who see the parent for a public thread, to those who saw a private one (its members
+/// and those who may manage threads in its parent).
 pub async fn delete(
     state: &AppState,
     access: &ChannelAccess,
@@ -382,13 +383,12 @@ pub async fn delete(
     let guild = access.guild()?;
     let t = &access.channel;
     let members: Vec<UserId> = if t.kind == 12 {
-        state
-            .store
-            .thread_members(t.channel_id(), None, u32::MAX)
-            .await?
-            .iter()
-            .map(|m| UserId::from_i64(m.user_id))
-            .collect()
+        crate::services::viewers::of_private_thread(
+            state,
+            GuildId::from_i64(guild.guild.id),
+            t.channel_id(),
+        )
+        .await?
     } else {
         Vec::new()
     };

@@ -98,3 +98,30 @@ pub async fn can_view(
     }
     Ok(out)
 }
+
+/// Every member of `guild` who can see the private thread `thread` now: its members and those
+/// who may manage threads in its parent. Read before the thread is deleted, when who saw it
+/// can no longer be worked out; one pass over the guild's members, a page at a time.
+pub async fn of_private_thread(
+    state: &AppState,
+    guild: GuildId,
+    thread: ChannelId,
+) -> ApiResult<Vec<UserId>> {
+    const PAGE: u32 = 1000;
+    let mut seeing = Vec::new();
+    let mut after = None;
+    loop {
+        let page = state.store.members(guild, after, PAGE).await?;
+        let users: Vec<UserId> = page.iter().map(|m| UserId::from_i64(m.user_id)).collect();
+        let Some(last) = users.last().copied() else {
+            break;
+        };
+        let visible = can_view(state, guild, thread, &users).await?;
+        seeing.extend(users.into_iter().filter(|u| visible.get(u) == Some(&true)));
+        if page.len() < PAGE as usize {
+            break;
+        }
+        after = Some(last);
+    }
+    Ok(seeing)
+}
