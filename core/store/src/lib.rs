@@ -17,6 +17,7 @@ pub mod attachments;
 pub mod audit_log;
 pub mod bans;
 pub mod bot_members;
+mod channel_record;
 pub mod channels;
 pub mod command_creates;
 pub mod commands;
