@@ -221,11 +221,13 @@ pub(super) async fn run(flags: &Flags) {
             post_marked(&http, &lines, &mut clients, id, "").await;
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
-        server.command("quit");
+        // Clients first: a server stopping gracefully sends every session still connected op 7
+        // and close 4000, which the clients would report as failed sessions.
         for mut c in clients {
             let _ = c.child.kill();
             let _ = c.child.wait();
         }
+        server.command("quit");
         let _ = tokio::task::spawn_blocking(move || server.child.wait()).await;
     }
     let _ = std::fs::remove_file(&file);
