@@ -96,15 +96,7 @@ impl Gateway {
                     key_path: key.into(),
                 }),
         };
-        let z = &cfg.compression;
-        let compression = CompressSettings {
-            zlib_level: z.zlib_level,
-            zlib_window_bits: z.zlib_window_bits,
-            zstd_level: z.zstd_level,
-            zstd_window_log: z.zstd_window_log,
-            zstd_hash_log: z.zstd_hash_log,
-            zstd_chain_log: z.zstd_chain_log,
-        };
+        let compression = compress_settings(&cfg.compression);
         // Refused here, at start, rather than by every compressed connection.
         for kind in [CompressKind::ZlibStream, CompressKind::ZstdStream] {
             Compressor::with_settings(kind, compression)?;
@@ -173,5 +165,31 @@ impl Gateway {
         self.server.shutdown(grace);
         relay::checkpoint_all_blocking(&self.hub);
         self.hub_task.abort();
+    }
+}
+
+/// The codec's settings from the config section (the config crate does not depend on the
+/// codec, so the section mirrors [`CompressSettings`]; the test below keeps their defaults one).
+fn compress_settings(z: &accord_config::GatewayCompressionConfig) -> CompressSettings {
+    CompressSettings {
+        zlib_level: z.zlib_level,
+        zlib_window_bits: z.zlib_window_bits,
+        zstd_level: z.zstd_level,
+        zstd_window_log: z.zstd_window_log,
+        zstd_hash_log: z.zstd_hash_log,
+        zstd_chain_log: z.zstd_chain_log,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_config_defaults_are_the_codecs_defaults() {
+        assert_eq!(
+            compress_settings(&accord_config::GatewayCompressionConfig::default()),
+            CompressSettings::default()
+        );
     }
 }
