@@ -178,6 +178,7 @@ fn compress_settings(z: &accord_config::GatewayCompressionConfig) -> CompressSet
         zstd_window_log: z.zstd_window_log,
         zstd_hash_log: z.zstd_hash_log,
         zstd_chain_log: z.zstd_chain_log,
+        zstd_max_block_size: z.zstd_max_block_size,
     }
 }
 

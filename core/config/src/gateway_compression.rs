@@ -4,11 +4,12 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-/// Transport compression settings. The defaults hold an idle `zstd-stream` connection's
-/// context under 64 KiB; Discord's own tuning (zstd level 6 with `zstd_window_log = 18`,
-/// `zstd_hash_log = 16`, `zstd_chain_log = 16`) takes about 1.3 MiB per connection and makes
-/// messages deep in a busy stream ~15% smaller (see `benches/README.md`). A quiet
-/// `zlib-stream` connection gives its deflate state back whatever these say.
+/// Transport compression settings. The defaults hold a `zstd-stream` connection's context
+/// under 64 KiB (about 61 KiB) with messages deep in a busy stream within 10% of the size
+/// Discord's own tuning gives (zstd level 6 with `zstd_window_log = 18`, `zstd_hash_log = 16`,
+/// `zstd_chain_log = 16`, `zstd_max_block_size = 0`), which takes about 1.3 MiB per
+/// connection (see `benches/README.md`). A quiet `zlib-stream` connection gives its deflate
+/// state back whatever these say.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct GatewayCompressionConfig {
@@ -26,6 +27,11 @@ pub struct GatewayCompressionConfig {
     pub zstd_hash_log: u32,
     /// zstd `chainLog`, 6 to 30: log2 of the entries in the match finder's chain table.
     pub zstd_chain_log: u32,
+    /// zstd's largest block in bytes for `zstd-stream`, 1024 to 131072, or 0 for zstd's own
+    /// (128 KiB, or the window if that is smaller). The context's input, output, sequence and
+    /// literal buffers are sized by it; a message longer than one block is split into several,
+    /// which costs a little size.
+    pub zstd_max_block_size: u32,
 }
 
 impl Default for GatewayCompressionConfig {
@@ -34,9 +40,10 @@ impl Default for GatewayCompressionConfig {
             zlib_level: 6,
             zlib_window_bits: 15,
             zstd_level: 6,
-            zstd_window_log: 12,
-            zstd_hash_log: 10,
-            zstd_chain_log: 10,
+            zstd_window_log: 13,
+            zstd_hash_log: 11,
+            zstd_chain_log: 11,
+            zstd_max_block_size: 2048,
         }
     }
 }

@@ -410,6 +410,10 @@ fn every_rule_names_its_key() {
             "gateway.compression.zstd_window_log: must be between 10 and 31, got 40",
         ),
         (
+            "[gateway.compression]\nzstd_max_block_size = 512",
+            "gateway.compression.zstd_max_block_size: must be between 1024 and 131072, got 512",
+        ),
+        (
             "[gateway.compression]\nzlib_level = 10",
             "gateway.compression.zlib_level: must be between 0 and 9, got 10",
         ),

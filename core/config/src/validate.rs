@@ -277,6 +277,14 @@ pub(crate) fn validate(c: &Config) -> Result<(), ConfigError> {
         6,
         30,
     );
+    if z.zstd_max_block_size != 0 {
+        k.range(
+            "gateway.compression.zstd_max_block_size",
+            z.zstd_max_block_size,
+            1024,
+            131_072,
+        );
+    }
     match (&c.gateway.tls_cert, &c.gateway.tls_key) {
         (Some(_), None) => k.fail("gateway.tls_key", "must be set with gateway.tls_cert"),
         (None, Some(_)) => k.fail("gateway.tls_cert", "must be set with gateway.tls_key"),

@@ -55,16 +55,18 @@ impl CompressKind {
 ///   quadruples a typical MESSAGE_CREATE) while saving little: zlib-rs's hash head, pending and
 ///   symbol buffers do not shrink with it (12 bits: 256 KiB) and flate2 does not expose
 ///   memLevel. Idle connections get their memory back from [`Compressor::idle`] instead.
-/// * `zstd-stream` (level 6, windowLog 12, hashLog 10, chainLog 10): `ZSTD_sizeof_CCtx`
-///   measures **60 KiB** (61 543 bytes, zstd 1.5.7) once the first message was compressed, for
-///   an idle or a busy connection alike: a 4 KiB window caps the block size at 4 KiB, so the
-///   input and output buffers and the sequence and literal stores shrink with it, and the hash
-///   and chain tables take 4 KiB each. Discord's tuning (windowLog 18, hashLog 16, chainLog 16)
-///   measures 1 337 KiB.
+/// * `zstd-stream` (level 6, windowLog 13, hashLog 11, chainLog 11, maxBlockSize 2 KiB):
+///   `ZSTD_sizeof_CCtx` measures **61 KiB** (62 048 bytes, zstd 1.5.7) once the first message
+///   was compressed, for an idle or a busy connection alike. The input buffer holds the 8 KiB
+///   window and one block; the output buffer and the sequence and literal stores are sized by
+///   the block, so capping blocks at 2 KiB (a MESSAGE_CREATE is about 1 KiB of JSON) leaves room
+///   for an 8 KiB window and 8 KiB hash and chain tables, where zstd's own block size (the
+///   window, at most 128 KiB) would take 95 KiB with the same window. Discord's tuning
+///   (windowLog 18, hashLog 16, chainLog 16, 128 KiB blocks) measures 1 337 KiB.
 ///
 /// A ~950-byte MESSAGE_CREATE as the 21st of similar ones (after READY and a large
 /// GUILD_CREATE) compresses to 106 bytes with `zlib-stream` (Discord's level 6, windowBits 15:
-/// the same) and 113 bytes with `zstd-stream` (Discord's level 6, windowLog 18: 110 bytes);
+/// the same) and 112 bytes with `zstd-stream` (Discord's level 6, windowLog 18: 110 bytes);
 /// `tests/stream_decoders.rs` measures both against those baselines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CompressSettings {
@@ -80,32 +82,37 @@ pub struct CompressSettings {
     pub zstd_hash_log: u32,
     /// zstd `chainLog`: log2 of the entries in the match finder's chain table (6..=30).
     pub zstd_chain_log: u32,
+    /// zstd `maxBlockSize`: the largest block in bytes (1024..=131072), or 0 for zstd's own
+    /// (128 KiB, or the window if that is smaller). A payload longer than a block is split.
+    pub zstd_max_block_size: u32,
 }
 
 impl CompressSettings {
     /// Discord's tuning (zlib level 6, windowBits 15; zstd level 6, windowLog 18, hashLog 16,
-    /// chainLog 16): the baseline the defaults are measured against.
+    /// chainLog 16, zstd's own block size): the baseline the defaults are measured against.
     pub fn discord() -> Self {
         Self {
             zstd_window_log: 18,
             zstd_hash_log: 16,
             zstd_chain_log: 16,
+            zstd_max_block_size: 0,
             ..Self::default()
         }
     }
 }
 
 impl Default for CompressSettings {
-    /// Level 6 for both; a 32 KiB zlib window; a small zstd context (windowLog 12, hashLog 10,
-    /// chainLog 10).
+    /// Level 6 for both; a 32 KiB zlib window; a small zstd context (windowLog 13, hashLog 11,
+    /// chainLog 11, 2 KiB blocks).
     fn default() -> Self {
         Self {
             zlib_level: 6,
             zlib_window_bits: 15,
             zstd_level: 6,
-            zstd_window_log: 12,
-            zstd_hash_log: 10,
-            zstd_chain_log: 10,
+            zstd_window_log: 13,
+            zstd_hash_log: 11,
+            zstd_chain_log: 11,
+            zstd_max_block_size: 2048,
         }
     }
 }
@@ -174,6 +181,7 @@ impl Compressor {
                     CParameter::WindowLog(settings.zstd_window_log),
                     CParameter::HashLog(settings.zstd_hash_log),
                     CParameter::ChainLog(settings.zstd_chain_log),
+                    CParameter::MaxBlockSize(settings.zstd_max_block_size),
                 ] {
                     cctx.set_parameter(param)
                         .map_err(|code| invalid(format!("zstd {param:?}: {}", zstd_error(code))))?;
@@ -429,7 +437,7 @@ mod tests {
         let bytes = c.context_bytes();
         assert!(
             (4 * 1024..64 * 1024).contains(&bytes),
-            "holds the 4 KiB window and stays under 64 KiB: {bytes}"
+            "holds the 8 KiB window and stays under 64 KiB: {bytes}"
         );
         let mut discord =
             Compressor::with_settings(CompressKind::ZstdStream, CompressSettings::discord())
