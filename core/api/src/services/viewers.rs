@@ -2,11 +2,12 @@
 //! where present, and for the rest one read each of the guild, its roles, the channel's
 //! overwrites and the members' rows — not three reads per member.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use accord_auth::now_ms;
 use accord_model::{ChannelId, GuildId, Permissions, UserId};
+use accord_store::MemberRecord;
 
 use crate::error::{ApiError, ApiResult, Unknown};
 use crate::services::access::GuildAccess;
@@ -20,22 +21,38 @@ pub async fn can_view(
     channel: ChannelId,
     users: &[UserId],
 ) -> ApiResult<HashMap<UserId, bool>> {
+    let users: Vec<(UserId, Option<MemberRecord>)> = users.iter().map(|&u| (u, None)).collect();
+    view_map(state, guild, channel, users).await
+}
+
+/// [`can_view`] for users given with their member rows where the caller has read them already
+/// (`None`: read here if the permission cache has no standing for them).
+async fn view_map(
+    state: &AppState,
+    guild: GuildId,
+    channel: ChannelId,
+    users: Vec<(UserId, Option<MemberRecord>)>,
+) -> ApiResult<HashMap<UserId, bool>> {
     let now = now_ms() as i64;
     let cache = &state.permissions;
     let generation = cache.generation(guild);
     let mut out = HashMap::with_capacity(users.len());
     let mut need_standing = Vec::new();
+    let mut rows = Vec::new();
     let mut standings: Vec<Arc<GuildAccess>> = Vec::new();
-    for &user in users {
+    let all: Vec<UserId> = users.iter().map(|(u, _)| *u).collect();
+    for (user, row) in users {
         if let Some(p) = cache.get(guild, channel, user, now) {
             out.insert(user, p.contains(Permissions::VIEW_CHANNEL));
         } else if let Some(s) = cache.standing(guild, user, now) {
             standings.push(s);
+        } else if let Some(row) = row {
+            rows.push(row);
         } else {
             need_standing.push(user);
         }
     }
-    if need_standing.is_empty() && standings.is_empty() {
+    if need_standing.is_empty() && rows.is_empty() && standings.is_empty() {
         return Ok(out);
     }
     let record = match cache.channel(channel) {
@@ -53,15 +70,17 @@ pub async fn can_view(
             c
         }
     };
-    if !need_standing.is_empty() {
+    if !need_standing.is_empty() || !rows.is_empty() {
         let g = state
             .store
             .guild(guild)
             .await?
             .ok_or(ApiError::Unknown(Unknown::Guild))?;
         let roles = state.store.guild_roles(guild).await?;
-        let members = state.store.members_by_ids(guild, &need_standing).await?;
-        for m in members {
+        if !need_standing.is_empty() {
+            rows.extend(state.store.members_by_ids(guild, &need_standing).await?);
+        }
+        for m in rows {
             let user = UserId::from_i64(m.user_id);
             let access = Arc::new(GuildAccess::from_parts(user, g.clone(), m, roles.clone()));
             cache.put_standing(access.clone(), generation, access.valid_until_ms(now));
@@ -75,7 +94,7 @@ pub async fn can_view(
     };
     let overwrites = state.store.channel_overwrites(source).await?;
     // A private thread is seen by its members (and MANAGE_THREADS holders).
-    let members: Vec<UserId> = if record.kind == 12 {
+    let members: HashSet<UserId> = if record.kind == 12 {
         state
             .store
             .thread_members(channel, None, u32::MAX)
@@ -84,7 +103,7 @@ pub async fn can_view(
             .map(|m| UserId::from_i64(m.user_id))
             .collect()
     } else {
-        Vec::new()
+        HashSet::new()
     };
     for standing in standings {
         let is_member = members.contains(&standing.user_id);
@@ -93,15 +112,16 @@ pub async fn can_view(
         cache.put(guild, channel, standing.user_id, p, generation, until);
         out.insert(standing.user_id, p.contains(Permissions::VIEW_CHANNEL));
     }
-    for user in users {
-        out.entry(*user).or_insert(false);
+    for user in all {
+        out.entry(user).or_insert(false);
     }
     Ok(out)
 }
 
 /// Every member of `guild` who can see the private thread `thread` now: its members and those
 /// who may manage threads in its parent. Read before the thread is deleted, when who saw it
-/// can no longer be worked out; one pass over the guild's members, a page at a time.
+/// can no longer be worked out; one pass over the guild's members, a page at a time, whose
+/// rows also give the permission standings the cache does not hold.
 pub async fn of_private_thread(
     state: &AppState,
     guild: GuildId,
@@ -112,13 +132,18 @@ pub async fn of_private_thread(
     let mut after = None;
     loop {
         let page = state.store.members(guild, after, PAGE).await?;
-        let users: Vec<UserId> = page.iter().map(|m| UserId::from_i64(m.user_id)).collect();
-        let Some(last) = users.last().copied() else {
+        let full = page.len() == PAGE as usize;
+        let Some(last) = page.last().map(|m| UserId::from_i64(m.user_id)) else {
             break;
         };
-        let visible = can_view(state, guild, thread, &users).await?;
+        let users: Vec<UserId> = page.iter().map(|m| UserId::from_i64(m.user_id)).collect();
+        let rows = page
+            .into_iter()
+            .map(|m| (UserId::from_i64(m.user_id), Some(m)))
+            .collect();
+        let visible = view_map(state, guild, thread, rows).await?;
         seeing.extend(users.into_iter().filter(|u| visible.get(u) == Some(&true)));
-        if page.len() < PAGE as usize {
+        if !full {
             break;
         }
         after = Some(last);
