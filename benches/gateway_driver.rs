@@ -121,7 +121,7 @@ pub(super) async fn run(flags: &Flags) {
     let http = reqwest::Client::new();
     for kind in kinds.split(',') {
         println!("== {users} sessions, compress={kind}, {procs} client processes, {backend}");
-        let mut server = Proc::spawn(&[
+        let mut args: Vec<String> = vec![
             "--server".into(),
             "--users".into(),
             users.to_string(),
@@ -135,7 +135,11 @@ pub(super) async fn run(flags: &Flags) {
             heartbeat_ms.to_string(),
             "--gateways".into(),
             gateways.clone(),
-        ]);
+        ];
+        if let Some(zstd) = flags.opt("zstd") {
+            args.extend(["--zstd".into(), zstd.clone()]);
+        }
+        let mut server = Proc::spawn(&args);
         server
             .wait_for("SERVER_READY", Duration::from_secs(3600))
             .await;

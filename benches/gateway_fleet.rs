@@ -33,7 +33,7 @@ impl Fleet {
     pub async fn start(n: usize, db: &str, prefix: &str, flags: &Flags) -> Self {
         let mut procs = Vec::new();
         for _ in 0..n {
-            procs.push(Proc::spawn(&[
+            let mut args: Vec<String> = vec![
                 "--gateway".into(),
                 "--db".into(),
                 db.into(),
@@ -43,7 +43,11 @@ impl Fleet {
                 flags.num("threads", 2).to_string(),
                 "--heartbeat-ms".into(),
                 flags.num("heartbeat-ms", 41_250).to_string(),
-            ]));
+            ];
+            if let Some(zstd) = flags.opt("zstd") {
+                args.extend(["--zstd".into(), zstd.clone()]);
+            }
+            procs.push(Proc::spawn(&args));
         }
         let mut urls = Vec::new();
         for p in &mut procs {

@@ -16,7 +16,8 @@
 //!   their sessions over them and the memory figures are the gateway processes' summed.
 //!
 //! Run: `cargo run --release -p accord-bench --bin accord-gateway-load -- --run --users 1000`
-//! (`--heartbeat-ms N` shortens Hello's heartbeat interval, so the steady-state figure taken two
+//! (`--zstd 6/13/11/11/2048` sets `[gateway.compression]`'s zstd level, windowLog, hashLog,
+//! chainLog and maxBlockSize for the server and its gateways; `--heartbeat-ms N` shortens Hello's heartbeat interval, so the steady-state figure taken two
 //! heartbeats after connecting comes sooner; `--warmup 1` posts one marked message right after
 //! the sessions connected, before that quiet spell, so that message 1 after it shows what the
 //! quiet spell alone costs, apart from the process's first message ever)
@@ -95,6 +96,10 @@ impl Flags {
             .get(name)
             .cloned()
             .unwrap_or_else(|| default.to_owned())
+    }
+
+    fn opt(&self, name: &str) -> Option<&String> {
+        self.0.get(name)
     }
 
     fn num(&self, name: &str, default: usize) -> usize {
@@ -186,6 +191,18 @@ fn gateway_config(flags: &Flags) -> Config {
     config.gateway.threads = flags.num("threads", 2) as u32;
     config.gateway.max_concurrency = 16;
     config.gateway.heartbeat_interval_ms = flags.num("heartbeat-ms", 41_250) as u64;
+    if let Some(zstd) = flags.opt("zstd") {
+        let z = &mut config.gateway.compression;
+        let parts: Vec<&str> = zstd.split('/').collect();
+        let [level, window, hash, chain, block] = parts[..] else {
+            panic!("--zstd takes level/windowLog/hashLog/chainLog/maxBlockSize, got {zstd}");
+        };
+        let num = |v: &str| v.parse::<u32>().expect("--zstd: a number");
+        z.zstd_level = num(level) as i32;
+        (z.zstd_window_log, z.zstd_hash_log, z.zstd_chain_log) =
+            (num(window), num(hash), num(chain));
+        z.zstd_max_block_size = num(block);
+    }
     config
 }
 
