@@ -5,7 +5,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Transport compression settings. The defaults hold a `zstd-stream` connection's context
-/// under 64 KiB (about 61 KiB) with messages deep in a busy stream within 10% of the size
+/// under 64 KiB (about 58 KiB) with messages deep in a busy stream within 10% of the size
 /// Discord's own tuning gives (zstd level 6 with `zstd_window_log = 18`, `zstd_hash_log = 16`,
 /// `zstd_chain_log = 16`, `zstd_max_block_size = 0`), which takes about 1.3 MiB per
 /// connection (see `benches/README.md`). A quiet `zlib-stream` connection gives its deflate
@@ -43,7 +43,7 @@ impl Default for GatewayCompressionConfig {
             zstd_window_log: 13,
             zstd_hash_log: 11,
             zstd_chain_log: 11,
-            zstd_max_block_size: 2048,
+            zstd_max_block_size: 1536,
         }
     }
 }

@@ -55,18 +55,19 @@ impl CompressKind {
 ///   quadruples a typical MESSAGE_CREATE) while saving little: zlib-rs's hash head, pending and
 ///   symbol buffers do not shrink with it (12 bits: 256 KiB) and flate2 does not expose
 ///   memLevel. Idle connections get their memory back from [`Compressor::idle`] instead.
-/// * `zstd-stream` (level 6, windowLog 13, hashLog 11, chainLog 11, maxBlockSize 2 KiB):
-///   `ZSTD_sizeof_CCtx` measures **61 KiB** (62 048 bytes, zstd 1.5.7) once the first message
+/// * `zstd-stream` (level 6, windowLog 13, hashLog 11, chainLog 11, maxBlockSize 1.5 KiB):
+///   `ZSTD_sizeof_CCtx` measures **58 KiB** (59 102 bytes, zstd 1.5.7) once the first message
 ///   was compressed, for an idle or a busy connection alike. The input buffer holds the 8 KiB
 ///   window and one block; the output buffer and the sequence and literal stores are sized by
-///   the block, so capping blocks at 2 KiB (a MESSAGE_CREATE is about 1 KiB of JSON) leaves room
-///   for an 8 KiB window and 8 KiB hash and chain tables, where zstd's own block size (the
-///   window, at most 128 KiB) would take 95 KiB with the same window. Discord's tuning
+///   the block, so capping blocks at 1.5 KiB (a MESSAGE_CREATE is about 1 KiB of JSON) leaves
+///   room for an 8 KiB window and 8 KiB hash and chain tables, where zstd's own block size (the
+///   window, at most 128 KiB) would take 95 KiB with the same window. Larger payloads pay for
+///   the small blocks: an 87 KB GUILD_CREATE comes out 29% larger than with zstd's blocks. Discord's tuning
 ///   (windowLog 18, hashLog 16, chainLog 16, 128 KiB blocks) measures 1 337 KiB.
 ///
 /// A ~950-byte MESSAGE_CREATE as the 21st of similar ones (after READY and a large
 /// GUILD_CREATE) compresses to 106 bytes with `zlib-stream` (Discord's level 6, windowBits 15:
-/// the same) and 112 bytes with `zstd-stream` (Discord's level 6, windowLog 18: 110 bytes);
+/// the same) and 113 bytes with `zstd-stream` (Discord's level 6, windowLog 18: 110 bytes);
 /// `tests/stream_decoders.rs` measures both against those baselines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CompressSettings {
@@ -103,7 +104,7 @@ impl CompressSettings {
 
 impl Default for CompressSettings {
     /// Level 6 for both; a 32 KiB zlib window; a small zstd context (windowLog 13, hashLog 11,
-    /// chainLog 11, 2 KiB blocks).
+    /// chainLog 11, 1.5 KiB blocks).
     fn default() -> Self {
         Self {
             zlib_level: 6,
@@ -112,7 +113,7 @@ impl Default for CompressSettings {
             zstd_window_log: 13,
             zstd_hash_log: 11,
             zstd_chain_log: 11,
-            zstd_max_block_size: 2048,
+            zstd_max_block_size: 1536,
         }
     }
 }
