@@ -21,17 +21,17 @@ pub async fn can_view(
     channel: ChannelId,
     users: &[UserId],
 ) -> ApiResult<HashMap<UserId, bool>> {
-    let users: Vec<(UserId, Option<MemberRecord>)> = users.iter().map(|&u| (u, None)).collect();
-    view_map(state, guild, channel, users).await
+    view_map(state, guild, channel, users, HashMap::new()).await
 }
 
-/// [`can_view`] for users given with their member rows where the caller has read them already
-/// (`None`: read here if the permission cache has no standing for them).
+/// [`can_view`] with the member rows the caller has read already (`known`): a user whose
+/// standing the permission cache does not hold gets it from there rather than from a read.
 async fn view_map(
     state: &AppState,
     guild: GuildId,
     channel: ChannelId,
-    users: Vec<(UserId, Option<MemberRecord>)>,
+    users: &[UserId],
+    mut known: HashMap<UserId, MemberRecord>,
 ) -> ApiResult<HashMap<UserId, bool>> {
     let now = now_ms() as i64;
     let cache = &state.permissions;
@@ -40,13 +40,12 @@ async fn view_map(
     let mut need_standing = Vec::new();
     let mut rows = Vec::new();
     let mut standings: Vec<Arc<GuildAccess>> = Vec::new();
-    let all: Vec<UserId> = users.iter().map(|(u, _)| *u).collect();
-    for (user, row) in users {
+    for &user in users {
         if let Some(p) = cache.get(guild, channel, user, now) {
             out.insert(user, p.contains(Permissions::VIEW_CHANNEL));
         } else if let Some(s) = cache.standing(guild, user, now) {
             standings.push(s);
-        } else if let Some(row) = row {
+        } else if let Some(row) = known.remove(&user) {
             rows.push(row);
         } else {
             need_standing.push(user);
@@ -112,7 +111,7 @@ async fn view_map(
         cache.put(guild, channel, standing.user_id, p, generation, until);
         out.insert(standing.user_id, p.contains(Permissions::VIEW_CHANNEL));
     }
-    for user in all {
+    for &user in users {
         out.entry(user).or_insert(false);
     }
     Ok(out)
@@ -139,9 +138,9 @@ pub async fn of_private_thread(
         let users: Vec<UserId> = page.iter().map(|m| UserId::from_i64(m.user_id)).collect();
         let rows = page
             .into_iter()
-            .map(|m| (UserId::from_i64(m.user_id), Some(m)))
+            .map(|m| (UserId::from_i64(m.user_id), m))
             .collect();
-        let visible = view_map(state, guild, thread, rows).await?;
+        let visible = view_map(state, guild, thread, &users, rows).await?;
         seeing.extend(users.into_iter().filter(|u| visible.get(u) == Some(&true)));
         if !full {
             break;
