@@ -16,6 +16,7 @@ use figment::{Figment, Metadata};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+mod cdn;
 mod edge;
 mod edge_acme;
 mod edge_limits;
@@ -31,6 +32,7 @@ mod sample;
 mod sections;
 mod validate;
 
+pub use cdn::*;
 pub use edge::{BUILT_IN_UPSTREAMS, EdgeConfig, EdgeIpFilterConfig, EdgeRoute};
 pub use edge_acme::{AcmeChallenge, EdgeAcmeConfig, LETS_ENCRYPT_DIRECTORY};
 pub use edge_limits::{EdgeBlockingConfig, EdgeThrottleConfig, EdgeThrottleRule, ThrottleKey};
