@@ -62,8 +62,9 @@ impl CompressKind {
 ///   the block, so capping blocks at 1.5 KiB (a MESSAGE_CREATE is about 1 KiB of JSON) leaves
 ///   room for an 8 KiB window and 8 KiB hash and chain tables, where zstd's own block size (the
 ///   window, at most 128 KiB) would take 95 KiB with the same window. Larger payloads pay for
-///   the small blocks: an 87 KB GUILD_CREATE comes out 29% larger than with zstd's blocks. Discord's tuning
-///   (windowLog 18, hashLog 16, chainLog 16, 128 KiB blocks) measures 1 337 KiB.
+///   the small blocks: an 87 KB GUILD_CREATE comes out 29% larger than with zstd's blocks.
+///   Discord's tuning (windowLog 18, hashLog 16, chainLog 16, 128 KiB blocks) measures
+///   1 337 KiB.
 ///
 /// A ~950-byte MESSAGE_CREATE as the 21st of similar ones (after READY and a large
 /// GUILD_CREATE) compresses to 106 bytes with `zlib-stream` (Discord's level 6, windowBits 15:
