@@ -12,7 +12,9 @@
 # ROUNDS (2), WORKERS (nginx workers; default the CPU count), EDGE_THREADS (`edge.threads`;
 # default 0, one per CPU), PERF (a file: `perf record -g`
 # of the edge during its first 32-connection round, written there), KEEP (leave the work
-# directory in place).
+# directory in place), TLS (1: also measure HTTPS through each proxy — the edge's rustls
+# listener against nginx's OpenSSL one, the same self-signed ECDSA P-256 certificate, made
+# here with `openssl`; wrk keeps its connections, so this is TLS records, not handshakes).
 set -euo pipefail
 
 target="${CARGO_TARGET_DIR:-$HOME/.cache/accord/target}"
@@ -27,7 +29,7 @@ for tool in wrk nginx "$accord"; do
 done
 
 dir="$(mktemp -d /tmp/accord-edge-wrk.XXXXXX)"
-api_port=3101 edge_port=3100 admin_port=3110 nginx_port=3120
+api_port=3101 edge_port=3100 admin_port=3110 nginx_port=3120 edge_tls_port=3143 nginx_tls_port=3144
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -38,6 +40,18 @@ trap cleanup EXIT
 
 # One config for both Accord processes: the API on SQLite with its rate limits off; the edge
 # with one route to it and its throttle, blocking and access log off (nginx has none of them).
+tls_edge="" tls_nginx=""
+if [ -n "${TLS:-}" ]; then
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+    -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
+    -keyout "$dir/key.pem" -out "$dir/cert.pem" 2>/dev/null
+  tls_edge="[edge.tls]
+enabled = true
+listen = \"127.0.0.1:$edge_tls_port\"
+default = { cert_path = \"$dir/cert.pem\", key_path = \"$dir/key.pem\" }"
+  tls_nginx="server { listen 127.0.0.1:$nginx_tls_port ssl; ssl_certificate $dir/cert.pem; ssl_certificate_key $dir/key.pem; location / { proxy_pass http://api; proxy_http_version 1.1; proxy_set_header Connection \"\"; proxy_set_header Host \$host; proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for; proxy_set_header X-Forwarded-Proto \$scheme; } }"
+fi
+
 cat >"$dir/accord.toml" <<EOF
 data_dir = "$dir/data"
 [instance]
@@ -64,12 +78,18 @@ api = ["127.0.0.1:$api_port"]
 enabled = false
 [edge.throttle]
 enabled = false
+$tls_edge
 EOF
 
 mkdir -p "$dir/nginx"
 sed -e "s|@WORKERS@|$workers|; s|@DIR@|$dir/nginx|g; s|@ACCESS_LOG@|access_log off;|" \
   -e "s|@API@|127.0.0.1:$api_port|; s|@PORT@|$nginx_port|" \
   "$(dirname "$0")/nginx.conf.in" >"$dir/nginx.conf"
+# The HTTPS server, inside nginx's `http` block (its last line).
+if [ -n "$tls_nginx" ]; then
+  sed -i '$d' "$dir/nginx.conf"
+  printf '  %s\n}\n' "$tls_nginx" >>"$dir/nginx.conf"
+fi
 
 wait_port() {
   for _ in $(seq 1 300); do
@@ -81,7 +101,7 @@ wait_port() {
 }
 
 # A process left on one of the ports would be measured instead of the one started here.
-for port in "$api_port" "$edge_port" "$admin_port" "$nginx_port"; do
+for port in "$api_port" "$edge_port" "$admin_port" "$nginx_port" "$edge_tls_port" "$nginx_tls_port"; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     echo "127.0.0.1:$port is already in use; stop what listens there first" >&2
     exit 1
@@ -99,6 +119,12 @@ nginx -c "$dir/nginx.conf" -p "$dir/nginx" >"$dir/nginx.log" 2>&1 &
 nginx_pid=$!
 pids+=("$nginx_pid")
 wait_port "$nginx_port" nginx
+targets=(direct:$api_port edge:$edge_port nginx:$nginx_port)
+if [ -n "${TLS:-}" ]; then
+  wait_port "$edge_tls_port" "accord edge (TLS)"
+  wait_port "$nginx_tls_port" "nginx (TLS)"
+  targets+=(edge-tls:$edge_tls_port nginx-tls:$nginx_tls_port)
+fi
 api_pid="${pids[0]}"
 nginx_workers="$(pgrep -P "$nginx_pid" | tr '\n' ' ')"
 
@@ -106,10 +132,16 @@ nginx_workers="$(pgrep -P "$nginx_pid" | tr '\n' ' ')"
 ticks() { for p in "$@"; do awk '{print $14, $15}' "/proc/$p/stat"; done | awk '{u+=$1; s+=$2} END {print u+0, s+0}'; }
 tick_us=$((1000000 / $(getconf CLK_TCK)))
 
-url() { echo "http://127.0.0.1:$1/api/v10/gateway"; }
+url() {
+  case "$1" in
+    "$edge_tls_port" | "$nginx_tls_port") echo "https://127.0.0.1:$1/api/v10/gateway" ;;
+    *) echo "http://127.0.0.1:$1/api/v10/gateway" ;;
+  esac
+}
 # Every target answers before the runs start (and warms up its connections).
-for port in "$api_port" "$edge_port" "$nginx_port"; do
-  curl -fsS "$(url "$port")" >/dev/null
+for target in "${targets[@]}"; do
+  port="${target##*:}"
+  curl -fsSk "$(url "$port")" >/dev/null
   wrk -t1 -c8 -d1s "$(url "$port")" >/dev/null
 done
 
@@ -117,7 +149,7 @@ echo "uptime: $(uptime)"
 profiled=""
 for round in $(seq 1 "$rounds"); do
   for c in "${conns[@]}"; do
-    for target in direct:$api_port edge:$edge_port nginx:$nginx_port; do
+    for target in "${targets[@]}"; do
       name="${target%%:*}" port="${target##*:}"
       perf_pid=""
       if [ -n "${PERF:-}" ] && [ -z "$profiled" ] && [ "$name" = edge ] && [ "$c" -ge 32 ]; then
@@ -129,8 +161,8 @@ for round in $(seq 1 "$rounds"); do
       # (the API's per request is the same behind either proxy) otherwise.
       case "$name" in
         direct) cpu_pids=("$api_pid") ;;
-        edge) cpu_pids=("$edge_pid") ;;
-        nginx) cpu_pids=($nginx_workers) ;;
+        edge | edge-tls) cpu_pids=("$edge_pid") ;;
+        nginx | nginx-tls) cpu_pids=($nginx_workers) ;;
       esac
       echo "== round $round, $c connections, $name"
       read -r u0 s0 < <(ticks "${cpu_pids[@]}")
