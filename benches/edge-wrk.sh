@@ -14,7 +14,10 @@
 # of the edge during its first 32-connection round, written there), KEEP (leave the work
 # directory in place), TLS (1: also measure HTTPS through each proxy — the edge's rustls
 # listener against nginx's OpenSSL one, the same self-signed ECDSA P-256 certificate, made
-# here with `openssl`; wrk keeps its connections, so this is TLS records, not handshakes).
+# here with `openssl`; wrk keeps its connections, so this is TLS records, not handshakes),
+# HYPER (1: also measure `accord-hyper-proxy`, a bare hyper reverse proxy — build it with
+# `cargo build --release -p accord-bench --bin accord-hyper-proxy` — as the cost of Rust's
+# HTTP stack without Pingora).
 set -euo pipefail
 
 target="${CARGO_TARGET_DIR:-$HOME/.cache/accord/target}"
@@ -29,7 +32,7 @@ for tool in wrk nginx "$accord"; do
 done
 
 dir="$(mktemp -d /tmp/accord-edge-wrk.XXXXXX)"
-api_port=3101 edge_port=3100 admin_port=3110 nginx_port=3120 edge_tls_port=3143 nginx_tls_port=3144
+api_port=3101 edge_port=3100 admin_port=3110 nginx_port=3120 edge_tls_port=3143 nginx_tls_port=3144 hyper_port=3130
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -101,7 +104,7 @@ wait_port() {
 }
 
 # A process left on one of the ports would be measured instead of the one started here.
-for port in "$api_port" "$edge_port" "$admin_port" "$nginx_port" "$edge_tls_port" "$nginx_tls_port"; do
+for port in "$api_port" "$edge_port" "$admin_port" "$nginx_port" "$edge_tls_port" "$nginx_tls_port" "$hyper_port"; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     echo "127.0.0.1:$port is already in use; stop what listens there first" >&2
     exit 1
@@ -124,6 +127,15 @@ if [ -n "${TLS:-}" ]; then
   wait_port "$edge_tls_port" "accord edge (TLS)"
   wait_port "$nginx_tls_port" "nginx (TLS)"
   targets+=(edge-tls:$edge_tls_port nginx-tls:$nginx_tls_port)
+fi
+hyper_pid=""
+if [ -n "${HYPER:-}" ]; then
+  "${HYPER_PROXY:-$target/release/accord-hyper-proxy}" "127.0.0.1:$hyper_port" "127.0.0.1:$api_port" \
+    >"$dir/hyper.log" 2>&1 &
+  hyper_pid=$!
+  pids+=("$hyper_pid")
+  wait_port "$hyper_port" accord-hyper-proxy
+  targets+=(hyper:$hyper_port)
 fi
 api_pid="${pids[0]}"
 nginx_workers="$(pgrep -P "$nginx_pid" | tr '\n' ' ')"
@@ -163,6 +175,7 @@ for round in $(seq 1 "$rounds"); do
         direct) cpu_pids=("$api_pid") ;;
         edge | edge-tls) cpu_pids=("$edge_pid") ;;
         nginx | nginx-tls) cpu_pids=($nginx_workers) ;;
+        hyper) cpu_pids=("$hyper_pid") ;;
       esac
       echo "== round $round, $c connections, $name"
       read -r u0 s0 < <(ticks "${cpu_pids[@]}")
