@@ -52,7 +52,7 @@ if [ -n "${TLS:-}" ]; then
 enabled = true
 listen = \"127.0.0.1:$edge_tls_port\"
 default = { cert_path = \"$dir/cert.pem\", key_path = \"$dir/key.pem\" }"
-  tls_nginx="server { listen 127.0.0.1:$nginx_tls_port ssl; ssl_certificate $dir/cert.pem; ssl_certificate_key $dir/key.pem; location / { proxy_pass http://api; proxy_http_version 1.1; proxy_set_header Connection \"\"; proxy_set_header Host \$host; proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for; proxy_set_header X-Forwarded-Proto \$scheme; } }"
+  tls_nginx="listen 127.0.0.1:$nginx_tls_port ssl; ssl_certificate $dir/cert.pem; ssl_certificate_key $dir/key.pem;"
 fi
 
 cat >"$dir/accord.toml" <<EOF
@@ -86,13 +86,9 @@ EOF
 
 mkdir -p "$dir/nginx"
 sed -e "s|@WORKERS@|$workers|; s|@DIR@|$dir/nginx|g; s|@ACCESS_LOG@|access_log off;|" \
+  -e "s|@TLS@|$tls_nginx|" \
   -e "s|@API@|127.0.0.1:$api_port|; s|@PORT@|$nginx_port|" \
   "$(dirname "$0")/nginx.conf.in" >"$dir/nginx.conf"
-# The HTTPS server, inside nginx's `http` block (its last line).
-if [ -n "$tls_nginx" ]; then
-  sed -i '$d' "$dir/nginx.conf"
-  printf '  %s\n}\n' "$tls_nginx" >>"$dir/nginx.conf"
-fi
 
 wait_port() {
   for _ in $(seq 1 300); do

@@ -93,6 +93,7 @@ fn nginx_config(dir: &Path, port: u16, api: SocketAddr, workers: usize, log: boo
         .replace("@ACCESS_LOG@", &access)
         .replace("@API@", &api.to_string())
         .replace("@PORT@", &port.to_string())
+        .replace("@TLS@", "")
 }
 
 /// nginx, killed when dropped.
