@@ -136,9 +136,7 @@ pub(super) async fn run(flags: &Flags) {
             "--gateways".into(),
             gateways.clone(),
         ];
-        if let Some(zstd) = flags.opt("zstd") {
-            args.extend(["--zstd".into(), zstd.clone()]);
-        }
+        flags.pass_on(&["zstd"], &mut args);
         let mut server = Proc::spawn(&args);
         server
             .wait_for("SERVER_READY", Duration::from_secs(3600))

@@ -44,9 +44,7 @@ impl Fleet {
                 "--heartbeat-ms".into(),
                 flags.num("heartbeat-ms", 41_250).to_string(),
             ];
-            if let Some(zstd) = flags.opt("zstd") {
-                args.extend(["--zstd".into(), zstd.clone()]);
-            }
+            flags.pass_on(&["zstd"], &mut args);
             procs.push(Proc::spawn(&args));
         }
         let mut urls = Vec::new();

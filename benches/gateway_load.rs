@@ -102,6 +102,16 @@ impl Flags {
         self.0.get(name)
     }
 
+    /// Appends `--name value` to a child process's `args` for each of `names` given here, so
+    /// a setting reaches every process of a run.
+    fn pass_on(&self, names: &[&str], args: &mut Vec<String>) {
+        for name in names {
+            if let Some(value) = self.opt(name) {
+                args.extend([format!("--{name}"), value.clone()]);
+            }
+        }
+    }
+
     fn num(&self, name: &str, default: usize) -> usize {
         self.0
             .get(name)
