@@ -1,6 +1,6 @@
 //! Uploading files with a message (multipart `payload_json` + `files[n]`): the stored bytes
-//! equal the uploaded ones, the attachment object, and the refusals (ATTACH_FILES, size,
-//! count) — on both backends.
+//! equal the uploaded ones, the attachment object (image sizes read under the instance's image
+//! limits), and the refusals (ATTACH_FILES, size, count) — on both backends.
 
 mod common;
 mod messages_util;
@@ -40,6 +40,7 @@ async fn upload(backend: &str) {
         c.data_dir = data_dir.clone();
         c.limits.attachment_size_bytes = 1000;
         c.limits.attachments_per_message = 2;
+        c.cdn.images.max_pixels = 5000;
     })
     .await;
     let c = Ctx::with(s).await;
@@ -178,6 +179,18 @@ async fn upload(backend: &str) {
         m["attachments"][0]["content_type"],
         "text/plain; charset=utf-8"
     );
+    // An image past the instance's `cdn.images.max_pixels` (100 × 100 > 5,000) is stored,
+    // but its size is not read.
+    let large = Form::new().part("files[0]", Part::bytes(png(100, 100)).file_name("l.png"));
+    let (st, m) = post(&c, &c.owner, large).await;
+    assert_eq!(st, StatusCode::OK, "{m}");
+    let a = &m["attachments"][0];
+    assert_eq!(a["content_type"], "image/png");
+    assert_eq!(
+        (a["width"].clone(), a["height"].clone()),
+        (Value::Null, Value::Null)
+    );
+    events.expect(&["MESSAGE_CREATE", "MESSAGE_CREATE"]);
     c.s.stop().await;
 }
 

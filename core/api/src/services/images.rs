@@ -142,6 +142,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_config_defaults_are_the_media_defaults() {
+        let media = Limits::default();
+        let from_config = limits(&ImageLimitsConfig::default(), media.max_bytes);
+        assert_eq!(
+            (
+                from_config.max_pixels,
+                from_config.max_frames,
+                from_config.max_animation_pixels
+            ),
+            (
+                media.max_pixels,
+                media.max_frames,
+                media.max_animation_pixels
+            )
+        );
+        assert_eq!(
+            ImageLimitsConfig::default().max_upload_bytes,
+            media.max_bytes as u64
+        );
+    }
+
+    #[test]
     fn byte_limits_read_like_discords() {
         assert_eq!(size_text(256 * 1024), "256.0 kb");
         assert_eq!(size_text(10 * 1024 * 1024), "10.0 mb");

@@ -65,6 +65,8 @@ pub fn prepare(
     {
         return Err(ApiError::TooLarge);
     }
+    // Sizes are read under the instance's image limits; the bytes were checked above.
+    let probe_limits = crate::services::images::limits(&state.config.cdn.images, usize::MAX);
     let mut out = Vec::with_capacity(files.len());
     for file in files {
         let m = meta.iter().find(|m| m.id.get() == file.index);
@@ -85,7 +87,7 @@ pub fn prepare(
         }
         let id: AttachmentId = state.ids.next();
         let content_type = content_type(file.content_type.as_deref(), &filename, &file.bytes);
-        let (width, height) = image_size(&file.bytes).unzip();
+        let (width, height) = image_size(&file.bytes, &probe_limits).unzip();
         out.push(Prepared {
             row: NewAttachment {
                 id,
@@ -189,13 +191,9 @@ fn content_type(sent: Option<&str>, filename: &str, bytes: &[u8]) -> Option<Stri
 }
 
 /// Width and height of an image (PNG, JPEG, GIF, WebP), read from its header without decoding
-/// it; none for anything else or an image past the instance's limits.
-fn image_size(b: &[u8]) -> Option<(i32, i32)> {
-    let limits = accord_media::Limits {
-        max_bytes: usize::MAX,
-        ..accord_media::Limits::default()
-    };
-    let probed = accord_media::probe(b, &limits).ok()?;
+/// it; none for anything else or an image past `limits` (the instance's).
+fn image_size(b: &[u8], limits: &accord_media::Limits) -> Option<(i32, i32)> {
+    let probed = accord_media::probe(b, limits).ok()?;
     Some((
         i32::try_from(probed.width).ok()?,
         i32::try_from(probed.height).ok()?,
@@ -234,7 +232,13 @@ mod tests {
         // A 5×7 GIF: screen, two-colour table, one image of one LZW sub-block, trailer.
         let gif = b"GIF89a\x05\x00\x07\x00\x80\x00\x00\xff\xff\xff\x00\x00\x00\
                     ,\x00\x00\x00\x00\x05\x00\x07\x00\x00\x02\x02D\x01\x00;";
-        assert_eq!(image_size(gif), Some((5, 7)));
-        assert_eq!(image_size(b"not an image"), None);
+        let limits = accord_media::Limits::default();
+        assert_eq!(image_size(gif, &limits), Some((5, 7)));
+        assert_eq!(image_size(b"not an image", &limits), None);
+        let tiny = accord_media::Limits {
+            max_pixels: 34,
+            ..accord_media::Limits::default()
+        };
+        assert_eq!(image_size(gif, &tiny), None, "5×7 is past 34 pixels");
     }
 }
