@@ -136,7 +136,7 @@ pub(super) async fn run(flags: &Flags) {
             "--gateways".into(),
             gateways.clone(),
         ];
-        flags.pass_on(&["zstd"], &mut args);
+        flags.pass_on(&["zstd", "zstd-quiet"], &mut args);
         let mut server = Proc::spawn(&args);
         server
             .wait_for("SERVER_READY", Duration::from_secs(3600))

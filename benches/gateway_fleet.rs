@@ -44,7 +44,7 @@ impl Fleet {
                 "--heartbeat-ms".into(),
                 flags.num("heartbeat-ms", 41_250).to_string(),
             ];
-            flags.pass_on(&["zstd"], &mut args);
+            flags.pass_on(&["zstd", "zstd-quiet"], &mut args);
             procs.push(Proc::spawn(&args));
         }
         let mut urls = Vec::new();

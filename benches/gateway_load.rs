@@ -17,7 +17,8 @@
 //!
 //! Run: `cargo run --release -p accord-bench --bin accord-gateway-load -- --run --users 1000`
 //! (`--zstd 6/13/11/11/2048` sets `[gateway.compression]`'s zstd level, windowLog, hashLog,
-//! chainLog and maxBlockSize for the server and its gateways; `--heartbeat-ms N` shortens Hello's heartbeat interval, so the steady-state figure taken two
+//! chainLog and maxBlockSize for the server and its gateways; `--zstd-quiet keep` makes quiet
+//! zstd-stream connections keep their contexts instead of sharing the thread's; `--heartbeat-ms N` shortens Hello's heartbeat interval, so the steady-state figure taken two
 //! heartbeats after connecting comes sooner; `--warmup 1` posts one marked message right after
 //! the sessions connected, before that quiet spell, so that message 1 after it shows what the
 //! quiet spell alone costs, apart from the process's first message ever)
@@ -212,6 +213,11 @@ fn gateway_config(flags: &Flags) -> Config {
         (z.zstd_window_log, z.zstd_hash_log, z.zstd_chain_log) =
             (num(window), num(hash), num(chain));
         z.zstd_max_block_size = num(block);
+    }
+    match flags.opt("zstd-quiet").map(String::as_str) {
+        None | Some("share") => {}
+        Some("keep") => config.gateway.compression.zstd_share_when_quiet = false,
+        Some(other) => panic!("--zstd-quiet takes share or keep, got {other}"),
     }
     config
 }

@@ -179,6 +179,7 @@ fn compress_settings(z: &accord_config::GatewayCompressionConfig) -> CompressSet
         zstd_hash_log: z.zstd_hash_log,
         zstd_chain_log: z.zstd_chain_log,
         zstd_max_block_size: z.zstd_max_block_size,
+        zstd_share_when_quiet: z.zstd_share_when_quiet,
     }
 }
 

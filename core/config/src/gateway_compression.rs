@@ -8,8 +8,9 @@ use serde::{Deserialize, Serialize};
 /// under 64 KiB (about 58 KiB) with messages deep in a busy stream within 10% of the size
 /// Discord's own tuning gives (zstd level 6 with `zstd_window_log = 18`, `zstd_hash_log = 16`,
 /// `zstd_chain_log = 16`, `zstd_max_block_size = 0`), which takes about 1.3 MiB per
-/// connection (see `benches/README.md`). A quiet `zlib-stream` connection gives its deflate
-/// state back whatever these say.
+/// connection (see `benches/README.md`). A quiet `zlib-stream` connection (nothing sent for a
+/// heartbeat interval) gives its deflate state back whatever these say; a quiet JSON
+/// `zstd-stream` connection gives its context back while `zstd_share_when_quiet` is on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct GatewayCompressionConfig {
@@ -32,6 +33,14 @@ pub struct GatewayCompressionConfig {
     /// literal buffers are sized by it; a message longer than one block is split into several,
     /// which costs a little size.
     pub zstd_max_block_size: u32,
+    /// Whether a quiet JSON `zstd-stream` connection (nothing sent for a heartbeat interval)
+    /// gives its context back. Until it is busy again (4 or more messages in an interval) its
+    /// messages are compressed alone, and a message to many quiet connections once per gateway
+    /// thread for all of them: an idle connection holds ~5 KiB instead of ~58, and a fan-out to
+    /// thousands costs a copy per connection instead of a compression, while each such message
+    /// is larger (it cannot refer to earlier ones) and starts with 17 spaces of JSON
+    /// whitespace. Off, every connection keeps its context as long as it lives.
+    pub zstd_share_when_quiet: bool,
 }
 
 impl Default for GatewayCompressionConfig {
@@ -44,6 +53,7 @@ impl Default for GatewayCompressionConfig {
             zstd_hash_log: 11,
             zstd_chain_log: 11,
             zstd_max_block_size: 1536,
+            zstd_share_when_quiet: true,
         }
     }
 }

@@ -9,7 +9,9 @@ use std::fmt;
 use std::io;
 
 use flate2::{Compress, Compression, FlushCompress};
-use zstd::zstd_safe::{self, CCtx, CParameter, InBuffer, OutBuffer};
+use zstd::zstd_safe::CCtx;
+
+use crate::shared_zstd::{self, ZstdParams};
 
 /// The four bytes every `zlib-stream` message ends with: the tail of the empty stored block a
 /// sync flush writes. Clients inflate a message once it ends with them.
@@ -57,7 +59,8 @@ impl CompressKind {
 ///   memLevel. Idle connections get their memory back from [`Compressor::idle`] instead.
 /// * `zstd-stream` (level 6, windowLog 13, hashLog 11, chainLog 11, maxBlockSize 1.5 KiB):
 ///   `ZSTD_sizeof_CCtx` measures **58 KiB** (59 102 bytes, zstd 1.5.7) once the first message
-///   was compressed, for an idle or a busy connection alike. The input buffer holds the 8 KiB
+///   was compressed; nothing after [`Compressor::idle`] for a JSON connection while
+///   `zstd_share_when_quiet` is on (an ETF connection keeps its context). The input buffer holds the 8 KiB
 ///   window and one block; the output buffer and the sequence and literal stores are sized by
 ///   the block, so capping blocks at 1.5 KiB (a MESSAGE_CREATE is about 1 KiB of JSON) leaves
 ///   room for an 8 KiB window and 8 KiB hash and chain tables, where zstd's own block size (the
@@ -87,17 +90,23 @@ pub struct CompressSettings {
     /// zstd `maxBlockSize`: the largest block in bytes (1024..=131072), or 0 for zstd's own
     /// (128 KiB, or the window if that is smaller). A payload longer than a block is split.
     pub zstd_max_block_size: u32,
+    /// Whether a quiet JSON `zstd-stream` connection gives its context back
+    /// ([`Compressor::idle`]) and until it is busy again gets messages compressed alone, a
+    /// dispatch's body once per thread for all such connections. Off, every connection keeps
+    /// its context (about 58 KiB at the defaults) as long as it lives.
+    pub zstd_share_when_quiet: bool,
 }
 
 impl CompressSettings {
     /// Discord's tuning (zlib level 6, windowBits 15; zstd level 6, windowLog 18, hashLog 16,
-    /// chainLog 16, zstd's own block size): the baseline the defaults are measured against.
+    /// chainLog 16, zstd's own block size, a context kept for the connection's life): the baseline the defaults are measured against.
     pub fn discord() -> Self {
         Self {
             zstd_window_log: 18,
             zstd_hash_log: 16,
             zstd_chain_log: 16,
             zstd_max_block_size: 0,
+            zstd_share_when_quiet: false,
             ..Self::default()
         }
     }
@@ -115,6 +124,7 @@ impl Default for CompressSettings {
             zstd_hash_log: 11,
             zstd_chain_log: 11,
             zstd_max_block_size: 1536,
+            zstd_share_when_quiet: true,
         }
     }
 }
@@ -130,7 +140,17 @@ enum Inner {
         /// Whether the zlib header went out: every later deflate state is raw deflate.
         header_sent: bool,
     },
-    Zstd(Box<CCtx<'static>>),
+    Zstd {
+        /// The connection's own context; `None` while quiet (see [`Compressor::idle`]).
+        cctx: Option<Box<CCtx<'static>>>,
+        params: ZstdParams,
+        /// Whether the context is new in the middle of the frame: its first message must be
+        /// fitted onto the frame (see `shared_zstd`).
+        restarted: bool,
+        /// Whether the context may be given back when quiet: the connection's payloads are
+        /// JSON and the settings allow it.
+        may_share: bool,
+    },
 }
 
 /// One connection's compression context.
@@ -176,22 +196,27 @@ impl Compressor {
                 }
             }
             CompressKind::ZstdStream => {
-                let mut cctx = CCtx::try_create()
-                    .ok_or_else(|| io::Error::other("zstd could not allocate a context"))?;
-                for param in [
-                    CParameter::CompressionLevel(settings.zstd_level),
-                    CParameter::WindowLog(settings.zstd_window_log),
-                    CParameter::HashLog(settings.zstd_hash_log),
-                    CParameter::ChainLog(settings.zstd_chain_log),
-                    CParameter::MaxBlockSize(settings.zstd_max_block_size),
-                ] {
-                    cctx.set_parameter(param)
-                        .map_err(|code| invalid(format!("zstd {param:?}: {}", zstd_error(code))))?;
+                let params = ZstdParams::of(&settings);
+                Inner::Zstd {
+                    cctx: Some(Box::new(params.context()?)),
+                    params,
+                    restarted: false,
+                    may_share: false,
                 }
-                Inner::Zstd(Box::new(cctx))
             }
         };
         Ok(Self { kind, inner })
+    }
+
+    /// Marks the connection's payloads as JSON text, which a quiet `zstd-stream` connection
+    /// needs to give its context back (see [`Compressor::idle`]); whether it does then is
+    /// [`CompressSettings::zstd_share_when_quiet`]. Call it before the first message.
+    #[must_use]
+    pub fn json(mut self, settings: &CompressSettings) -> Self {
+        if let Inner::Zstd { may_share, .. } = &mut self.inner {
+            *may_share = settings.zstd_share_when_quiet;
+        }
+        self
     }
 
     /// Whether messages go out as binary frames (compressed) or text (`None` with JSON).
@@ -205,14 +230,16 @@ impl Compressor {
     /// without compression.
     pub fn context_bytes(&self) -> usize {
         match &self.inner {
-            Inner::None | Inner::Zlib { deflate: None, .. } => 0,
+            Inner::None | Inner::Zlib { deflate: None, .. } | Inner::Zstd { cctx: None, .. } => 0,
             Inner::Zlib { window_bits, .. } => {
                 let window = 1usize << window_bits;
                 // Sliding window (2 windows), prev chain (u16 per window byte), hash head
                 // (64 Ki u16), pending buffer (4 × 16 Ki) and symbol buffer (3 × 16 Ki).
                 2 * window + 2 * window + 2 * 65_536 + 4 * 16_384 + 3 * 16_384
             }
-            Inner::Zstd(cctx) => cctx.sizeof(),
+            Inner::Zstd {
+                cctx: Some(cctx), ..
+            } => cctx.sizeof(),
         }
     }
 
@@ -249,7 +276,22 @@ impl Compressor {
                     deflate_sync(deflate, payload, out)
                 }
             },
-            Inner::Zstd(cctx) => zstd_flush(cctx, payload, out),
+            Inner::Zstd {
+                cctx,
+                params,
+                restarted,
+                ..
+            } => match cctx {
+                Some(cctx) if *restarted => {
+                    // A new context's first message, fitted onto the frame.
+                    out.extend_from_slice(&shared_zstd::RESYNC);
+                    *restarted = !shared_zstd::flush_headless(cctx, payload, out)?;
+                    Ok(())
+                }
+                Some(cctx) => shared_zstd::flush(cctx, payload, out),
+                // Quiet since `idle`: compressed alone, with the thread's shared context.
+                None => shared_zstd::compress_quiet(*params, payload, out),
+            },
         }
     }
 
@@ -263,17 +305,28 @@ impl Compressor {
     /// refer back past the restart. Until [`Compressor::keep_history`] each message is
     /// deflated alone with a state the thread shares, so a burst to many quiet connections
     /// builds no state per connection; the cost is that those messages cannot refer to
-    /// earlier ones. `zstd-stream` keeps its context: a single zstd frame cannot be restarted
-    /// without breaking clients that decode one frame per connection, so its memory is bounded
-    /// by [`CompressSettings`] instead. Without compression this does nothing.
+    /// earlier ones.
+    ///
+    /// `zstd-stream` does the same for a JSON connection ([`Compressor::json`]) when
+    /// [`CompressSettings::zstd_share_when_quiet`] allows: the frame is never ended (clients
+    /// decode one frame per connection), so messages compressed alone are fitted onto it, each
+    /// behind 17 bytes of whitespace that set the decoder's repeat offsets back to a frame's
+    /// start values (see `shared_zstd`). Otherwise, and for ETF, it keeps its context, whose
+    /// memory [`CompressSettings`] bounds. Without compression this does nothing.
     pub fn idle(&mut self) {
-        if let Inner::Zlib { deflate, .. } = &mut self.inner {
-            *deflate = None;
+        match &mut self.inner {
+            Inner::Zlib { deflate, .. } => *deflate = None,
+            Inner::Zstd {
+                cctx,
+                may_share: true,
+                ..
+            } => *cctx = None,
+            _ => {}
         }
     }
 
-    /// Gives a quiet `zlib-stream` connection (see [`Compressor::idle`]) its own deflate state
-    /// again, so that its next messages can refer back to each other: call it between
+    /// Gives a quiet connection (see [`Compressor::idle`]) its own deflate state or zstd
+    /// context again, so that its next messages can refer back to each other: call it between
     /// messages when the connection has become busy (e.g. several messages in a heartbeat
     /// interval). Each thread builds at most 100 such states a second; past that the
     /// connection stays quiet until it is asked again. It does nothing for a connection that
@@ -285,13 +338,27 @@ impl Compressor {
             window_bits,
             header_sent: true,
         } = &mut self.inner
-            && crate::shared_deflate::may_build_state()
+            && crate::shared::may_build_state()
         {
             *deflate = Some(Box::new(Compress::new_with_window_bits(
                 *level,
                 false,
                 *window_bits,
             )));
+        }
+        if let Inner::Zstd {
+            cctx: cctx @ None,
+            params,
+            restarted,
+            ..
+        } = &mut self.inner
+            && crate::shared::may_build_state()
+            && let Ok(new) = params.context()
+        {
+            // Settings were checked when the connection's first context was made; a failed
+            // allocation leaves the connection quiet.
+            *cctx = Some(Box::new(new));
+            *restarted = true;
         }
     }
 }
@@ -333,38 +400,14 @@ pub(crate) fn deflate_sync(
     Ok(())
 }
 
-/// Compresses `payload` into `out` and flushes the current block without ending the frame.
-fn zstd_flush(cctx: &mut CCtx<'static>, payload: &[u8], out: &mut Vec<u8>) -> io::Result<()> {
-    let mut input = InBuffer::around(payload);
-    loop {
-        let want = zstd_safe::compress_bound(payload.len() - input.pos()) + 32;
-        out.reserve(want);
-        let pos = out.len();
-        let mut output = OutBuffer::around_pos(out, pos);
-        let remaining = cctx
-            .compress_stream2(
-                &mut output,
-                &mut input,
-                zstd_safe::zstd_sys::ZSTD_EndDirective::ZSTD_e_flush,
-            )
-            .map_err(|code| io::Error::other(format!("zstd failed: {}", zstd_error(code))))?;
-        // With ZSTD_e_flush, 0 means all input was taken and everything is written out.
-        if remaining == 0 && input.pos() == payload.len() {
-            return Ok(());
-        }
-    }
-}
-
-fn zstd_error(code: zstd_safe::ErrorCode) -> &'static str {
-    zstd_safe::get_error_name(code)
-}
-
 fn invalid(message: String) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidInput, message)
 }
 
 #[cfg(test)]
 mod tests {
+    use zstd::zstd_safe::{self, InBuffer, OutBuffer};
+
     use super::*;
 
     #[test]

@@ -7,6 +7,9 @@
 
 mod compress;
 pub mod etf;
+mod shared;
 mod shared_deflate;
+mod shared_zstd;
 
 pub use compress::{CompressKind, CompressSettings, Compressor, ZLIB_SUFFIX};
+pub use shared_zstd::RESYNC_TEXT as ZSTD_RESYNC_TEXT;

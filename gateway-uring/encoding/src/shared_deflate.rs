@@ -16,80 +16,20 @@
 
 use std::cell::RefCell;
 use std::io;
-use std::time::Instant;
 
 use flate2::{Compress, Compression};
 
 use crate::compress::deflate_sync;
+use crate::shared::{Recent, body_start};
 
 /// One shared state: its level, its window bits and the state.
 type Shared = (u32, u8, Box<Compress>);
 
-/// How many recently deflated dispatch bodies a thread keeps.
-const BODIES: usize = 4;
-
-/// A dispatch body deflated alone, for reuse.
-struct Body {
-    level: u32,
-    window_bits: u8,
-    /// The body as sent (compared whole before reuse).
-    plain: Vec<u8>,
-    /// Its raw deflate blocks, ending in a sync flush.
-    deflated: Vec<u8>,
-}
-
 thread_local! {
     /// This thread's shared states, one per (level, window bits) in use.
     static STATES: RefCell<Vec<Shared>> = const { RefCell::new(Vec::new()) };
-    /// This thread's most recently deflated dispatch bodies, newest last.
-    static RECENT: RefCell<Vec<Body>> = const { RefCell::new(Vec::new()) };
-}
-
-/// How many deflate states of their own quiet connections may take again per second per thread
-/// ([`crate::Compressor::keep_history`]): building one costs ~600 µs, mostly page faults on
-/// new memory, so a guild of thousands turning busy at once would otherwise spend seconds of
-/// a thread on it within one heartbeat interval. Connections refused now try at their next
-/// busy heartbeat.
-pub(crate) const STATE_BUILDS_PER_SEC: u32 = 100;
-
-/// A thread's allowance of state builds: (tokens left, when it was last refilled).
-struct Builds {
-    tokens: f64,
-    at: Option<Instant>,
-}
-
-thread_local! {
-    static BUILDS: RefCell<Builds> = const { RefCell::new(Builds { tokens: 0.0, at: None }) };
-}
-
-/// Takes one state build from this thread's allowance (a token bucket refilled at
-/// [`STATE_BUILDS_PER_SEC`], holding at most a second's worth).
-pub(crate) fn may_build_state() -> bool {
-    BUILDS.with(|b| {
-        let mut b = b.borrow_mut();
-        let now = Instant::now();
-        let rate = f64::from(STATE_BUILDS_PER_SEC);
-        let refill =
-            b.at.map_or(rate, |at| now.duration_since(at).as_secs_f64() * rate);
-        b.tokens = (b.tokens + refill).min(rate);
-        b.at = Some(now);
-        if b.tokens >= 1.0 {
-            b.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
-    })
-}
-
-/// Where a JSON dispatch's shared body starts: at `,"t":` right after `{"op":0,"s":<digits>`
-/// (the envelope `Framer::dispatch` writes); `None` for anything else.
-fn body_start(payload: &[u8]) -> Option<usize> {
-    const OPEN: &[u8] = b"{\"op\":0,\"s\":";
-    let rest = payload.strip_prefix(OPEN)?;
-    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
-    let at = OPEN.len() + digits;
-    (digits > 0 && payload[at..].starts_with(b",\"t\":")).then_some(at)
+    /// This thread's most recently deflated dispatch bodies, by (level, window bits).
+    static RECENT: RefCell<Recent<(u32, u8)>> = const { RefCell::new(Recent::new()) };
 }
 
 /// Deflates `payload` into `out` like [`deflate_alone`], reusing the deflated body of a JSON
@@ -105,39 +45,21 @@ pub(crate) fn deflate_dispatch(
         return deflate_alone(level, window_bits, payload, out);
     };
     let (head, body) = payload.split_at(split);
+    // A stored block (BFINAL 0, BTYPE 00) on the byte boundary the previous message's sync
+    // flush left: the header byte, LEN and its complement, the bytes. The head is a few dozen
+    // bytes, far under a stored block's 65,535.
+    let len = u16::try_from(head.len()).map_err(io::Error::other)?;
+    out.reserve(5 + head.len());
+    out.push(0);
+    out.extend_from_slice(&len.to_le_bytes());
+    out.extend_from_slice(&(!len).to_le_bytes());
+    out.extend_from_slice(head);
     RECENT.with(|recent| {
-        let mut recent = recent.borrow_mut();
-        let found = recent.iter().rposition(|b| {
-            b.level == level.level() && b.window_bits == window_bits && b.plain == body
-        });
-        let at = match found {
-            Some(at) => at,
-            None => {
-                let mut deflated = Vec::new();
-                deflate_alone(level, window_bits, body, &mut deflated)?;
-                if recent.len() == BODIES {
-                    recent.remove(0);
-                }
-                recent.push(Body {
-                    level: level.level(),
-                    window_bits,
-                    plain: body.to_vec(),
-                    deflated,
-                });
-                recent.len() - 1
-            }
-        };
-        // A stored block (BFINAL 0, BTYPE 00) on the byte boundary the previous message's
-        // sync flush left: the header byte, LEN and its complement, the bytes. The head is
-        // a few dozen bytes, far under a stored block's 65,535.
-        let len = u16::try_from(head.len()).map_err(io::Error::other)?;
-        out.reserve(5 + head.len() + recent[at].deflated.len());
-        out.push(0);
-        out.extend_from_slice(&len.to_le_bytes());
-        out.extend_from_slice(&(!len).to_le_bytes());
-        out.extend_from_slice(head);
-        out.extend_from_slice(&recent[at].deflated);
-        Ok(())
+        recent
+            .borrow_mut()
+            .append((level.level(), window_bits), body, out, |packed| {
+                deflate_alone(level, window_bits, body, packed)
+            })
     })
 }
 
@@ -188,33 +110,6 @@ mod tests {
             r#"{{"op":0,"s":{i},"t":"MESSAGE_CREATE","d":{{"content":"message number {i} to the guild","author":{{"id":"1234567890","username":"someone"}}}}}}"#
         )
         .into_bytes()
-    }
-
-    #[test]
-    fn state_builds_are_limited_per_thread() {
-        // A fresh thread, so the allowance starts full.
-        std::thread::spawn(|| {
-            let granted = (0..1000).filter(|_| super::may_build_state()).count();
-            let max = super::STATE_BUILDS_PER_SEC as usize;
-            assert!(
-                (max..=max + 5).contains(&granted),
-                "{granted} of 1000 at once, allowance {max}/s"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(100));
-            assert!(super::may_build_state(), "refilled after 100 ms");
-        })
-        .join()
-        .unwrap();
-    }
-
-    #[test]
-    fn body_start_finds_the_envelope_of_json_dispatches_only() {
-        use super::body_start;
-        assert_eq!(body_start(br#"{"op":0,"s":12,"t":"X","d":{}}"#), Some(14));
-        assert_eq!(body_start(br#"{"op":0,"s":,"t":"X","d":{}}"#), None);
-        assert_eq!(body_start(br#"{"op":11,"d":null,"s":null,"t":null}"#), None);
-        assert_eq!(body_start(br#"{"op":0,"s":12}"#), None);
-        assert_eq!(body_start(b"\x83t\x00\x00\x00\x04"), None);
     }
 
     #[test]

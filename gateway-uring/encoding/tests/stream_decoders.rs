@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 /// Reads records `[u32 BE len][payload][u32 BE len][message]` from stdin, feeds every message
 /// to one decompression object and checks it gives back exactly the payload.
 const PY_CHECK: &str = r#"
-import struct, sys, zlib
+import json, struct, sys, zlib
 mode = sys.argv[1]
 data = sys.stdin.buffer.read()
 if mode == "zlib":
@@ -35,12 +35,19 @@ def take():
     pos += n
     return chunk
 count = 0
+resynced = 0
 while pos < len(data):
     expected = take()
     message = take()
     if mode == "zlib" and not message.endswith(b"\x00\x00\xff\xff"):
         sys.exit("message %d does not end with 00 00 ff ff" % count)
     got = d.decompress(message)
+    if mode == "zstd-json" and len(got) == len(expected) + 17 and got[:17] == b" " * 17:
+        # Sent while quiet: whitespace first, then the payload, as JSON to the client.
+        got = got[17:]
+        if expected and json.loads(b" " * 17 + expected) != json.loads(expected):
+            sys.exit("message %d: not the same JSON behind its whitespace" % count)
+        resynced += 1
     if got != expected:
         sys.exit("message %d: decoded %d bytes, expected %d" % (count, len(got), len(expected)))
     if mode == "zlib" and (d.unconsumed_tail or d.unused_data or d.eof):
@@ -48,7 +55,7 @@ while pos < len(data):
     if getattr(d, "eof", False):
         sys.exit("message %d ended the zstd frame" % count)
     count += 1
-print("OK", count)
+print("OK", count, resynced)
 "#;
 
 /// A small deterministic generator, so payloads vary without a dependency.
@@ -192,15 +199,16 @@ fn connection_payloads() -> Vec<Vec<u8>> {
     payloads
 }
 
-/// Compresses `payloads` through one compressor and checks Python decodes every message; the
-/// connection is reported idle after every message whose index `idle_after` accepts.
+/// Compresses `payloads` through `compressor` and checks Python decodes every message; the
+/// connection is reported idle after every message whose index `idle_after` accepts. Returns
+/// how many messages decoded to the quiet `zstd-stream` whitespace before their payload (mode
+/// `zstd-json` only).
 fn check_with_python(
-    kind: CompressKind,
+    mut compressor: Compressor,
     mode: &str,
     payloads: &[Vec<u8>],
     idle_after: impl Fn(usize) -> bool,
-) {
-    let mut compressor = Compressor::new(kind);
+) -> usize {
     let mut records = Vec::new();
     for (i, payload) in payloads.iter().enumerate() {
         let mut message = Vec::new();
@@ -208,8 +216,8 @@ fn check_with_python(
         if idle_after(i) {
             compressor.idle();
         } else if i % 5 == 0 {
-            // A quiet zlib connection that got busy takes a deflate state of its own again
-            // (a no-op for one that has its state, and for zstd).
+            // A quiet connection that got busy takes a state of its own again (a no-op for
+            // one that has its state, and for a zstd connection that keeps its context).
             compressor.keep_history();
         }
         for part in [payload, &message] {
@@ -232,7 +240,9 @@ fn check_with_python(
         output.status.success(),
         "python {mode} check failed:\n{stdout}\n{stderr}"
     );
-    assert_eq!(stdout.trim(), format!("OK {}", payloads.len()), "{stderr}");
+    let words: Vec<&str> = stdout.split_whitespace().collect();
+    assert_eq!(words[..2], ["OK", &payloads.len().to_string()], "{stderr}");
+    words[2].parse().unwrap()
 }
 
 #[test]
@@ -250,7 +260,7 @@ fn payloads_cover_the_required_variety() {
 #[test]
 fn python_zlib_decompressobj_reads_zlib_stream() {
     check_with_python(
-        CompressKind::ZlibStream,
+        Compressor::new(CompressKind::ZlibStream),
         "zlib",
         &connection_payloads(),
         |_| false,
@@ -265,7 +275,7 @@ fn python_zlib_decompressobj_reads_zlib_stream() {
 #[test]
 fn python_zlib_decompressobj_reads_zlib_stream_across_idle_restarts() {
     check_with_python(
-        CompressKind::ZlibStream,
+        Compressor::new(CompressKind::ZlibStream),
         "zlib",
         &connection_payloads(),
         |i| i == 2 || i % 7 == 0 || (39..=41).contains(&i),
@@ -275,17 +285,34 @@ fn python_zlib_decompressobj_reads_zlib_stream_across_idle_restarts() {
 #[test]
 fn python_zstandard_decompressobj_reads_zstd_stream_with_idle_calls() {
     check_with_python(
-        CompressKind::ZstdStream,
+        Compressor::new(CompressKind::ZstdStream),
         "zstd",
         &connection_payloads(),
         |i| i % 5 == 0,
     );
 }
 
+/// A JSON connection gives its zstd context back when idle: while quiet its messages are
+/// compressed alone by the thread's shared context and fitted onto the frame behind 17 spaces,
+/// and when it takes a context of its own again (every fifth message) that context's blocks
+/// are fitted on the same way. Python's one `decompressobj` reads it all as one frame, and the
+/// payloads as the same JSON.
+#[test]
+fn python_zstandard_decompressobj_reads_quiet_json_zstd_streams() {
+    let settings = CompressSettings::default();
+    let compressor = Compressor::with_settings(CompressKind::ZstdStream, settings)
+        .unwrap()
+        .json(&settings);
+    let resynced = check_with_python(compressor, "zstd-json", &connection_payloads(), |i| {
+        i == 2 || i % 7 == 0 || (39..=41).contains(&i)
+    });
+    assert!(resynced >= 10, "{resynced} messages sent while quiet");
+}
+
 #[test]
 fn python_zstandard_decompressobj_reads_zstd_stream() {
     check_with_python(
-        CompressKind::ZstdStream,
+        Compressor::new(CompressKind::ZstdStream),
         "zstd",
         &connection_payloads(),
         |_| false,
