@@ -60,14 +60,14 @@ impl CompressKind {
 /// * `zstd-stream` (level 6, windowLog 13, hashLog 11, chainLog 11, maxBlockSize 1.5 KiB):
 ///   `ZSTD_sizeof_CCtx` measures **58 KiB** (59 102 bytes, zstd 1.5.7) once the first message
 ///   was compressed; nothing after [`Compressor::idle`] for a JSON connection while
-///   `zstd_share_when_quiet` is on (an ETF connection keeps its context). The input buffer holds the 8 KiB
-///   window and one block; the output buffer and the sequence and literal stores are sized by
-///   the block, so capping blocks at 1.5 KiB (a MESSAGE_CREATE is about 1 KiB of JSON) leaves
-///   room for an 8 KiB window and 8 KiB hash and chain tables, where zstd's own block size (the
-///   window, at most 128 KiB) would take 95 KiB with the same window. Larger payloads pay for
-///   the small blocks: an 87 KB GUILD_CREATE comes out 29% larger than with zstd's blocks.
-///   Discord's tuning (windowLog 18, hashLog 16, chainLog 16, 128 KiB blocks) measures
-///   1 337 KiB.
+///   `zstd_share_when_quiet` is on (an ETF connection keeps its context). The input buffer
+///   holds the 8 KiB window and one block; the output buffer and the sequence and literal
+///   stores are sized by the block, so capping blocks at 1.5 KiB (a MESSAGE_CREATE is about
+///   1 KiB of JSON) leaves room for an 8 KiB window and 8 KiB hash and chain tables, where
+///   zstd's own block size (the window, at most 128 KiB) would take 95 KiB with the same
+///   window. Larger payloads pay for the small blocks: an 87 KB GUILD_CREATE comes out 29%
+///   larger than with zstd's blocks. Discord's tuning (windowLog 18, hashLog 16, chainLog 16,
+///   128 KiB blocks) measures 1 337 KiB.
 ///
 /// A ~950-byte MESSAGE_CREATE as the 21st of similar ones (after READY and a large
 /// GUILD_CREATE) compresses to 106 bytes with `zlib-stream` (Discord's level 6, windowBits 15:
@@ -99,7 +99,8 @@ pub struct CompressSettings {
 
 impl CompressSettings {
     /// Discord's tuning (zlib level 6, windowBits 15; zstd level 6, windowLog 18, hashLog 16,
-    /// chainLog 16, zstd's own block size, a context kept for the connection's life): the baseline the defaults are measured against.
+    /// chainLog 16, zstd's own block size, a context kept for the connection's life): the
+    /// baseline the defaults are measured against.
     pub fn discord() -> Self {
         Self {
             zstd_window_log: 18,

@@ -12,9 +12,9 @@ const BODIES: usize = 4;
 
 /// How many compression states of their own quiet connections may take again per second per
 /// thread ([`crate::Compressor::keep_history`]): building a deflate state costs ~600 µs, a zstd
-/// context less, mostly page faults on new memory, so a guild of thousands turning busy at once would otherwise spend seconds of
-/// a thread on it within one heartbeat interval. Connections refused now try at their next
-/// busy heartbeat.
+/// context less, mostly page faults on new memory, so a guild of thousands turning busy at
+/// once would otherwise spend seconds of a thread on it within one heartbeat interval.
+/// Connections refused now try at their next busy heartbeat.
 pub(crate) const STATE_BUILDS_PER_SEC: u32 = 100;
 
 /// A thread's allowance of state builds: (tokens left, when it was last refilled).
