@@ -2,7 +2,8 @@
 //! (zlib-stream and zstd-stream), discord.js 14 (plain JSON and zlib-stream) and twilight 0.18
 //! (zstd-stream, every event decoded strictly by twilight-model) run as puppets against the
 //! `accord` binary, on SQLite and on PostgreSQL at once, through the scenarios of issue 6: ready,
-//! messages, members, channels, presence (with typing), webhooks, upload, ratelimits, resume,
+//! messages, quiet (a message after the connection went quiet and gave its compression state
+//! back), members, channels, presence (with typing), webhooks, upload, ratelimits, resume,
 //! intents, sharding, and application commands registered by discord.py and discord.js and
 //! used by a user account (autocomplete, ephemeral, deferred, button and modal answers). The table printed at the end is scenario × library × database.
 //!
@@ -21,6 +22,8 @@ mod scenarios_commands;
 mod scenarios_guild;
 #[path = "compat/scenarios_interactions.rs"]
 mod scenarios_interactions;
+#[path = "compat/scenarios_quiet.rs"]
+mod scenarios_quiet;
 #[path = "compat/scenarios_threads.rs"]
 mod scenarios_threads;
 #[path = "compat/server.rs"]
@@ -41,9 +44,10 @@ use puppet::{MODES, Mode, Puppet, compat_dir, python, twilight_bin};
 use world::{Env, Users, World};
 
 /// Every scenario, in the order they run.
-const SCENARIOS: [&str; 14] = [
+const SCENARIOS: [&str; 15] = [
     "ready",
     "messages",
+    "quiet",
     "members",
     "channels",
     "presence",
@@ -65,6 +69,8 @@ const NOTES: &[&str] = &[
      message read, and the URL in the puppet's answer is fetched from the CDN (same bytes).",
     "commands, interactions: discord.py and discord.js only (twilight's puppet registers no \
      commands).",
+    "quiet: the server sends 5 s heartbeats; the bot hears nothing for 12.5 s, then a user \
+     posts; for zstd-stream the relay must see the resync blocks of a quiet connection.",
     "resume: every puppet connects through the harness's TCP relay (also gateway.public_url); the \
      relay cuts the connection twice while users post a numbered sequence.",
 ];
@@ -230,6 +236,7 @@ async fn run_scenario(name: &str, env: &Env<'_>, main: &mut Main) -> Result<(), 
     let result = match name {
         "ready" => scenarios::ready(env, p, &ready).await,
         "messages" => scenarios::messages(env, p).await,
+        "quiet" => scenarios_quiet::quiet(env, p).await,
         "members" => scenarios_guild::members(env, p).await,
         "channels" => scenarios_guild::channels(env, p).await,
         "presence" => scenarios_guild::presence(env, p).await,

@@ -1,10 +1,11 @@
 //! The compatibility harness's view of one Accord server: the `accord` binary started on a
 //! database, REST calls to it (waiting out 429s the way a client would), and the TCP relay in
-//! front of its gateway that the resume scenario cuts.
+//! front of its gateway that the resume scenario cuts and the quiet scenario watches.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::channel;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -12,6 +13,8 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::support::free_port;
+use accord_gateway_encoding::ZSTD_RESYNC;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::task::JoinHandle;
 
 use crate::support::BIN;
@@ -37,6 +40,9 @@ pub struct Server {
     pub relay: Relay,
 }
 
+/// The gateway's heartbeat interval for the libraries (Hello's `heartbeat_interval`).
+pub const HEARTBEAT: Duration = Duration::from_secs(5);
+
 /// Starts the server on `db_url` in `dir`.
 pub async fn start(dir: &Path, db_url: &str) -> Server {
     let (api, gw, cdn) = (free_port(), free_port(), free_port());
@@ -52,6 +58,12 @@ pub async fn start(dir: &Path, db_url: &str) -> Server {
         .env("ACCORD_SECURITY__ARGON2__MEMORY_KIB", "256")
         .env("ACCORD_SECURITY__ARGON2__ITERATIONS", "1")
         .env("ACCORD_GATEWAY__MAX_CONCURRENCY", "16")
+        // Short heartbeats, so a connection goes quiet (and gives its compression state
+        // back) within the quiet scenario's wait.
+        .env(
+            "ACCORD_GATEWAY__HEARTBEAT_INTERVAL_MS",
+            HEARTBEAT.as_millis().to_string(),
+        )
         .env("ACCORD_LOG__FILTER", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -83,10 +95,12 @@ pub async fn start(dir: &Path, db_url: &str) -> Server {
 
 /// A TCP relay to the gateway: every accepted connection is piped to the gateway port until
 /// [`Relay::cut_all`] drops both ends (no WebSocket close frame: the client sees the connection
-/// lost, as when a server process dies or a network path breaks).
+/// lost, as when a server process dies or a network path breaks). It counts the zstd resync
+/// blocks the gateway sends ([`Relay::resyncs`]).
 pub struct Relay {
     port: u16,
     conns: Arc<Mutex<Vec<JoinHandle<()>>>>,
+    resyncs: Arc<AtomicUsize>,
     _accept: JoinHandle<()>,
 }
 
@@ -95,16 +109,41 @@ impl Relay {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let conns: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
-        let c = conns.clone();
+        let resyncs: Arc<AtomicUsize> = Arc::default();
+        let (c, seen) = (conns.clone(), resyncs.clone());
         let accept = tokio::spawn(async move {
-            while let Ok((mut client, _)) = listener.accept().await {
+            while let Ok((client, _)) = listener.accept().await {
+                let seen = seen.clone();
                 let pipe = tokio::spawn(async move {
-                    let Ok(mut upstream) =
-                        tokio::net::TcpStream::connect(("127.0.0.1", target)).await
+                    let Ok(upstream) = tokio::net::TcpStream::connect(("127.0.0.1", target)).await
                     else {
                         return;
                     };
-                    let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                    let (mut client_in, mut client_out) = client.into_split();
+                    let (mut server_in, mut server_out) = upstream.into_split();
+                    let up = async {
+                        let _ = tokio::io::copy(&mut client_in, &mut server_out).await;
+                        let _ = server_out.shutdown().await;
+                    };
+                    let down = async {
+                        let mut buf = vec![0u8; 64 * 1024];
+                        // The end of what came before, for a sequence split between reads.
+                        let mut window: Vec<u8> = Vec::new();
+                        while let Ok(n @ 1..) = server_in.read(&mut buf).await {
+                            window.extend_from_slice(&buf[..n]);
+                            let found = window
+                                .windows(ZSTD_RESYNC.len())
+                                .filter(|w| *w == ZSTD_RESYNC)
+                                .count();
+                            seen.fetch_add(found, Ordering::Relaxed);
+                            window.drain(..window.len().saturating_sub(ZSTD_RESYNC.len() - 1));
+                            if client_out.write_all(&buf[..n]).await.is_err() {
+                                break;
+                            }
+                        }
+                        let _ = client_out.shutdown().await;
+                    };
+                    tokio::join!(up, down);
                 });
                 let mut conns = c.lock().unwrap();
                 conns.retain(|h| !h.is_finished());
@@ -114,8 +153,16 @@ impl Relay {
         Relay {
             port,
             conns,
+            resyncs,
             _accept: accept,
         }
+    }
+
+    /// How many zstd resync blocks (`accord_gateway_encoding::ZSTD_RESYNC`) went from the
+    /// gateway to relayed clients so far: one in front of every message a quiet zstd-stream
+    /// connection receives.
+    pub fn resyncs(&self) -> usize {
+        self.resyncs.load(Ordering::Relaxed)
     }
 
     pub fn url(&self) -> String {

@@ -12,4 +12,4 @@ mod shared_deflate;
 mod shared_zstd;
 
 pub use compress::{CompressKind, CompressSettings, Compressor, ZLIB_SUFFIX};
-pub use shared_zstd::RESYNC_TEXT as ZSTD_RESYNC_TEXT;
+pub use shared_zstd::{RESYNC as ZSTD_RESYNC, RESYNC_TEXT as ZSTD_RESYNC_TEXT};

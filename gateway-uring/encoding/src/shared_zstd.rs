@@ -86,7 +86,7 @@ impl ZstdParams {
 ///   codes 0 / 2 / 0: no literals, offset code 2, 3 bytes each. The bit stream `1C` holds the
 ///   extra bits `11` (value 7: offset 4) for the first and `00` (value 4: offset 1) for the
 ///   second. 6 more spaces; the offsets are pushed 8, 4, 1, so they now stand at 1, 4, 8.
-pub(crate) const RESYNC: [u8; 21] = [
+pub const RESYNC: [u8; 21] = [
     0x44, 0x00, 0x00, 0x41, 0x20, 0x01, 0x54, 0x08, 0x03, 0x00, 0x0B, //
     0x3C, 0x00, 0x00, 0x00, 0x02, 0x54, 0x00, 0x02, 0x00, 0x1C,
 ];
