@@ -132,6 +132,13 @@ async fn session_over(
     plain
 }
 
+/// [`session_over`] for a JSON zstd-stream connection.
+async fn zstd_json_session(env: &Env, token: &str, channel: &str) -> Vec<u8> {
+    let query = "v=10&encoding=json&compress=zstd-stream";
+    let inflate = Inflate::Zstd(zstd::stream::raw::Decoder::new().unwrap());
+    session_over(env, token, channel, query, inflate).await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn compressed_and_etf_sessions() {
     let env = Env::start("sqlite", |_| {}).await;
@@ -148,14 +155,7 @@ async fn compressed_and_etf_sessions() {
     assert!(zlib.starts_with(b"{\"op\":0"));
     // A quiet JSON zstd-stream connection gave its context back: the message was compressed
     // alone and fitted onto the connection's frame behind JSON whitespace.
-    let zstd = session_over(
-        &env,
-        &owner,
-        &channel,
-        "v=10&encoding=json&compress=zstd-stream",
-        Inflate::Zstd(zstd::stream::raw::Decoder::new().unwrap()),
-    )
-    .await;
+    let zstd = zstd_json_session(&env, &owner, &channel).await;
     assert_eq!(
         zstd[..accord_gateway_encoding::ZSTD_RESYNC_TEXT.len()],
         accord_gateway_encoding::ZSTD_RESYNC_TEXT[..],
@@ -223,14 +223,7 @@ async fn quiet_zstd_connections_keep_their_context_when_sharing_is_off() {
     .await;
     let (owner, _) = env.user("owner").await;
     let (_, channel) = env.guild(&owner, "Lounge").await;
-    let zstd = session_over(
-        &env,
-        &owner,
-        &channel,
-        "v=10&encoding=json&compress=zstd-stream",
-        Inflate::Zstd(zstd::stream::raw::Decoder::new().unwrap()),
-    )
-    .await;
+    let zstd = zstd_json_session(&env, &owner, &channel).await;
     assert!(
         zstd.starts_with(b"{\"op\":0"),
         "{}",
