@@ -172,7 +172,7 @@ pub async fn serve(conn: Box<Conn>, ctx: Rc<ThreadCtx>) {
         encoding: params.encoding,
     };
     let compressor = match Compressor::with_settings(params.compress, ctx.compression) {
-        Ok(c) if params.encoding == Encoding::Json => c.json(&ctx.compression),
+        Ok(c) if params.encoding == Encoding::Json => c.json(),
         Ok(c) => c,
         Err(e) => {
             // Only allocation can fail here (the settings were checked at start).

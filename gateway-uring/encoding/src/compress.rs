@@ -148,9 +148,10 @@ enum Inner {
         /// Whether the context is new in the middle of the frame: its first message must be
         /// fitted onto the frame (see `shared_zstd`).
         restarted: bool,
-        /// Whether the context may be given back when quiet: the connection's payloads are
-        /// JSON and the settings allow it.
-        may_share: bool,
+        /// Whether the settings let a quiet connection give its context back.
+        share_when_quiet: bool,
+        /// Whether the connection's payloads are JSON (see [`Compressor::json`]).
+        json: bool,
     },
 }
 
@@ -202,7 +203,8 @@ impl Compressor {
                     cctx: Some(Box::new(params.context()?)),
                     params,
                     restarted: false,
-                    may_share: false,
+                    share_when_quiet: settings.zstd_share_when_quiet,
+                    json: false,
                 }
             }
         };
@@ -213,9 +215,9 @@ impl Compressor {
     /// needs to give its context back (see [`Compressor::idle`]); whether it does then is
     /// [`CompressSettings::zstd_share_when_quiet`]. Call it before the first message.
     #[must_use]
-    pub fn json(mut self, settings: &CompressSettings) -> Self {
-        if let Inner::Zstd { may_share, .. } = &mut self.inner {
-            *may_share = settings.zstd_share_when_quiet;
+    pub fn json(mut self) -> Self {
+        if let Inner::Zstd { json, .. } = &mut self.inner {
+            *json = true;
         }
         self
     }
@@ -319,7 +321,8 @@ impl Compressor {
             Inner::Zlib { deflate, .. } => *deflate = None,
             Inner::Zstd {
                 cctx,
-                may_share: true,
+                share_when_quiet: true,
+                json: true,
                 ..
             } => *cctx = None,
             _ => {}

@@ -288,10 +288,7 @@ mod tests {
     }
 
     fn connection() -> (Compressor, Client) {
-        let settings = CompressSettings::default();
-        let mut c = Compressor::with_settings(CompressKind::ZstdStream, settings)
-            .unwrap()
-            .json(&settings);
+        let mut c = Compressor::new(CompressKind::ZstdStream).json();
         let mut client = Client::new();
         let hello = br#"{"op":10,"d":{"heartbeat_interval":41250}}"#;
         let mut out = Vec::new();
@@ -380,7 +377,7 @@ mod tests {
             Compressor::with_settings(CompressKind::ZstdStream, settings).unwrap(),
             Compressor::with_settings(CompressKind::ZstdStream, off)
                 .unwrap()
-                .json(&off),
+                .json(),
         ] {
             c.compress(b"{\"op\":10}", &mut Vec::new()).unwrap();
             let before = c.context_bytes();

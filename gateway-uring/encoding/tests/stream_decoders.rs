@@ -299,10 +299,7 @@ fn python_zstandard_decompressobj_reads_zstd_stream_with_idle_calls() {
 /// payloads as the same JSON.
 #[test]
 fn python_zstandard_decompressobj_reads_quiet_json_zstd_streams() {
-    let settings = CompressSettings::default();
-    let compressor = Compressor::with_settings(CompressKind::ZstdStream, settings)
-        .unwrap()
-        .json(&settings);
+    let compressor = Compressor::new(CompressKind::ZstdStream).json();
     let resynced = check_with_python(compressor, "zstd-json", &connection_payloads(), |i| {
         i == 2 || i % 7 == 0 || (39..=41).contains(&i)
     });
