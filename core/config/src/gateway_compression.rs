@@ -36,10 +36,11 @@ pub struct GatewayCompressionConfig {
     /// Whether a quiet JSON `zstd-stream` connection (nothing sent for a heartbeat interval)
     /// gives its context back. Until it is busy again (4 or more messages in an interval) its
     /// messages are compressed alone, and a message to many quiet connections once per gateway
-    /// thread for all of them: an idle connection holds ~5 KiB instead of ~58, and a fan-out to
-    /// thousands costs a copy per connection instead of a compression, while each such message
-    /// is larger (it cannot refer to earlier ones) and starts with 17 spaces of JSON
-    /// whitespace. Off, every connection keeps its context as long as it lives.
+    /// thread for all of them: an idle connection holds no context (about 58 KiB at the
+    /// defaults), and a fan-out to thousands costs a copy per connection instead of a
+    /// compression, while each such message is larger (it cannot refer to earlier ones) and
+    /// starts with 17 spaces of JSON whitespace. Off, every connection keeps its context as
+    /// long as it lives.
     pub zstd_share_when_quiet: bool,
 }
 
