@@ -266,7 +266,7 @@ impl Compressor {
                 Some(deflate) => deflate_sync(deflate, payload, out),
                 // Quiet since `idle`: deflated alone, with the thread's shared state.
                 None if *header_sent => {
-                    crate::shared_deflate::deflate_dispatch(*level, *window_bits, payload, out)
+                    crate::shared_deflate::deflate_quiet(*level, *window_bits, payload, out)
                 }
                 // The connection's first message: its own state, which writes the zlib header.
                 None => {

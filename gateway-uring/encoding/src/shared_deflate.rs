@@ -10,7 +10,7 @@
 //! A dispatch's body is more: the same bytes for every recipient, only the envelope's start
 //! (`{"op":0,"s":N`) differs. So a JSON dispatch goes out as a stored (uncompressed) deflate
 //! block holding that start, followed by the rest deflated once per thread and reused for
-//! every quiet connection the same dispatch reaches ([`deflate_dispatch`]): deflate blocks may
+//! every quiet connection the same dispatch reaches ([`deflate_quiet`]): deflate blocks may
 //! follow each other at any byte boundary, and the reused part refers to nothing outside
 //! itself.
 
@@ -32,28 +32,29 @@ thread_local! {
     static RECENT: RefCell<Recent<(u32, u8)>> = const { RefCell::new(Recent::new()) };
 }
 
-/// Deflates `payload` into `out` like [`deflate_alone`], reusing the deflated body of a JSON
-/// dispatch this thread already sent to another quiet connection: a stored block with the
-/// envelope's start (it differs per connection), then the body's shared blocks.
-pub(crate) fn deflate_dispatch(
+/// Deflates `payload` into `out` like [`deflate_alone`], reusing what this thread already
+/// deflated for another quiet connection: for a JSON dispatch, a stored block with the
+/// envelope's start (it differs per connection) and then the body's shared blocks; any other
+/// payload (a heartbeat ACK, the same for everyone) whole.
+pub(crate) fn deflate_quiet(
     level: Compression,
     window_bits: u8,
     payload: &[u8],
     out: &mut Vec<u8>,
 ) -> io::Result<()> {
-    let Some(split) = body_start(payload) else {
-        return deflate_alone(level, window_bits, payload, out);
-    };
+    let split = body_start(payload).unwrap_or(0);
     let (head, body) = payload.split_at(split);
-    // A stored block (BFINAL 0, BTYPE 00) on the byte boundary the previous message's sync
-    // flush left: the header byte, LEN and its complement, the bytes. The head is a few dozen
-    // bytes, far under a stored block's 65,535.
-    let len = u16::try_from(head.len()).map_err(io::Error::other)?;
-    out.reserve(5 + head.len());
-    out.push(0);
-    out.extend_from_slice(&len.to_le_bytes());
-    out.extend_from_slice(&(!len).to_le_bytes());
-    out.extend_from_slice(head);
+    if !head.is_empty() {
+        // A stored block (BFINAL 0, BTYPE 00) on the byte boundary the previous message's
+        // sync flush left: the header byte, LEN and its complement, the bytes. The head is a
+        // few dozen bytes, far under a stored block's 65,535.
+        let len = u16::try_from(head.len()).map_err(io::Error::other)?;
+        out.reserve(5 + head.len());
+        out.push(0);
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&(!len).to_le_bytes());
+        out.extend_from_slice(head);
+    }
     RECENT.with(|recent| {
         recent
             .borrow_mut()
