@@ -163,12 +163,9 @@ pub(crate) fn flush_headless(
 /// The length of the zstd frame header `b` starts with (RFC 8878, 3.1.1.1).
 fn frame_header_len(b: &[u8]) -> io::Result<usize> {
     const MAGIC: [u8; 4] = [0x28, 0xB5, 0x2F, 0xFD];
-    let (Some(magic), Some(&descriptor)) = (b.get(..4), b.get(4)) else {
+    let (Some(&MAGIC), Some(&descriptor)) = (b.first_chunk::<4>(), b.get(4)) else {
         return Err(io::Error::other("a new zstd context wrote no frame header"));
     };
-    if magic != MAGIC {
-        return Err(io::Error::other("a new zstd context wrote no frame header"));
-    }
     let single_segment = descriptor & 0x20 != 0;
     let content_size = match descriptor >> 6 {
         0 => usize::from(single_segment),
