@@ -17,13 +17,25 @@
 # here with `openssl`; wrk keeps its connections, so this is TLS records, not handshakes),
 # HYPER (1: also measure `accord-hyper-proxy`, a bare hyper reverse proxy — build it with
 # `cargo build --release -p accord-bench --bin accord-hyper-proxy` — as the cost of Rust's
-# HTTP stack without Pingora).
+# HTTP stack without Pingora), PIN (1: the API and wrk run on CPU 0 and each proxy on CPU 1,
+# with one edge thread and one nginx worker unless EDGE_THREADS/WORKERS say otherwise — the
+# proxy's cost with CPU of its own, as when it runs on its own machine or cores, instead of
+# taken from the backend's; direct then runs on CPU 0 alone), COUNT (1: instead of timing,
+# run the API and every proxy under `valgrind --tool=callgrind` and print the user-space
+# instructions each spends per request over SECONDS_EACH of `wrk -c8` — a count that does not
+# depend on the machine's speed or load; nginx then runs as one process, `master_process off`).
 set -euo pipefail
 
 target="${CARGO_TARGET_DIR:-$HOME/.cache/accord/target}"
 accord="${ACCORD:-$target/release/accord}"
 seconds="${SECONDS_EACH:-5}"
 rounds="${ROUNDS:-2}"
+# PIN=1: `on_api` before the API's and wrk's commands, `on_proxy` before each proxy's.
+on_api=() on_proxy=() on_wrk=()
+if [ -n "${PIN:-}" ]; then
+  on_api=(taskset -c 0) on_proxy=(taskset -c 1) on_wrk=(taskset -c 0)
+  : "${WORKERS:=1}" "${EDGE_THREADS:=1}"
+fi
 workers="${WORKERS:-$(nproc)}"
 conns=("$@")
 [ ${#conns[@]} -gt 0 ] || conns=(1 32)
@@ -32,6 +44,13 @@ for tool in wrk nginx "$accord"; do
 done
 
 dir="$(mktemp -d /tmp/accord-edge-wrk.XXXXXX)"
+if [ -n "${COUNT:-}" ]; then
+  command -v valgrind >/dev/null || { echo "COUNT=1 needs valgrind" >&2; exit 1; }
+  # Each process's counts go to callgrind.<pid>.<n>, one file per dump.
+  callgrind=(valgrind --tool=callgrind "--callgrind-out-file=$dir/callgrind.%p")
+  on_api+=("${callgrind[@]}") on_proxy+=("${callgrind[@]}")
+  : "${WORKERS:=1}" "${EDGE_THREADS:=1}"
+fi
 api_port=3101 edge_port=3100 admin_port=3110 nginx_port=3120 edge_tls_port=3143 nginx_tls_port=3144 hyper_port=3130
 pids=()
 cleanup() {
@@ -89,6 +108,7 @@ sed -e "s|@WORKERS@|$workers|; s|@DIR@|$dir/nginx|g; s|@ACCESS_LOG@|access_log o
   -e "s|@TLS@|$tls_nginx|" \
   -e "s|@API@|127.0.0.1:$api_port|; s|@PORT@|$nginx_port|" \
   "$(dirname "$0")/nginx.conf.in" >"$dir/nginx.conf"
+[ -z "${COUNT:-}" ] || sed -i '1i master_process off;' "$dir/nginx.conf"
 
 wait_port() {
   for _ in $(seq 1 300); do
@@ -107,14 +127,14 @@ for port in "$api_port" "$edge_port" "$admin_port" "$nginx_port" "$edge_tls_port
   fi
 done
 
-"$accord" --config "$dir/accord.toml" api >"$dir/api.log" 2>&1 &
+"${on_api[@]}" "$accord" --config "$dir/accord.toml" api >"$dir/api.log" 2>&1 &
 pids+=($!)
 wait_port "$api_port" "accord api"
-"$accord" --config "$dir/accord.toml" edge >"$dir/edge.log" 2>&1 &
+"${on_proxy[@]}" "$accord" --config "$dir/accord.toml" edge >"$dir/edge.log" 2>&1 &
 edge_pid=$!
 pids+=("$edge_pid")
 wait_port "$edge_port" "accord edge"
-nginx -c "$dir/nginx.conf" -p "$dir/nginx" >"$dir/nginx.log" 2>&1 &
+"${on_proxy[@]}" nginx -c "$dir/nginx.conf" -p "$dir/nginx" >"$dir/nginx.log" 2>&1 &
 nginx_pid=$!
 pids+=("$nginx_pid")
 wait_port "$nginx_port" nginx
@@ -126,7 +146,7 @@ if [ -n "${TLS:-}" ]; then
 fi
 hyper_pid=""
 if [ -n "${HYPER:-}" ]; then
-  "${HYPER_PROXY:-$target/release/accord-hyper-proxy}" "127.0.0.1:$hyper_port" "127.0.0.1:$api_port" \
+  "${on_proxy[@]}" "${HYPER_PROXY:-$target/release/accord-hyper-proxy}" "127.0.0.1:$hyper_port" "127.0.0.1:$api_port" \
     >"$dir/hyper.log" 2>&1 &
   hyper_pid=$!
   pids+=("$hyper_pid")
@@ -134,7 +154,7 @@ if [ -n "${HYPER:-}" ]; then
   targets+=(hyper:$hyper_port)
 fi
 api_pid="${pids[0]}"
-nginx_workers="$(pgrep -P "$nginx_pid" | tr '\n' ' ')"
+nginx_workers="$(pgrep -P "$nginx_pid" | tr '\n' ' ' || true)"
 
 # User and system CPU ticks used so far by the processes given.
 ticks() { for p in "$@"; do awk '{print $14, $15}' "/proc/$p/stat"; done | awk '{u+=$1; s+=$2} END {print u+0, s+0}'; }
@@ -153,7 +173,28 @@ for target in "${targets[@]}"; do
   wrk -t1 -c8 -d1s "$(url "$port")" >/dev/null
 done
 
-echo "uptime: $(uptime)"
+# COUNT=1: each measured process's instructions over one run of wrk, from callgrind's counts
+# zeroed before and dumped after it.
+if [ -n "${COUNT:-}" ]; then
+  for target in "${targets[@]}"; do
+    name="${target%%:*}" port="${target##*:}"
+    case "$name" in
+      direct) pid="$api_pid" ;;
+      edge | edge-tls) pid="$edge_pid" ;;
+      nginx | nginx-tls) pid="$nginx_pid" ;;
+      hyper) pid="$hyper_pid" ;;
+    esac
+    callgrind_control -z "$pid" >/dev/null 2>&1
+    n="$("${on_wrk[@]}" wrk -t1 -c8 -d"${seconds}s" "$(url "$port")" | awk '/requests in/ {print $1}')"
+    callgrind_control -d "$pid" >/dev/null 2>&1
+    sleep 1
+    dump="$(ls -t "$dir/callgrind.$pid".* | head -1)"
+    awk -v n="$n" -v who="$name" '/^totals:/ {printf "%s: %d requests, %.1f thousand instructions per request (%s)\n", who, n, $2 / n / 1000, who == "direct" ? "the API" : "the proxy"}' "$dump"
+  done
+  exit 0
+fi
+
+echo "uptime: $(uptime)${PIN:+; pinned: API and wrk on CPU 0, proxies on CPU 1}"
 profiled=""
 for round in $(seq 1 "$rounds"); do
   for c in "${conns[@]}"; do
@@ -175,7 +216,7 @@ for round in $(seq 1 "$rounds"); do
       esac
       echo "== round $round, $c connections, $name"
       read -r u0 s0 < <(ticks "${cpu_pids[@]}")
-      out="$(wrk -t1 -c"$c" -d"${seconds}s" --latency "$(url "$port")")"
+      out="$("${on_wrk[@]}" wrk -t1 -c"$c" -d"${seconds}s" --latency "$(url "$port")")"
       read -r u1 s1 < <(ticks "${cpu_pids[@]}")
       echo "$out" | grep -E 'Requests/sec|^ +(50|99)%|Latency  '
       n="$(echo "$out" | awk '/requests in/ {print $1}')"
