@@ -57,6 +57,15 @@ pub(crate) fn body_start(payload: &[u8]) -> Option<usize> {
     (digits > 0 && payload[at..].starts_with(b",\"t\":")).then_some(at)
 }
 
+/// Where a quiet connection's payload splits into a head of its own and a part that other
+/// quiet connections may be sent too, worth keeping in [`Recent`]: a JSON dispatch at its body
+/// ([`body_start`]), any other JSON payload (a heartbeat ACK, the same for everyone) at 0.
+/// `None` for ETF: its dispatches carry the connection's sequence number inside, so they are
+/// never the same twice, and keeping them would only push the shared JSON bodies out.
+pub(crate) fn shared_split(payload: &[u8]) -> Option<usize> {
+    (payload.first() == Some(&b'{')).then(|| body_start(payload).unwrap_or(0))
+}
+
 /// A payload compressed alone under settings `K`, for reuse.
 struct Body<K> {
     key: K,
@@ -108,6 +117,12 @@ impl<K: PartialEq> Recent<K> {
         out.extend_from_slice(&self.0[at].packed);
         Ok(())
     }
+
+    /// Whether the compressed form of `plain` under `key` is kept.
+    #[cfg(test)]
+    pub(crate) fn holds(&self, key: &K, plain: &[u8]) -> bool {
+        self.0.iter().any(|b| b.key == *key && b.plain == plain)
+    }
 }
 
 #[cfg(test)]
@@ -138,6 +153,14 @@ mod tests {
         assert_eq!(body_start(br#"{"op":11,"d":null,"s":null,"t":null}"#), None);
         assert_eq!(body_start(br#"{"op":0,"s":12}"#), None);
         assert_eq!(body_start(b"\x83t\x00\x00\x00\x04"), None);
+    }
+
+    #[test]
+    fn only_json_payloads_are_split_for_sharing() {
+        assert_eq!(shared_split(br#"{"op":0,"s":12,"t":"X","d":{}}"#), Some(14));
+        assert_eq!(shared_split(br#"{"op":11}"#), Some(0));
+        assert_eq!(shared_split(b"\x83t\x00\x00\x00\x04"), None);
+        assert_eq!(shared_split(b""), None);
     }
 
     #[test]

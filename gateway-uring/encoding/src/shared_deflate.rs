@@ -20,7 +20,7 @@ use std::io;
 use flate2::{Compress, Compression};
 
 use crate::compress::deflate_sync;
-use crate::shared::{Recent, body_start};
+use crate::shared::{Recent, shared_split};
 
 /// One shared state: its level, its window bits and the state.
 type Shared = (u32, u8, Box<Compress>);
@@ -35,14 +35,17 @@ thread_local! {
 /// Deflates `payload` into `out` like [`deflate_alone`], reusing what this thread already
 /// deflated for another quiet connection: for a JSON dispatch, a stored block with the
 /// envelope's start (it differs per connection) and then the body's shared blocks; any other
-/// payload (a heartbeat ACK, the same for everyone) whole.
+/// JSON payload (a heartbeat ACK, the same for everyone) whole. ETF payloads are deflated
+/// alone and not kept (see [`shared_split`]).
 pub(crate) fn deflate_quiet(
     level: Compression,
     window_bits: u8,
     payload: &[u8],
     out: &mut Vec<u8>,
 ) -> io::Result<()> {
-    let split = body_start(payload).unwrap_or(0);
+    let Some(split) = shared_split(payload) else {
+        return deflate_alone(level, window_bits, payload, out);
+    };
     let (head, body) = payload.split_at(split);
     if !head.is_empty() {
         // A stored block (BFINAL 0, BTYPE 00) on the byte boundary the previous message's
@@ -153,6 +156,42 @@ mod tests {
                 assert_eq!(inflate(d, &out), payload);
             }
         }
+    }
+
+    #[test]
+    fn etf_payloads_to_quiet_connections_do_not_push_shared_bodies_out() {
+        // On one thread: a quiet JSON connection and quiet ETF connections, each after its
+        // first message (which wrote the zlib header).
+        let quiet = || {
+            let mut c = Compressor::new(CompressKind::ZlibStream);
+            let mut d = Decompress::new(true);
+            let mut out = Vec::new();
+            c.compress(&message(1), &mut out).unwrap();
+            assert_eq!(inflate(&mut d, &out), message(1));
+            c.idle();
+            (c, d)
+        };
+        let (mut json, mut json_d) = quiet();
+        let mut out = Vec::new();
+        json.compress(&message(2), &mut out).unwrap();
+        assert_eq!(inflate(&mut json_d, &out), message(2));
+        let body = &message(2)[super::shared_split(&message(2)).unwrap()..];
+        let settings = crate::CompressSettings::default();
+        let key = (settings.zlib_level, settings.zlib_window_bits);
+        assert!(super::RECENT.with(|r| r.borrow().holds(&key, body)));
+        // More ETF payloads than the thread keeps bodies, each different (the sequence number
+        // is inside): each decodes, and none takes the JSON body's place.
+        for n in 0..10u8 {
+            let (mut etf, mut etf_d) = quiet();
+            let payload = [131, 116, 0, 0, 0, 2, 100, 0, 1, b'a', 97, n];
+            let mut out = Vec::new();
+            etf.compress(&payload, &mut out).unwrap();
+            assert_eq!(inflate(&mut etf_d, &out), payload);
+        }
+        assert!(
+            super::RECENT.with(|r| r.borrow().holds(&key, body)),
+            "the JSON body is still kept"
+        );
     }
 
     #[test]

@@ -28,7 +28,7 @@ use std::io;
 use zstd::zstd_safe::{self, CCtx, CParameter, InBuffer, OutBuffer, ResetDirective};
 
 use crate::CompressSettings;
-use crate::shared::{Recent, body_start};
+use crate::shared::{Recent, shared_split};
 
 /// A zstd context's settings (see [`CompressSettings`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,7 +111,9 @@ pub(crate) fn compress_quiet(
     payload: &[u8],
     out: &mut Vec<u8>,
 ) -> io::Result<()> {
-    let split = body_start(payload).unwrap_or(0);
+    // Only JSON connections give their context back (`Compressor::idle`): every payload here
+    // splits.
+    let split = shared_split(payload).unwrap_or(0);
     let (head, body) = payload.split_at(split);
     out.extend_from_slice(&RESYNC);
     if !head.is_empty() {
