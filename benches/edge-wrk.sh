@@ -17,7 +17,9 @@
 # here with `openssl`; wrk keeps its connections, so this is TLS records, not handshakes),
 # HYPER (1: also measure `accord-hyper-proxy`, a bare hyper reverse proxy — build it with
 # `cargo build --release -p accord-bench --bin accord-hyper-proxy` — as the cost of Rust's
-# HTTP stack without Pingora), PIN (1: the API and wrk run on CPU 0 and each proxy on CPU 1,
+# HTTP stack without Pingora), PCORE (1: also measure `accord-pingora-core-proxy`, the same
+# bare proxy on `pingora-core`'s server, HTTP/1 sessions and pool without `pingora-proxy`'s
+# request loop — `cargo build --release -p accord-bench --bin accord-pingora-core-proxy`), PIN (1: the API and wrk run on CPU 0 and each proxy on CPU 1,
 # with one edge thread and one nginx worker unless EDGE_THREADS/WORKERS say otherwise — the
 # proxy's cost with CPU of its own, as when it runs on its own machine or cores, instead of
 # taken from the backend's; direct then runs on CPU 0 alone), COUNT (1: instead of timing,
@@ -51,7 +53,7 @@ if [ -n "${COUNT:-}" ]; then
   on_api+=("${callgrind[@]}") on_proxy+=("${callgrind[@]}")
   : "${WORKERS:=1}" "${EDGE_THREADS:=1}"
 fi
-api_port=3101 edge_port=3100 admin_port=3110 nginx_port=3120 edge_tls_port=3143 nginx_tls_port=3144 hyper_port=3130
+api_port=3101 edge_port=3100 admin_port=3110 nginx_port=3120 edge_tls_port=3143 nginx_tls_port=3144 hyper_port=3130 pcore_port=3131
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -120,7 +122,7 @@ wait_port() {
 }
 
 # A process left on one of the ports would be measured instead of the one started here.
-for port in "$api_port" "$edge_port" "$admin_port" "$nginx_port" "$edge_tls_port" "$nginx_tls_port" "$hyper_port"; do
+for port in "$api_port" "$edge_port" "$admin_port" "$nginx_port" "$edge_tls_port" "$nginx_tls_port" "$hyper_port" "$pcore_port"; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     echo "127.0.0.1:$port is already in use; stop what listens there first" >&2
     exit 1
@@ -153,6 +155,15 @@ if [ -n "${HYPER:-}" ]; then
   wait_port "$hyper_port" accord-hyper-proxy
   targets+=(hyper:$hyper_port)
 fi
+pcore_pid=""
+if [ -n "${PCORE:-}" ]; then
+  EDGE_THREADS="${EDGE_THREADS:-0}" "${on_proxy[@]}" "${PCORE_PROXY:-$target/release/accord-pingora-core-proxy}" \
+    "127.0.0.1:$pcore_port" "127.0.0.1:$api_port" >"$dir/pcore.log" 2>&1 &
+  pcore_pid=$!
+  pids+=("$pcore_pid")
+  wait_port "$pcore_port" accord-pingora-core-proxy
+  targets+=(pcore:$pcore_port)
+fi
 api_pid="${pids[0]}"
 nginx_workers="$(pgrep -P "$nginx_pid" | tr '\n' ' ' || true)"
 
@@ -183,6 +194,7 @@ if [ -n "${COUNT:-}" ]; then
       edge | edge-tls) pid="$edge_pid" ;;
       nginx | nginx-tls) pid="$nginx_pid" ;;
       hyper) pid="$hyper_pid" ;;
+      pcore) pid="$pcore_pid" ;;
     esac
     callgrind_control -z "$pid" >/dev/null 2>&1
     n="$("${on_wrk[@]}" wrk -t1 -c8 -d"${seconds}s" "$(url "$port")" | awk '/requests in/ {print $1}')"
@@ -213,6 +225,7 @@ for round in $(seq 1 "$rounds"); do
         edge | edge-tls) cpu_pids=("$edge_pid") ;;
         nginx | nginx-tls) cpu_pids=($nginx_workers) ;;
         hyper) cpu_pids=("$hyper_pid") ;;
+        pcore) cpu_pids=("$pcore_pid") ;;
       esac
       echo "== round $round, $c connections, $name"
       read -r u0 s0 < <(ticks "${cpu_pids[@]}")

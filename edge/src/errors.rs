@@ -3,9 +3,9 @@
 //! it times out, 413/431 for the limits of `[edge.limits]`, 408 for a client too slow to send
 //! its request, instead of Pingora's default empty pages.
 
+use crate::downstream::Downstream;
 use bytes::Bytes;
 use pingora::http::ResponseHeader;
-use pingora::proxy::{FailToProxy, Session};
 use pingora::{Error, ErrorSource, ErrorType, Result};
 
 /// Discord's JSON error code for a request body that is too large ("Request entity too large").
@@ -62,7 +62,7 @@ fn status_code(status: u16) -> u32 {
 
 /// Writes a Discord-style JSON error (`{"message", "code"}`) and ends the response.
 pub async fn respond_json(
-    session: &mut Session,
+    session: &mut Downstream,
     status: u16,
     message: &str,
     code: u32,
@@ -73,7 +73,7 @@ pub async fn respond_json(
 
 /// Writes a JSON response with extra `headers` and ends it.
 pub async fn respond(
-    session: &mut Session,
+    session: &mut Downstream,
     status: u16,
     headers: &[(&'static str, String)],
     body: String,
@@ -92,12 +92,14 @@ pub async fn respond(
 
 /// The edge's `fail_to_proxy`: the JSON answer for `e` when no response has been started yet
 /// (once the upstream's head went out, the connection can only be closed). The client's
-/// connection is not reused.
-pub async fn fail_to_proxy(session: &mut Session, e: &Error) -> FailToProxy {
+/// connection is not reused. Returns the status answered (or already sent), 0 when nothing
+/// could be.
+pub async fn fail_to_proxy(session: &mut Downstream, e: &Error) -> u16 {
     let (status, message, code) = classify(e);
-    let error_code = match session.response_written() {
-        Some(resp) => resp.status.as_u16(),
-        None if status > 0 => {
+    match session.response_written() {
+        // A `100 Continue` is no answer: the JSON one can still follow it.
+        Some(resp) if !resp.status.is_informational() => resp.status.as_u16(),
+        _ if status > 0 => {
             session.set_keepalive(None);
             if let Err(err) = respond_json(session, status, message, code).await {
                 tracing::debug!("edge: cannot send the {status} answer: {err}");
@@ -106,11 +108,7 @@ pub async fn fail_to_proxy(session: &mut Session, e: &Error) -> FailToProxy {
             }
             status
         }
-        None => 0,
-    };
-    FailToProxy {
-        error_code,
-        can_reuse_downstream: false,
+        _ => 0,
     }
 }
 

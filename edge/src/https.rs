@@ -1,17 +1,14 @@
 //! What the edge answers itself around HTTPS: the HTTP→HTTPS redirect of the plain listener
-//! (`edge.tls.redirect_http`), and the `Strict-Transport-Security` header added to every
-//! response of the HTTPS listener (`[edge.tls.hsts]`) by a downstream module, so it is on the
-//! edge's own answers (403, 429, 502...) as well as on the upstreams'.
-
-use std::any::Any;
+//! (`edge.tls.redirect_http`), the ACME HTTP-01 answers, and the `Strict-Transport-Security`
+//! value of the HTTPS listener (`[edge.tls.hsts]`), which [`crate::downstream`] adds to every
+//! response, the edge's own answers (403, 429, 502...) as well as the upstreams'.
 
 use accord_config::EdgeHstsConfig;
-use async_trait::async_trait;
 use bytes::Bytes;
 use pingora::Result;
 use pingora::http::{RequestHeader, ResponseHeader};
-use pingora::modules::http::{HttpModule, HttpModuleBuilder, Module};
-use pingora::proxy::Session;
+
+use crate::downstream::Downstream;
 
 /// The path prefix of ACME HTTP-01 challenges, never redirected.
 pub const HTTP_CHALLENGE_PREFIX: &str = "/.well-known/acme-challenge/";
@@ -29,37 +26,6 @@ pub fn hsts_value(config: &EdgeHstsConfig) -> Option<String> {
         value.push_str("; preload");
     }
     Some(value)
-}
-
-/// Builds the module adding `Strict-Transport-Security` to every response.
-pub struct HstsBuilder(pub String);
-
-impl HttpModuleBuilder for HstsBuilder {
-    fn init(&self) -> Module {
-        Box::new(Hsts(self.0.clone()))
-    }
-}
-
-/// Adds `Strict-Transport-Security` to a response (replacing an upstream's own).
-struct Hsts(String);
-
-#[async_trait]
-impl HttpModule for Hsts {
-    async fn response_header_filter(
-        &mut self,
-        resp: &mut ResponseHeader,
-        _end_of_stream: bool,
-    ) -> Result<()> {
-        resp.insert_header("strict-transport-security", self.0.as_str())
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-
-    fn as_any_mut(&mut self) -> &mut dyn Any {
-        self
-    }
 }
 
 /// The `https://` URL of `req` with `port` (left out when 443); `None` without a usable
@@ -94,7 +60,7 @@ pub fn https_url(req: &RequestHeader, port: u16) -> Option<String> {
 
 /// Answers with a permanent redirect (308, method and body kept) to the HTTPS URL of the
 /// request, or 400 when the request names no usable host.
-pub async fn redirect(session: &mut Session, port: u16) -> Result<()> {
+pub async fn redirect(session: &mut Downstream, port: u16) -> Result<()> {
     let Some(location) = https_url(session.req_header(), port) else {
         return crate::errors::respond_json(session, 400, "400: Bad Request", 0).await;
     };
@@ -106,7 +72,7 @@ pub async fn redirect(session: &mut Session, port: u16) -> Result<()> {
 
 /// Answers an ACME HTTP-01 challenge request with its key authorization (200), or 404 when
 /// the token is not pending.
-pub async fn acme_answer(session: &mut Session, answer: Option<String>) -> Result<()> {
+pub async fn acme_answer(session: &mut Downstream, answer: Option<String>) -> Result<()> {
     let Some(body) = answer else {
         return crate::errors::respond_json(session, 404, "404: Not Found", 0).await;
     };

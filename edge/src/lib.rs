@@ -5,7 +5,9 @@
 //! - [`health`]: round-robin upstreams with TCP health checks;
 //! - [`ip_filter`]: CIDR allow/deny lists, from the configuration and from polled files;
 //! - [`client_addr`]: the client address behind trusted proxies, and `X-Forwarded-For`;
-//! - [`proxy`]: the Pingora request phases tying them together;
+//! - [`proxy`]: the request handling tying them together (a Pingora HTTP application);
+//! - [`forward`]: one request's exchange with an upstream;
+//! - [`downstream`]: the client's side of a request, with the headers added to every answer;
 //! - [`websocket`]: WebSocket upgrades, tunnelled by the edge itself;
 //! - [`proxy_protocol`]: PROXY protocol v1/v2 on the listener (`edge.proxy_protocol`);
 //! - [`handover`]: no request cut by a zero-downtime upgrade (`edge.upgrade_sock`);
@@ -31,7 +33,9 @@ pub mod admin;
 pub mod blocking;
 pub mod client_addr;
 pub mod counters;
+pub mod downstream;
 pub mod errors;
+pub mod forward;
 pub mod handover;
 pub mod health;
 pub mod https;
@@ -54,6 +58,8 @@ use std::time::{Duration, Instant};
 use accord_config::Config;
 use anyhow::{Context, bail};
 use async_trait::async_trait;
+use pingora::connectors::ConnectorOptions;
+use pingora::connectors::http::v1::Connector;
 use pingora::server::configuration::{Opt, ServerConf};
 use pingora::server::{ExecutionPhase, RunArgs, Server, ShutdownSignal, ShutdownSignalWatch};
 use pingora::services::background::background_service;
@@ -271,7 +277,17 @@ pub fn start_with(config: &Config, upgrade: bool) -> anyhow::Result<EdgeHandle> 
         stop_rx.clone(),
     )?;
     let http2 = edge.tls.http2.then(|| guards.limits.http2());
-    let proxy = EdgeProxy::new(table, upstreams.balancers, filter.clone(), clients, guards);
+    let connector = Connector::new(Some(ConnectorOptions::from_server_conf(
+        &server.configuration,
+    )));
+    let proxy = EdgeProxy::new(
+        table,
+        upstreams.balancers,
+        filter.clone(),
+        clients,
+        guards,
+        connector,
+    );
     if let Some(certs) = &certs {
         let config = tls::server_config(certs.clone(), edge.tls.http2, edge.tls.acme.enabled)?;
         let listener = Listener {
@@ -280,13 +296,11 @@ pub fn start_with(config: &Config, upgrade: bool) -> anyhow::Result<EdgeHandle> 
             hsts: https::hsts_value(&edge.tls.hsts),
             acme: None,
         };
-        let mut http =
-            pingora::proxy::http_proxy(&server.configuration, proxy.clone().for_listener(listener));
+        let mut https = proxy.clone().for_listener(listener);
         if let Some((options, h2)) = http2 {
-            http.server_options = Some(options);
-            http.h2_options = Some(h2);
+            https = https.with_http2(options, h2);
         }
-        let app = Arc::new(http);
+        let app = Arc::new(https);
         let tls_app = TlsApp::new(config, app);
         let listen = edge.tls.listen.to_string();
         if edge.proxy_protocol {
@@ -327,7 +341,7 @@ pub fn start_with(config: &Config, upgrade: bool) -> anyhow::Result<EdgeHandle> 
         hsts: None,
         acme: certs.as_ref().and_then(|c| c.challenges()),
     };
-    let app = pingora::proxy::http_proxy(&server.configuration, proxy.for_listener(plain));
+    let app = proxy.for_listener(plain);
     if edge.proxy_protocol {
         let app = HandOverApp::for_edge(ProxyProtocolApp::new(app), &upgrading, edge);
         let mut service = Service::new("Accord edge".into(), app);

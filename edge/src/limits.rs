@@ -15,8 +15,8 @@ use bytes::Bytes;
 use pingora::apps::HttpServerOptions;
 use pingora::http::RequestHeader;
 use pingora::prelude::HttpPeer;
+use pingora::protocols::http::ServerSession;
 use pingora::protocols::http::v2::server::{H2Options, default_h2_options};
-use pingora::proxy::Session;
 use pingora::{Error, ErrorType, Result};
 
 /// How long the edge keeps reading (and discarding) a refused request's body after answering,
@@ -152,7 +152,7 @@ impl Limits {
 
     /// Sets the client connection's timeouts for this request (and the keep-alive wait for the
     /// next one). A WebSocket upgrade gets `websocket_idle_secs` as its read timeout.
-    pub fn apply_to_client(&self, session: &mut Session, websocket: bool) {
+    pub fn apply_to_client(&self, session: &mut ServerSession, websocket: bool) {
         let read = if websocket {
             self.websocket_idle
         } else {
@@ -200,7 +200,7 @@ impl Limits {
 /// After a refusal was answered, reads and discards what is left of the request body for a
 /// moment, so a client still sending it gets to read the answer (closing a socket with unread
 /// data makes the kernel reset the connection).
-pub async fn linger(session: &mut Session) {
+pub async fn linger(session: &mut ServerSession) {
     let drain = async {
         let mut read = 0;
         while read < LINGER_BYTES {

@@ -1,9 +1,15 @@
-//! The Pingora proxy logic: IP filter and error-based blocks (403 with JSON code 40333 before
-//! any upstream is contacted), throttling (429), routing, round-robin over healthy addresses with
-//! retry on connect failure, the `X-Forwarded-*` headers sent upstream, and, once the response
-//! is sent, the error count of the client address, the metrics and the access log. WebSocket
-//! upgrades are tunnelled by [`crate::websocket`], not by Pingora's proxy loop. The limits and
-//! timeouts are in [`crate::limits`], the JSON answers to failures in [`crate::errors`].
+//! The edge's request handling, as a Pingora HTTP application (`HttpServerApp`, over Pingora's
+//! listeners, TLS, HTTP/1.1 and HTTP/2 sessions): IP filter and error-based blocks (403 with
+//! JSON code 40333 before any upstream is contacted), throttling (429), routing, the exchange
+//! with an upstream ([`crate::forward`]), and, once the response is sent, the error count of the
+//! client address, the metrics and the access log. WebSocket upgrades are tunnelled by
+//! [`crate::websocket`]. The limits and timeouts are in [`crate::limits`], the JSON answers to
+//! failures in [`crate::errors`].
+//!
+//! Why not `pingora-proxy`'s `ProxyHttp`: its request loop (two tasks joined by channels per
+//! request, with every hook boxed) cost the edge about half the throughput of a proxy on
+//! `pingora-core` alone (benches/README.md, "The edge's own request loop"). Everything else of
+//! Pingora stays.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -12,20 +18,23 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Instant, SystemTime};
 
 use async_trait::async_trait;
-use bytes::Bytes;
+use pingora::apps::{HttpPersistentSettings, HttpServerApp, HttpServerOptions, ReusedHttpStream};
+use pingora::connectors::http::v1::Connector;
 use pingora::http::RequestHeader;
-use pingora::modules::http::HttpModules;
-use pingora::modules::http::compression::ResponseCompressionBuilder;
-use pingora::prelude::HttpPeer;
-use pingora::proxy::{FailToProxy, ProxyHttp, Session};
+use pingora::protocols::http::ServerSession;
+use pingora::protocols::http::v2::server::H2Options;
+use pingora::server::ShutdownWatch;
 use pingora::{Error, ErrorType, Result};
 use tokio::io::AsyncWriteExt;
+use tokio::sync::Notify;
 
 use crate::access_log::{AccessLog, Entry};
 use crate::acme::Challenges;
 use crate::blocking::Blocker;
 use crate::client_addr::ClientAddr;
-use crate::errors::{respond, respond_json};
+use crate::downstream::Downstream;
+use crate::errors::respond_json;
+use crate::forward::{self, Upstream};
 use crate::health::Balancer;
 use crate::ip_filter::IpFilter;
 use crate::limits::Limits;
@@ -46,6 +55,32 @@ pub struct EdgeProxy {
     clients: ClientAddr,
     guards: Guards,
     listener: Listener,
+    /// `Strict-Transport-Security` of every response (HTTPS listener).
+    hsts: Option<Arc<str>>,
+    /// Pingora's HTTP/1 connector to the upstreams, with its keep-alive pool.
+    connector: Arc<Connector>,
+    /// Set (and waiters woken) when the listener's service stops.
+    stopping: Arc<Stopping>,
+    /// The HTTPS listener's HTTP/2 settings.
+    http2: Option<(HttpServerOptions, H2Options)>,
+}
+
+/// A listener's service is stopping: connections waiting for their next request end.
+#[derive(Default)]
+struct Stopping {
+    flag: AtomicBool,
+    notify: Notify,
+}
+
+impl Stopping {
+    /// Resolves once the service stops.
+    async fn wait(&self) {
+        let notified = self.notify.notified();
+        if self.flag.load(Ordering::Acquire) {
+            return;
+        }
+        notified.await;
+    }
 }
 
 /// What differs between the proxy of the plain listener and that of the HTTPS listener.
@@ -79,13 +114,15 @@ pub struct Guards {
 }
 
 impl EdgeProxy {
-    /// The proxy over these routes, upstreams, filter, trusted proxies and guards.
+    /// The proxy over these routes, upstreams, filter, trusted proxies and guards, reaching the
+    /// upstreams through `connector`.
     pub fn new(
         routes: RouteTable,
         balancers: BTreeMap<String, Arc<Balancer>>,
         filter: Arc<IpFilter>,
         clients: ClientAddr,
         guards: Guards,
+        connector: Connector,
     ) -> Self {
         Self {
             routes,
@@ -94,64 +131,29 @@ impl EdgeProxy {
             clients,
             guards,
             listener: Listener::default(),
+            hsts: None,
+            connector: Arc::new(connector),
+            stopping: Arc::default(),
+            http2: None,
         }
     }
 
     /// This proxy, for the listener described by `listener`.
     pub fn for_listener(mut self, listener: Listener) -> Self {
+        self.hsts = listener.hsts.as_deref().map(Arc::from);
         self.listener = listener;
+        self.stopping = Arc::default();
+        self
+    }
+
+    /// This proxy with HTTP/2 settings (the HTTPS listener, `edge.tls.http2`).
+    pub fn with_http2(mut self, options: HttpServerOptions, h2: H2Options) -> Self {
+        self.http2 = Some((options, h2));
         self
     }
 }
 
-impl EdgeProxy {
-    /// The `X-Forwarded-*` headers sent upstream with this request.
-    fn forwarded(&self, session: &Session, ctx: &RequestCtx) -> [(&'static str, String); 2] {
-        let peer = ctx.peer.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-        let chain = self
-            .clients
-            .forward_header(peer, forwarded_for(session.req_header()));
-        [
-            ("x-forwarded-for", chain),
-            (
-                "x-forwarded-proto",
-                if self.listener.https { "https" } else { "http" }.to_owned(),
-            ),
-        ]
-    }
-
-    /// Carries a WebSocket upgrade request to the chosen upstream and back (see
-    /// [`websocket`]); answers 502/504 itself when no upstream takes it.
-    async fn tunnel(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<()> {
-        let name = ctx.upstream.as_deref().unwrap_or_default();
-        let Some(lb) = self.balancers.get(name) else {
-            return respond_json(session, 502, "502: Bad Gateway", 0).await;
-        };
-        let head = websocket::request_head(session.req_header(), &self.forwarded(session, ctx));
-        let timeouts = self.guards.limits.tunnel();
-        let setup = async {
-            let mut upstream = websocket::connect(lb, &mut ctx.tried, timeouts.connect).await?;
-            upstream.write_all(&head).await.map_err(|e| {
-                websocket::TunnelError::BadResponse(format!("writing the request: {e}"))
-            })?;
-            let head = websocket::read_head(&mut upstream, timeouts.response).await?;
-            Ok::<_, websocket::TunnelError>((upstream, head))
-        };
-        match setup.await {
-            Ok((upstream, head)) => websocket::relay(session, upstream, head, timeouts).await,
-            Err(e) => {
-                tracing::warn!("edge: WebSocket to upstream {name} failed: {e:?}");
-                let (status, message) = match e {
-                    websocket::TunnelError::Timeout => (504, "504: Gateway Timeout"),
-                    _ => (502, "502: Bad Gateway"),
-                };
-                respond_json(session, status, message, 0).await
-            }
-        }
-    }
-}
-
-/// What one request carries between the proxy's phases.
+/// What one request carries between the phases.
 #[derive(Debug)]
 pub struct RequestCtx {
     /// When the request began.
@@ -170,27 +172,9 @@ pub struct RequestCtx {
     body_bytes: u64,
 }
 
-fn forwarded_for(req: &RequestHeader) -> impl Iterator<Item = &str> {
-    req.headers
-        .get_all("x-forwarded-for")
-        .into_iter()
-        .filter_map(|v| v.to_str().ok())
-}
-
-#[async_trait]
-impl ProxyHttp for EdgeProxy {
-    type CTX = RequestCtx;
-
-    fn init_downstream_modules(&self, modules: &mut HttpModules) {
-        // Pingora's default: its (disabled) response compression module.
-        modules.add_module(ResponseCompressionBuilder::enable(0));
-        if let Some(hsts) = &self.listener.hsts {
-            modules.add_module(Box::new(https::HstsBuilder(hsts.clone())));
-        }
-    }
-
-    fn new_ctx(&self) -> RequestCtx {
-        RequestCtx {
+impl RequestCtx {
+    fn new() -> Self {
+        Self {
             start: Instant::now(),
             peer: None,
             client: None,
@@ -200,32 +184,73 @@ impl ProxyHttp for EdgeProxy {
             body_bytes: 0,
         }
     }
+}
 
-    async fn early_request_filter(
-        &self,
-        session: &mut Session,
-        ctx: &mut RequestCtx,
-    ) -> Result<()> {
-        ctx.websocket = session.is_upgrade_req();
-        self.guards.limits.apply_to_client(session, ctx.websocket);
+fn forwarded_for(req: &RequestHeader) -> impl Iterator<Item = &str> {
+    req.headers
+        .get_all("x-forwarded-for")
+        .into_iter()
+        .filter_map(|v| v.to_str().ok())
+}
+
+impl EdgeProxy {
+    /// The `X-Forwarded-*` headers sent upstream with this request.
+    fn forwarded(&self, session: &ServerSession, ctx: &RequestCtx) -> [(&'static str, String); 2] {
+        let peer = ctx.peer.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        let chain = self
+            .clients
+            .forward_header(peer, forwarded_for(session.req_header()));
+        [
+            ("x-forwarded-for", chain),
+            (
+                "x-forwarded-proto",
+                if self.listener.https { "https" } else { "http" }.to_owned(),
+            ),
+        ]
+    }
+
+    /// One request, from its head to the end of its response: the guards, the edge's own
+    /// answers, then the upstream. An error is answered by the caller.
+    async fn handle(&self, ds: &mut Downstream, ctx: &mut RequestCtx) -> Result<()> {
+        ctx.websocket = ds.is_upgrade_req();
+        self.guards.limits.apply_to_client(ds, ctx.websocket);
         if !ctx.websocket && self.guards.handing_over.load(Ordering::Relaxed) {
             // From the start of a hand-over, answers carry `Connection: close`, so clients move
             // to new connections (taken by the new process) while this one still serves them.
             // Pingora only does so once its drain begins, and then closes the idle keep-alive
             // connections, racing any request a client is sending on one (a reset).
-            session.set_keepalive(None);
+            ds.set_keepalive(None);
         }
-        match self.guards.limits.check_head(session.req_header()) {
-            Some(refusal) => Err(refusal.error()),
-            None => Ok(()),
+        if let Some(refusal) = self.guards.limits.check_head(ds.req_header()) {
+            return Err(refusal.error());
         }
+        if self.answered_by_edge(ds, ctx).await? {
+            return Ok(());
+        }
+        let name = ctx.upstream.clone().unwrap_or_default();
+        let Some(balancer) = self.balancers.get(&name) else {
+            return Error::e_explain(ErrorType::HTTPStatus(502), "unknown upstream");
+        };
+        if ctx.websocket {
+            return self.tunnel(ds, ctx, balancer).await;
+        }
+        let upstream = Upstream {
+            balancer,
+            connector: &self.connector,
+            limits: &self.guards.limits,
+            forwarded: self.forwarded(ds, ctx),
+        };
+        forward::exchange(ds, &upstream, &mut ctx.tried, &mut ctx.body_bytes).await
     }
 
-    async fn request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {
+    /// The edge's own answers: ACME HTTP-01 validations, refused and blocked addresses, the
+    /// HTTPS redirect, throttling, unknown routes. True when the request was answered; else
+    /// the route's upstream is in `ctx.upstream`.
+    async fn answered_by_edge(&self, ds: &mut Downstream, ctx: &mut RequestCtx) -> Result<bool> {
         // ACME HTTP-01 validations come from the authority's addresses: answered before the
         // IP filter, blocks and throttling.
         if let Some(challenges) = &self.listener.acme
-            && let Some(token) = session
+            && let Some(token) = ds
                 .req_header()
                 .uri
                 .path()
@@ -240,41 +265,39 @@ impl ProxyHttp for EdgeProxy {
                     "unknown token"
                 }
             );
-            https::acme_answer(session, answer).await?;
+            https::acme_answer(ds, answer).await?;
             return Ok(true);
         }
-        let peer = session
+        let peer = ds
             .client_addr()
             .and_then(|a| a.as_inet())
             .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip());
         ctx.peer = Some(peer);
-        let client = self
-            .clients
-            .resolve(peer, forwarded_for(session.req_header()));
+        let client = self.clients.resolve(peer, forwarded_for(ds.req_header()));
         ctx.client = Some(client);
         if !self.filter.permits(client) {
             tracing::debug!("edge: refused {client} (peer {peer})");
             self.guards.metrics.ip_refused();
-            respond_json(session, 403, "internal network error", BLOCKED_CODE).await?;
+            respond_json(ds, 403, "internal network error", BLOCKED_CODE).await?;
             return Ok(true);
         }
         if self.guards.blocker.is_blocked(client) {
             self.guards.metrics.blocked_request();
-            respond_json(session, 403, "internal network error", BLOCKED_CODE).await?;
+            respond_json(ds, 403, "internal network error", BLOCKED_CODE).await?;
             return Ok(true);
         }
         if let Some(port) = self.listener.redirect_port
-            && !session
+            && !ds
                 .req_header()
                 .uri
                 .path()
                 .starts_with(https::HTTP_CHALLENGE_PREFIX)
         {
-            https::redirect(session, port).await?;
+            https::redirect(ds, port).await?;
             return Ok(true);
         }
         if let Some(throttle) = &self.guards.throttle {
-            let req = session.req_header();
+            let req = ds.req_header();
             let auth = req
                 .headers
                 .get("authorization")
@@ -285,121 +308,61 @@ impl ProxyHttp for EdgeProxy {
             if let Some(refusal) = refusal {
                 tracing::debug!("edge: throttled {client} by rule {}", refusal.rule);
                 self.guards.metrics.throttled(&refusal.rule);
-                respond(session, 429, &refusal.headers(), refusal.body()).await?;
+                crate::errors::respond(ds, 429, &refusal.headers(), refusal.body()).await?;
                 return Ok(true);
             }
         }
-        let req = session.req_header();
+        let req = ds.req_header();
         let host = req
             .headers
             .get("host")
             .and_then(|h| h.to_str().ok())
             .or_else(|| req.uri.host());
-        let websocket = session.is_upgrade_req();
-        match self.routes.find(host, req.uri.path(), websocket) {
+        match self.routes.find(host, req.uri.path(), ctx.websocket) {
             Some(route) => {
                 ctx.upstream = Some(route.upstream.clone());
-                if websocket {
-                    self.tunnel(session, ctx).await?;
-                    return Ok(true);
-                }
                 Ok(false)
             }
             None => {
-                respond_json(session, 404, "404: Not Found", 0).await?;
+                respond_json(ds, 404, "404: Not Found", 0).await?;
                 Ok(true)
             }
         }
     }
 
-    async fn upstream_peer(
-        &self,
-        _session: &mut Session,
-        ctx: &mut RequestCtx,
-    ) -> Result<Box<HttpPeer>> {
-        let name = ctx.upstream.as_deref().unwrap_or_default();
-        let Some(lb) = self.balancers.get(name) else {
-            return Error::e_explain(ErrorType::HTTPStatus(502), "unknown upstream");
+    /// Carries a WebSocket upgrade request to the chosen upstream and back (see
+    /// [`websocket`]); answers 502/504 itself when no upstream takes it.
+    async fn tunnel(&self, ds: &mut Downstream, ctx: &mut RequestCtx, lb: &Balancer) -> Result<()> {
+        let head = websocket::request_head(ds.req_header(), &self.forwarded(ds, ctx));
+        let timeouts = self.guards.limits.tunnel();
+        let setup = async {
+            let mut upstream = websocket::connect(lb, &mut ctx.tried, timeouts.connect).await?;
+            upstream.write_all(&head).await.map_err(|e| {
+                websocket::TunnelError::BadResponse(format!("writing the request: {e}"))
+            })?;
+            let head = websocket::read_head(&mut upstream, timeouts.response).await?;
+            Ok::<_, websocket::TunnelError>((upstream, head))
         };
-        let tried = &ctx.tried;
-        let backend = lb.select_with(b"", 256, |b, healthy| {
-            healthy && b.addr.as_inet().is_some_and(|a| !tried.contains(a))
-        });
-        let Some(addr) = backend.and_then(|b| b.addr.as_inet().copied()) else {
-            return Error::e_explain(
-                ErrorType::HTTPStatus(502),
-                format!("no healthy address left for upstream {name}"),
-            );
-        };
-        ctx.tried.push(addr);
-        let mut peer = HttpPeer::new(addr, false, String::new());
-        self.guards.limits.apply_to_peer(&mut peer, ctx.websocket);
-        Ok(Box::new(peer))
-    }
-
-    async fn request_body_filter(
-        &self,
-        session: &mut Session,
-        body: &mut Option<Bytes>,
-        _end_of_stream: bool,
-        ctx: &mut RequestCtx,
-    ) -> Result<()> {
-        // WebSocket frames are not a request body.
-        if ctx.websocket || session.was_upgraded() {
-            return Ok(());
+        match setup.await {
+            Ok((upstream, head)) => websocket::relay(ds, upstream, head, timeouts).await,
+            Err(e) => {
+                let name = ctx.upstream.as_deref().unwrap_or_default();
+                tracing::warn!("edge: WebSocket to upstream {name} failed: {e:?}");
+                let (status, message) = match e {
+                    websocket::TunnelError::Timeout => (504, "504: Gateway Timeout"),
+                    _ => (502, "502: Bad Gateway"),
+                };
+                respond_json(ds, status, message, 0).await
+            }
         }
-        self.guards
-            .limits
-            .count_body(&mut ctx.body_bytes, body.as_ref())
     }
 
-    fn suppress_error_log(&self, _session: &Session, _ctx: &RequestCtx, e: &Error) -> bool {
-        // The limits' 413/431 and the like: the client's fault, answered, not the edge's.
-        matches!(e.etype(), ErrorType::HTTPStatus(status) if *status < 500)
-    }
-
-    async fn fail_to_proxy(
-        &self,
-        session: &mut Session,
-        e: &Error,
-        _ctx: &mut RequestCtx,
-    ) -> FailToProxy {
-        crate::errors::fail_to_proxy(session, e).await
-    }
-
-    fn fail_to_connect(
-        &self,
-        _session: &mut Session,
-        peer: &HttpPeer,
-        ctx: &mut RequestCtx,
-        mut e: Box<Error>,
-    ) -> Box<Error> {
-        // Nothing was sent yet: another address of the upstream may take the request.
-        tracing::warn!(
-            "edge: cannot connect to {} for upstream {}: {e}",
-            peer,
-            ctx.upstream.as_deref().unwrap_or_default()
-        );
-        e.set_retry(true);
-        e
-    }
-
-    async fn upstream_request_filter(
-        &self,
-        session: &mut Session,
-        upstream_request: &mut RequestHeader,
-        ctx: &mut RequestCtx,
-    ) -> Result<()> {
-        for (name, value) in self.forwarded(session, ctx) {
-            upstream_request.insert_header(name, value)?;
-        }
-        Ok(())
-    }
-
-    async fn logging(&self, session: &mut Session, _e: Option<&Error>, ctx: &mut RequestCtx) {
-        let written = session.response_written().map(|r| r.status.as_u16());
+    /// After the response (or the failure): the access log, the client address's error count
+    /// and the metrics.
+    fn logging(&self, ds: &Downstream, ctx: &RequestCtx) {
+        let written = ds.response_written().map(|r| r.status.as_u16());
         if let Some(log) = &self.guards.access_log
-            && !log.record(access_entry(session, ctx, written.unwrap_or(499)))
+            && !log.record(access_entry(ds, ctx, written.unwrap_or(499)))
         {
             self.guards.metrics.access_log_dropped();
         }
@@ -418,8 +381,80 @@ impl ProxyHttp for EdgeProxy {
     }
 }
 
+#[async_trait]
+impl HttpServerApp for EdgeProxy {
+    async fn process_new_http(
+        self: &Arc<Self>,
+        session: ServerSession,
+        shutdown: &ShutdownWatch,
+    ) -> Option<ReusedHttpStream> {
+        let mut ds = Downstream::new(session, self.hsts.clone());
+        let read = tokio::select! {
+            // Biased: a request already buffered is served, not dropped.
+            biased;
+            read = ds.read_request() => read,
+            () = self.stopping.wait() => return None,
+        };
+        match read {
+            Ok(true) => {}
+            Ok(false) => return None,
+            Err(e) => {
+                if matches!(e.etype(), ErrorType::InvalidHTTPHeader) {
+                    tracing::debug!("edge: bad request head: {e}");
+                    let _ = ds.respond_error(400).await;
+                } else {
+                    tracing::debug!("edge: reading a request head: {e}");
+                }
+                ds.shutdown().await;
+                return None;
+            }
+        }
+        if *shutdown.borrow() {
+            ds.set_keepalive(None);
+        }
+        let mut ctx = RequestCtx::new();
+        let reuse = match self.handle(&mut ds, &mut ctx).await {
+            Ok(()) => true,
+            Err(e) => {
+                let status = crate::errors::fail_to_proxy(&mut ds, &e).await;
+                // The limits' 413/431 and the like: the client's fault, answered, not the edge's.
+                if !matches!(e.etype(), ErrorType::HTTPStatus(s) if *s < 500) && status != 0 {
+                    tracing::error!("edge: {e}, status {status}, {}", ds.request_summary());
+                }
+                ds.on_proxy_failure(e);
+                false
+            }
+        };
+        self.logging(&ds, &ctx);
+        if !reuse {
+            return None;
+        }
+        let session = ds.into_inner();
+        let settings = HttpPersistentSettings::for_session(&session);
+        session
+            .finish()
+            .await
+            .ok()
+            .flatten()
+            .map(|s| ReusedHttpStream::from_reusable_stream(s, settings))
+    }
+
+    fn server_options(&self) -> Option<&HttpServerOptions> {
+        self.http2.as_ref().map(|(options, _)| options)
+    }
+
+    fn h2_options(&self) -> Option<H2Options> {
+        self.http2.as_ref().map(|(_, h2)| h2.clone())
+    }
+
+    async fn http_cleanup(&self) {
+        self.stopping.flag.store(true, Ordering::Release);
+        self.stopping.notify.notify_waiters();
+    }
+}
+
 /// The access log entry of a finished request.
-fn access_entry(session: &Session, ctx: &RequestCtx, status: u16) -> Entry {
+fn access_entry(session: &ServerSession, ctx: &RequestCtx, status: u16) -> Entry {
     let req = session.req_header();
     let header = |name: &str| {
         req.headers

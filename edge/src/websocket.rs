@@ -20,11 +20,11 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use pingora::http::{RequestHeader, ResponseHeader};
-use pingora::proxy::Session;
 use pingora::{Error, ErrorType, Result};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::downstream::Downstream;
 use crate::health::Balancer;
 
 /// A tunnel's timeouts (from `[edge.timeouts]`).
@@ -187,7 +187,7 @@ pub fn parse_head(buf: &[u8]) -> std::result::Result<Option<Head>, TunnelError> 
 /// closes; a refused upgrade's body is relayed until the upstream closes or its
 /// `Content-Length` is reached.
 pub async fn relay(
-    session: &mut Session,
+    session: &mut Downstream,
     mut upstream: TcpStream,
     head: Head,
     timeouts: Timeouts,
@@ -262,7 +262,7 @@ pub async fn relay(
 
 /// Relays a non-upgrade response body: `Content-Length` bytes, or until the upstream closes.
 async fn relay_body(
-    session: &mut Session,
+    session: &mut Downstream,
     upstream: &mut TcpStream,
     content_length: Option<usize>,
     mut sent: usize,
