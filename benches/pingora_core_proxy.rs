@@ -30,8 +30,7 @@ struct CoreProxy {
 }
 
 impl CoreProxy {
-    /// Forwards the request read into `session`; false when the downstream connection cannot
-    /// be reused.
+    /// Forwards the request read into `session` and streams the answer back.
     async fn forward(&self, session: &mut ServerSession) -> pingora::Result<()> {
         let mut req = Box::new(session.req_header().clone());
         let peer_ip = session
@@ -52,14 +51,9 @@ impl CoreProxy {
             .resp_header()
             .expect("read_response read the header");
         session.write_response_header_ref(resp).await?;
-        loop {
-            match upstream.read_body_ref().await? {
-                Some(chunk) => {
-                    let chunk = bytes::Bytes::copy_from_slice(chunk);
-                    session.write_response_body(chunk, false).await?;
-                }
-                None => break,
-            }
+        while let Some(chunk) = upstream.read_body_ref().await? {
+            let chunk = bytes::Bytes::copy_from_slice(chunk);
+            session.write_response_body(chunk, false).await?;
         }
         session.finish_body().await?;
         self.connector
