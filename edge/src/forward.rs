@@ -152,17 +152,19 @@ pub async fn exchange(
     body_bytes: &mut u64,
 ) -> Result<()> {
     let has_body = !ds.is_body_empty();
-    let head =
-        upstream_head(ds.req_header(), &up.forwarded, has_body).map_err(|e| e.into_down())?;
     let continue_first = has_body && expects_continue(ds.req_header());
+    let method = ds.req_header().method.clone();
     let (mut session, peer) = loop {
+        // Built again for a second attempt rather than cloned for every request.
+        let head =
+            upstream_head(ds.req_header(), &up.forwarded, has_body).map_err(|e| e.into_down())?;
         let (mut session, peer, reused) = connect(up, tried).await?;
-        match start(&mut session, &head, has_body).await {
+        match start(&mut session, head, has_body).await {
             Ok(()) => break (session, peer),
             // A pooled connection the upstream closed meanwhile: the request did not reach it
             // (nothing came back, and no body was read from the client yet), so a fresh
             // connection takes it.
-            Err(e) if reused && retryable(&e, &head.method) => {
+            Err(e) if reused && retryable(&e, &method) => {
                 tracing::debug!("edge: pooled connection to {peer} was closed: {e}");
                 tried.pop();
             }
@@ -219,8 +221,8 @@ pub async fn exchange(
 }
 
 /// Sends the request head; without a body, also ends the request and reads the response head.
-async fn start(session: &mut HttpSession, head: &RequestHeader, has_body: bool) -> Result<()> {
-    session.write_request_header(Box::new(head.clone())).await?;
+async fn start(session: &mut HttpSession, head: RequestHeader, has_body: bool) -> Result<()> {
+    session.write_request_header(Box::new(head)).await?;
     if !has_body {
         session.finish_body().await?;
         session.read_response().await?;
