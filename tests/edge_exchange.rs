@@ -1,7 +1,8 @@
 //! The edge's exchange with an upstream, through `accord edge` in front of a backend this test
 //! runs, which records every request head and body it gets: hop-by-hop fields stay behind, a
 //! chunked upload arrives whole, `Expect: 100-continue` is answered by the edge, a response
-//! without a length reaches an HTTP/1.1 client chunked on a connection that stays open, and a
+//! without a length reaches an HTTP/1.1 client chunked on a connection that stays open (as do
+//! answers to HEAD and 204s, which have no body), and a
 //! pooled upstream connection the backend closed is replaced without the client seeing an
 //! error (but a POST is not sent twice).
 
@@ -127,6 +128,18 @@ async fn backend() -> (u16, Arc<Log>) {
                         "body": String::from_utf8_lossy(&got.body),
                     })
                     .to_string();
+                    if got.head.starts_with("HEAD ") || path == "/empty" {
+                        // No body: the length a GET would get for HEAD, nothing for 204.
+                        let resp = if path == "/empty" {
+                            "HTTP/1.1 204 No Content\r\n\r\n".to_owned()
+                        } else {
+                            format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len())
+                        };
+                        if stream.write_all(resp.as_bytes()).await.is_err() {
+                            return;
+                        }
+                        continue;
+                    }
                     if path == "/open" {
                         let resp = format!(
                             "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n{body}"
@@ -256,6 +269,27 @@ async fn hop_by_hop_fields_stay_behind_uploads_arrive_and_100_continue_comes_fro
     );
     let echo: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(echo["path"], "/open");
+    // Answers without a body (HEAD, 204) leave the connection in step.
+    for (request, status) in [
+        ("HEAD /x HTTP/1.1", "HTTP/1.1 200"),
+        ("GET /empty HTTP/1.1", "HTTP/1.1 204"),
+    ] {
+        client
+            .write_all(format!("{request}\r\nHost: chat.example\r\n\r\n").as_bytes())
+            .await
+            .unwrap();
+        let mut head = Vec::new();
+        while !head.ends_with(b"\r\n\r\n") {
+            let mut byte = [0u8; 1];
+            tokio::time::timeout(Duration::from_secs(5), client.read_exact(&mut byte))
+                .await
+                .expect("an answer in time")
+                .unwrap();
+            head.push(byte[0]);
+        }
+        let head = String::from_utf8(head).unwrap();
+        assert!(head.starts_with(status), "{request}: {head}");
+    }
     client
         .write_all(b"GET /after HTTP/1.1\r\nHost: chat.example\r\n\r\n")
         .await
