@@ -2,9 +2,8 @@
 //! runs, which records every request head and body it gets: hop-by-hop fields stay behind, a
 //! chunked upload arrives whole, `Expect: 100-continue` is answered by the edge, a response
 //! without a length reaches an HTTP/1.1 client chunked on a connection that stays open (as do
-//! answers to HEAD and 204s, which have no body), and a
-//! pooled upstream connection the backend closed is replaced without the client seeing an
-//! error (but a POST is not sent twice).
+//! answers to HEAD and 204s, which have no body), and a pooled upstream connection the backend
+//! closed is replaced without the client seeing an error (but a POST is not sent twice).
 
 mod support;
 

@@ -11,6 +11,7 @@
 //! is answered by the edge itself (as nginx does), so a client waiting for it sends its body
 //! without the upstream being involved.
 
+use std::borrow::Cow;
 use std::net::SocketAddr;
 
 use bytes::Bytes;
@@ -48,8 +49,11 @@ pub struct Upstream<'a> {
     /// Timeouts and the body limit.
     pub limits: &'a Limits,
     /// `X-Forwarded-For` and `X-Forwarded-Proto`, as sent upstream.
-    pub forwarded: [(&'static str, String); 2],
+    pub forwarded: Forwarded,
 }
+
+/// `X-Forwarded-For` and `X-Forwarded-Proto` with their values (the second a constant).
+pub type Forwarded = [(&'static str, Cow<'static, str>); 2];
 
 /// The head sent upstream for the client's request `req`: HTTP/1.1, without hop-by-hop fields
 /// (nor those `Connection` names) or `Expect`, with `Host` (from the URI's authority when the
@@ -57,7 +61,7 @@ pub struct Upstream<'a> {
 /// of unknown length follows.
 pub fn upstream_head(
     req: &RequestHeader,
-    forwarded: &[(&'static str, String); 2],
+    forwarded: &Forwarded,
     has_body: bool,
 ) -> Result<RequestHeader> {
     let mut up = req.clone();
@@ -95,7 +99,7 @@ pub fn upstream_head(
         }
     }
     for (name, value) in forwarded {
-        up.insert_header(*name, value.as_str())?;
+        up.insert_header(*name, value.as_ref())?;
     }
     if has_body && !up.headers.contains_key(header::CONTENT_LENGTH) {
         up.insert_header(header::TRANSFER_ENCODING, "chunked")?;
@@ -282,7 +286,7 @@ fn frame(
 mod tests {
     use super::*;
 
-    fn forwarded() -> [(&'static str, String); 2] {
+    fn forwarded() -> Forwarded {
         [
             ("x-forwarded-for", "10.0.0.1".into()),
             ("x-forwarded-proto", "https".into()),

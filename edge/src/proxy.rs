@@ -11,6 +11,7 @@
 //! `pingora-core` alone (benches/README.md, "The edge's own request loop"). Everything else of
 //! Pingora stays.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -34,7 +35,7 @@ use crate::blocking::Blocker;
 use crate::client_addr::ClientAddr;
 use crate::downstream::Downstream;
 use crate::errors::respond_json;
-use crate::forward::{self, Upstream};
+use crate::forward::{self, Forwarded, Upstream};
 use crate::health::Balancer;
 use crate::ip_filter::IpFilter;
 use crate::limits::Limits;
@@ -195,16 +196,16 @@ fn forwarded_for(req: &RequestHeader) -> impl Iterator<Item = &str> {
 
 impl EdgeProxy {
     /// The `X-Forwarded-*` headers sent upstream with this request.
-    fn forwarded(&self, session: &ServerSession, ctx: &RequestCtx) -> [(&'static str, String); 2] {
+    fn forwarded(&self, session: &ServerSession, ctx: &RequestCtx) -> Forwarded {
         let peer = ctx.peer.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
         let chain = self
             .clients
             .forward_header(peer, forwarded_for(session.req_header()));
         [
-            ("x-forwarded-for", chain),
+            ("x-forwarded-for", Cow::Owned(chain)),
             (
                 "x-forwarded-proto",
-                if self.listener.https { "https" } else { "http" }.to_owned(),
+                Cow::Borrowed(if self.listener.https { "https" } else { "http" }),
             ),
         ]
     }
@@ -227,8 +228,8 @@ impl EdgeProxy {
         if self.answered_by_edge(ds, ctx).await? {
             return Ok(());
         }
-        let name = ctx.upstream.clone().unwrap_or_default();
-        let Some(balancer) = self.balancers.get(&name) else {
+        let upstream = ctx.upstream.as_deref().unwrap_or_default();
+        let Some(balancer) = self.balancers.get(upstream) else {
             return Error::e_explain(ErrorType::HTTPStatus(502), "unknown upstream");
         };
         if ctx.websocket {

@@ -25,6 +25,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::downstream::Downstream;
+use crate::forward::Forwarded;
 use crate::health::Balancer;
 
 /// A tunnel's timeouts (from `[edge.timeouts]`).
@@ -85,7 +86,7 @@ pub async fn connect(
 
 /// The request head sent upstream: the client's, with `X-Forwarded-For`/`-Proto` replaced by
 /// `forwarded`.
-pub fn request_head(req: &RequestHeader, forwarded: &[(&str, String)]) -> Vec<u8> {
+pub fn request_head(req: &RequestHeader, forwarded: &Forwarded) -> Vec<u8> {
     let target = req
         .uri
         .path_and_query()
