@@ -3,7 +3,9 @@
 //! chunked upload arrives whole, `Expect: 100-continue` is answered by the edge, a response
 //! without a length reaches an HTTP/1.1 client chunked on a connection that stays open (as do
 //! answers to HEAD and 204s, which have no body), and a pooled upstream connection the backend
-//! closed is replaced without the client seeing an error (but a POST is not sent twice).
+//! closed is replaced without the client seeing an error (but a POST is not sent twice). A
+//! client connection keeps its upstream connection between its requests, gives it back to the
+//! pool when it ends, and does not use one the upstream closed meanwhile.
 
 mod support;
 
@@ -20,6 +22,8 @@ use tokio::net::{TcpListener, TcpStream};
 struct Got {
     head: String,
     body: Vec<u8>,
+    /// Which of the backend's connections it came on (in the order they were accepted).
+    conn: usize,
 }
 
 impl Got {
@@ -64,6 +68,7 @@ async fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<Got> 
     let mut got = Got {
         head,
         body: Vec::new(),
+        conn: 0,
     };
     if let Some(len) = got.header("content-length") {
         let len: usize = len.parse().unwrap();
@@ -108,18 +113,23 @@ async fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<Got> 
 /// connection; `/open` is answered HTTP/1.0-style (no length, the body ends with the
 /// connection). After a request under `/once/`, the next request on that connection is read and
 /// dropped unanswered, as by a server closing an idle keep-alive connection the moment a
-/// request arrives.
+/// request arrives. After answering `/close`, the backend closes the connection (without
+/// saying so in the answer), as a server with a short keep-alive time does.
 async fn backend() -> (u16, Arc<Log>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let log = Arc::new(Log::default());
     let shared = log.clone();
     tokio::spawn(async move {
+        let mut accepted = 0;
         while let Ok((mut stream, _)) = listener.accept().await {
             let log = shared.clone();
+            let conn = accepted;
+            accepted += 1;
             tokio::spawn(async move {
                 let mut buf = Vec::new();
-                while let Some(got) = read_request(&mut stream, &mut buf).await {
+                while let Some(mut got) = read_request(&mut stream, &mut buf).await {
+                    got.conn = conn;
                     log.got.lock().unwrap().push(got.clone());
                     let path = got.head.split_whitespace().nth(1).unwrap_or("/").to_owned();
                     let body = serde_json::json!({
@@ -152,6 +162,9 @@ async fn backend() -> (u16, Arc<Log>) {
                         body.len()
                     );
                     if stream.write_all(resp.as_bytes()).await.is_err() {
+                        return;
+                    }
+                    if path == "/close" {
                         return;
                     }
                     if path.starts_with("/once/") {
@@ -362,6 +375,75 @@ async fn a_pooled_connection_the_upstream_dropped_is_replaced_but_a_post_is_not_
     assert_eq!(
         posts_dropped, refused,
         "every dropped POST answered 502, not resent"
+    );
+    stop(running);
+}
+
+/// The backend connection each request whose path starts with `prefix` came on.
+fn conns(log: &Log, prefix: &str) -> Vec<usize> {
+    log.got
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|g| {
+            g.head
+                .split_whitespace()
+                .nth(1)
+                .is_some_and(|p| p.starts_with(prefix))
+        })
+        .map(|g| g.conn)
+        .collect()
+}
+
+/// Sends `method path` on `client` and reads the answer's status line.
+async fn ask(client: &mut TcpStream, method: &str, path: &str) -> String {
+    let req = format!("{method} {path} HTTP/1.1\r\nHost: app\r\nContent-Length: 0\r\n\r\n");
+    client.write_all(req.as_bytes()).await.unwrap();
+    let (head, _) = read_response(client).await;
+    head.lines().next().unwrap_or_default().to_owned()
+}
+
+#[tokio::test]
+async fn a_client_connection_keeps_its_upstream_connection_and_gives_it_back_when_it_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, log) = backend().await;
+    let (port, running) = edge(dir.path(), app).await;
+    let connect = || TcpStream::connect(("127.0.0.1", port));
+    let (mut a, mut b) = (connect().await.unwrap(), connect().await.unwrap());
+    let ok = "HTTP/1.1 200 OK";
+
+    // Two client connections taking turns: each keeps the upstream connection of its first
+    // request (through a pool alone, the second would take the first's connection every time).
+    for i in 0..4 {
+        assert_eq!(ask(&mut a, "GET", &format!("/a/{i}")).await, ok);
+        assert_eq!(ask(&mut b, "GET", &format!("/b/{i}")).await, ok);
+    }
+    let (on_a, on_b) = (conns(&log, "/a/"), conns(&log, "/b/"));
+    assert!(on_a.iter().all(|c| *c == on_a[0]), "a's requests: {on_a:?}");
+    assert!(on_b.iter().all(|c| *c == on_b[0]), "b's requests: {on_b:?}");
+    assert_ne!(on_a[0], on_b[0], "a and b each kept their own");
+
+    // When a client connection ends, its upstream connection goes back to the pool, where the
+    // next client connection's first request finds it.
+    drop(a);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut c = connect().await.unwrap();
+    assert_eq!(ask(&mut c, "GET", "/c/0").await, ok);
+    assert_eq!(
+        conns(&log, "/c/"),
+        [on_a[0]],
+        "c got a's connection from the pool"
+    );
+
+    // The upstream closes the kept connection after an answer: the client's next request (a
+    // POST, which the edge would not send twice) goes on a new connection, not to a 502.
+    assert_eq!(ask(&mut c, "GET", "/close").await, ok);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(ask(&mut c, "POST", "/c/after").await, ok);
+    let on_c = conns(&log, "/c/");
+    assert_ne!(
+        on_c[1], on_a[0],
+        "the closed connection was not used: {on_c:?}"
     );
     stop(running);
 }

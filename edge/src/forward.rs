@@ -3,7 +3,8 @@
 //! without a length sent chunked), an address of the upstream chosen round-robin among the
 //! healthy ones with the next tried when one refuses the connection, the request body streamed
 //! up (counted against `edge.limits.max_body_bytes`), the response streamed back, and the
-//! upstream connection kept in Pingora's pool when the exchange left it reusable.
+//! upstream connection kept for the client connection's next request ([`crate::held`]) or in
+//! Pingora's pool when the exchange left it reusable.
 //!
 //! The exchange runs in order — head up, body up, then the response — on the request's own
 //! task, without `pingora-proxy`'s two-task duplex loop: that loop cost the edge about half its
@@ -13,17 +14,19 @@
 
 use std::borrow::Cow;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use http::header;
-use pingora::connectors::http::v1::Connector;
+use pingora::connectors::TransportConnector;
 use pingora::http::{RequestHeader, ResponseHeader};
 use pingora::protocols::http::v1::client::HttpSession;
-use pingora::upstreams::peer::HttpPeer;
+use pingora::upstreams::peer::{HttpPeer, Peer};
 use pingora::{Error, ErrorType, Result, RetryType};
 
 use crate::downstream::Downstream;
 use crate::health::Balancer;
+use crate::held::{self, Held, HeldCount};
 use crate::limits::Limits;
 
 /// Request fields that concern one connection only (RFC 9110 §7.6.1), never sent upstream.
@@ -44,8 +47,10 @@ const HOP_BY_HOP: [&str; 10] = [
 pub struct Upstream<'a> {
     /// The upstream's addresses.
     pub balancer: &'a Balancer,
-    /// Pingora's HTTP/1 connector and its keep-alive pool.
-    pub connector: &'a Connector,
+    /// Pingora's connector and its keep-alive pool.
+    pub connector: &'a TransportConnector,
+    /// How many upstream connections client connections keep, and how many they may.
+    pub held_count: &'a Arc<HeldCount>,
     /// Timeouts and the body limit.
     pub limits: &'a Limits,
     /// `X-Forwarded-For` and `X-Forwarded-Proto`, as sent upstream.
@@ -115,10 +120,13 @@ fn expects_continue(req: &RequestHeader) -> bool {
 }
 
 /// Connects to a healthy address of the upstream not tried yet (each one tried is added to
-/// `tried`), the next on a connect failure; a pooled connection is used when there is one.
+/// `tried`), the next on a connect failure. The connection the client connection kept in
+/// `held` is used when the choice falls on its address, else a pooled connection when there is
+/// one. True with a connection that was used before.
 async fn connect(
     up: &Upstream<'_>,
     tried: &mut Vec<SocketAddr>,
+    held: &mut Option<Held>,
 ) -> Result<(HttpSession, HttpPeer, bool)> {
     loop {
         let backend = up.balancer.select_with(b"", 256, |b, healthy| {
@@ -135,8 +143,21 @@ async fn connect(
         tried.push(addr);
         let mut peer = HttpPeer::new(addr, false, String::new());
         up.limits.apply_to_peer(&mut peer, false);
-        match up.connector.get_http_session(&peer).await {
-            Ok((mut session, reused)) => {
+        let kept = held::take(held, up.connector, addr, up.limits.upstream_idle());
+        // Then a pooled connection, on a small future. Connecting is boxed: Pingora's connect
+        // future is about 9 KiB, which would otherwise sit in every request's future.
+        let got = match kept {
+            Some(stream) => Ok((stream, true)),
+            None => match up.connector.reused_stream(&peer).await {
+                Some(stream) => Ok((stream, true)),
+                None => Box::pin(up.connector.new_stream(&peer))
+                    .await
+                    .map(|s| (s, false)),
+            },
+        };
+        match got {
+            Ok((stream, reused)) => {
+                let mut session = HttpSession::new_with_options(stream, &peer);
                 session.read_timeout = peer.options.read_timeout;
                 session.write_timeout = peer.options.write_timeout;
                 return Ok((session, peer, reused));
@@ -146,12 +167,14 @@ async fn connect(
     }
 }
 
-/// Proxies the request read into `ds` to the upstream and its answer back. `body_bytes`
-/// counts the request body read. An error before any response head went out is answered by
-/// the caller (502/504, or 413 past the body limit).
+/// Proxies the request read into `ds` to the upstream and its answer back, on the connection
+/// the client connection kept in `held` when it fits, which then keeps this exchange's
+/// connection. `body_bytes` counts the request body read. An error before any response head
+/// went out is answered by the caller (502/504, or 413 past the body limit).
 pub async fn exchange(
     ds: &mut Downstream,
     up: &Upstream<'_>,
+    held: &mut Option<Held>,
     tried: &mut Vec<SocketAddr>,
     body_bytes: &mut u64,
 ) -> Result<()> {
@@ -162,7 +185,7 @@ pub async fn exchange(
         // Built again for a second attempt rather than cloned for every request.
         let head =
             upstream_head(ds.req_header(), &up.forwarded, has_body).map_err(|e| e.into_down())?;
-        let (mut session, peer, reused) = connect(up, tried).await?;
+        let (mut session, peer, reused) = connect(up, tried, held).await?;
         match start(&mut session, head, has_body).await {
             Ok(()) => break (session, peer),
             // A pooled connection the upstream closed meanwhile: the request did not reach it
@@ -218,9 +241,14 @@ pub async fn exchange(
     ds.write_response_body(None, true)
         .await
         .map_err(|e| e.into_down())?;
-    up.connector
-        .release_http_session(session, &peer, peer.options.idle_timeout)
-        .await;
+    session.respect_keepalive();
+    if let Some(stream) = session.reuse().await
+        && let Some(addr) = peer.address().as_inet()
+    {
+        let idle = up.limits.upstream_idle();
+        let key = peer.reuse_hash();
+        held::keep(held, up.held_count, up.connector, stream, *addr, key, idle);
+    }
     Ok(())
 }
 

@@ -32,12 +32,14 @@ pub mod acme;
 pub mod admin;
 pub mod blocking;
 pub mod client_addr;
+pub mod connection;
 pub mod counters;
 pub mod downstream;
 pub mod errors;
 pub mod forward;
 pub mod handover;
 pub mod health;
+pub mod held;
 pub mod https;
 pub mod ip_filter;
 pub mod limits;
@@ -58,8 +60,7 @@ use std::time::{Duration, Instant};
 use accord_config::Config;
 use anyhow::{Context, bail};
 use async_trait::async_trait;
-use pingora::connectors::ConnectorOptions;
-use pingora::connectors::http::v1::Connector;
+use pingora::connectors::{ConnectorOptions, TransportConnector};
 use pingora::server::configuration::{Opt, ServerConf};
 use pingora::server::{ExecutionPhase, RunArgs, Server, ShutdownSignal, ShutdownSignalWatch};
 use pingora::services::background::background_service;
@@ -71,6 +72,7 @@ use crate::acme::AcmeService;
 use crate::admin::Admin;
 use crate::blocking::Blocker;
 use crate::client_addr::ClientAddr;
+use crate::connection::EdgeApp;
 use crate::handover::HandOverApp;
 use crate::ip_filter::{FileWatcher, IpFilter};
 use crate::limits::Limits;
@@ -277,7 +279,8 @@ pub fn start_with(config: &Config, upgrade: bool) -> anyhow::Result<EdgeHandle> 
         stop_rx.clone(),
     )?;
     let http2 = edge.tls.http2.then(|| guards.limits.http2());
-    let connector = Connector::new(Some(ConnectorOptions::from_server_conf(
+    let pool_size = server.configuration.upstream_keepalive_pool_size;
+    let connector = TransportConnector::new(Some(ConnectorOptions::from_server_conf(
         &server.configuration,
     )));
     let proxy = EdgeProxy::new(
@@ -287,6 +290,7 @@ pub fn start_with(config: &Config, upgrade: bool) -> anyhow::Result<EdgeHandle> 
         clients,
         guards,
         connector,
+        pool_size,
     );
     if let Some(certs) = &certs {
         let config = tls::server_config(certs.clone(), edge.tls.http2, edge.tls.acme.enabled)?;
@@ -300,7 +304,7 @@ pub fn start_with(config: &Config, upgrade: bool) -> anyhow::Result<EdgeHandle> 
         if let Some((options, h2)) = http2 {
             https = https.with_http2(options, h2);
         }
-        let app = Arc::new(https);
+        let app = Arc::new(EdgeApp::new(https));
         let tls_app = TlsApp::new(config, app);
         let listen = edge.tls.listen.to_string();
         if edge.proxy_protocol {
@@ -341,7 +345,7 @@ pub fn start_with(config: &Config, upgrade: bool) -> anyhow::Result<EdgeHandle> 
         hsts: None,
         acme: certs.as_ref().and_then(|c| c.challenges()),
     };
-    let app = proxy.for_listener(plain);
+    let app = EdgeApp::new(proxy.for_listener(plain));
     if edge.proxy_protocol {
         let app = HandOverApp::for_edge(ProxyProtocolApp::new(app), &upgrading, edge);
         let mut service = Service::new("Accord edge".into(), app);

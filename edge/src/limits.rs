@@ -181,6 +181,11 @@ impl Limits {
         (options, h2)
     }
 
+    /// How long an idle upstream connection is kept for reuse (`upstream_idle_secs`).
+    pub fn upstream_idle(&self) -> Duration {
+        self.upstream_idle
+    }
+
     /// Sets the upstream connection's timeouts. WebSockets get `websocket_idle_secs` in place
     /// of the read and write timeouts.
     pub fn apply_to_peer(&self, peer: &mut HttpPeer, websocket: bool) {

@@ -20,7 +20,7 @@ use std::time::{Instant, SystemTime};
 
 use async_trait::async_trait;
 use pingora::apps::{HttpPersistentSettings, HttpServerApp, HttpServerOptions, ReusedHttpStream};
-use pingora::connectors::http::v1::Connector;
+use pingora::connectors::TransportConnector;
 use pingora::http::RequestHeader;
 use pingora::protocols::http::ServerSession;
 use pingora::protocols::http::v2::server::H2Options;
@@ -37,6 +37,7 @@ use crate::downstream::Downstream;
 use crate::errors::respond_json;
 use crate::forward::{self, Forwarded, Upstream};
 use crate::health::Balancer;
+use crate::held::{self, Held, HeldCount};
 use crate::ip_filter::IpFilter;
 use crate::limits::Limits;
 use crate::metrics::EdgeMetrics;
@@ -58,8 +59,10 @@ pub struct EdgeProxy {
     listener: Listener,
     /// `Strict-Transport-Security` of every response (HTTPS listener).
     hsts: Option<Arc<str>>,
-    /// Pingora's HTTP/1 connector to the upstreams, with its keep-alive pool.
-    connector: Arc<Connector>,
+    /// Pingora's connector to the upstreams, with its keep-alive pool.
+    connector: Arc<TransportConnector>,
+    /// The upstream connections client connections keep between requests ([`crate::held`]).
+    held_count: Arc<HeldCount>,
     /// Set (and waiters woken) when the listener's service stops.
     stopping: Arc<Stopping>,
     /// The HTTPS listener's HTTP/2 settings.
@@ -116,14 +119,16 @@ pub struct Guards {
 
 impl EdgeProxy {
     /// The proxy over these routes, upstreams, filter, trusted proxies and guards, reaching the
-    /// upstreams through `connector`.
+    /// upstreams through `connector`, whose pool holds `pool_size` idle connections (as many
+    /// more may be kept by client connections, see [`crate::held`]).
     pub fn new(
         routes: RouteTable,
         balancers: BTreeMap<String, Arc<Balancer>>,
         filter: Arc<IpFilter>,
         clients: ClientAddr,
         guards: Guards,
-        connector: Connector,
+        connector: TransportConnector,
+        pool_size: usize,
     ) -> Self {
         Self {
             routes,
@@ -134,6 +139,7 @@ impl EdgeProxy {
             listener: Listener::default(),
             hsts: None,
             connector: Arc::new(connector),
+            held_count: HeldCount::new(pool_size),
             stopping: Arc::default(),
             http2: None,
         }
@@ -211,8 +217,14 @@ impl EdgeProxy {
     }
 
     /// One request, from its head to the end of its response: the guards, the edge's own
-    /// answers, then the upstream. An error is answered by the caller.
-    async fn handle(&self, ds: &mut Downstream, ctx: &mut RequestCtx) -> Result<()> {
+    /// answers, then the upstream (on the connection in `held` when it fits). An error is
+    /// answered by the caller.
+    async fn handle(
+        &self,
+        ds: &mut Downstream,
+        ctx: &mut RequestCtx,
+        held: &mut Option<Held>,
+    ) -> Result<()> {
         ctx.websocket = ds.is_upgrade_req();
         self.guards.limits.apply_to_client(ds, ctx.websocket);
         if !ctx.websocket && self.guards.handing_over.load(Ordering::Relaxed) {
@@ -238,10 +250,11 @@ impl EdgeProxy {
         let upstream = Upstream {
             balancer,
             connector: &self.connector,
+            held_count: &self.held_count,
             limits: &self.guards.limits,
             forwarded: self.forwarded(ds, ctx),
         };
-        forward::exchange(ds, &upstream, &mut ctx.tried, &mut ctx.body_bytes).await
+        forward::exchange(ds, &upstream, held, &mut ctx.tried, &mut ctx.body_bytes).await
     }
 
     /// The edge's own answers: ACME HTTP-01 validations, refused and blocked addresses, the
@@ -382,12 +395,15 @@ impl EdgeProxy {
     }
 }
 
-#[async_trait]
-impl HttpServerApp for EdgeProxy {
-    async fn process_new_http(
-        self: &Arc<Self>,
+impl EdgeProxy {
+    /// Serves one request of `session`, its connection (or HTTP/2 stream) already open;
+    /// gives the connection back when it can carry another request. `held` is the upstream
+    /// connection the client connection keeps between its requests.
+    pub(crate) async fn serve(
+        &self,
         session: ServerSession,
         shutdown: &ShutdownWatch,
+        held: &mut Option<Held>,
     ) -> Option<ReusedHttpStream> {
         let mut ds = Downstream::new(session, self.hsts.clone());
         let read = tokio::select! {
@@ -414,7 +430,7 @@ impl HttpServerApp for EdgeProxy {
             ds.set_keepalive(None);
         }
         let mut ctx = RequestCtx::new();
-        let reuse = match self.handle(&mut ds, &mut ctx).await {
+        let reuse = match self.handle(&mut ds, &mut ctx, held).await {
             Ok(()) => true,
             Err(e) => {
                 let status = crate::errors::fail_to_proxy(&mut ds, &e).await;
@@ -438,6 +454,30 @@ impl HttpServerApp for EdgeProxy {
             .ok()
             .flatten()
             .map(|s| ReusedHttpStream::from_reusable_stream(s, settings))
+    }
+}
+
+impl EdgeProxy {
+    /// Returns the upstream connection a client connection kept to the pool, as the client
+    /// connection (or HTTP/2 stream) ends.
+    pub(crate) fn release(&self, held: Option<Held>) {
+        held::release(held, &self.connector, self.guards.limits.upstream_idle());
+    }
+}
+
+/// Pingora's HTTP/2 server runs each stream through this (HTTP/1 connections are served by
+/// [`crate::connection::EdgeApp`]'s own loop).
+#[async_trait]
+impl HttpServerApp for EdgeProxy {
+    async fn process_new_http(
+        self: &Arc<Self>,
+        session: ServerSession,
+        shutdown: &ShutdownWatch,
+    ) -> Option<ReusedHttpStream> {
+        let mut held = None;
+        let reused = self.serve(session, shutdown, &mut held).await;
+        self.release(held);
+        reused
     }
 
     fn server_options(&self) -> Option<&HttpServerOptions> {
