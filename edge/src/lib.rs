@@ -6,7 +6,9 @@
 //! - [`ip_filter`]: CIDR allow/deny lists, from the configuration and from polled files;
 //! - [`client_addr`]: the client address behind trusted proxies, and `X-Forwarded-For`;
 //! - [`proxy`]: the request handling tying them together (a Pingora HTTP application);
+//! - [`connection`]: one client connection's HTTP/1 requests in one loop (HTTP/2 to Pingora);
 //! - [`forward`]: one request's exchange with an upstream;
+//! - [`held`]: the upstream connection a client connection keeps between its requests;
 //! - [`downstream`]: the client's side of a request, with the headers added to every answer;
 //! - [`websocket`]: WebSocket upgrades, tunnelled by the edge itself;
 //! - [`proxy_protocol`]: PROXY protocol v1/v2 on the listener (`edge.proxy_protocol`);

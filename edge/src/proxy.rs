@@ -1,5 +1,6 @@
-//! The edge's request handling, as a Pingora HTTP application (`HttpServerApp`, over Pingora's
-//! listeners, TLS, HTTP/1.1 and HTTP/2 sessions): IP filter and error-based blocks (403 with
+//! The edge's request handling, one request at a time (`EdgeProxy::serve`, called by the
+//! HTTP/1 connection loop of [`crate::connection`] and, as a Pingora `HttpServerApp`, for each
+//! HTTP/2 stream; over Pingora's listeners, TLS, HTTP/1.1 and HTTP/2 sessions): IP filter and error-based blocks (403 with
 //! JSON code 40333 before any upstream is contacted), throttling (429), routing, the exchange
 //! with an upstream ([`crate::forward`]), and, once the response is sent, the error count of the
 //! client address, the metrics and the access log. WebSocket upgrades are tunnelled by
