@@ -1,9 +1,9 @@
 //! The edge's request handling, one request at a time (`EdgeProxy::serve`, called by the
 //! HTTP/1 connection loop of [`crate::connection`] and, as a Pingora `HttpServerApp`, for each
-//! HTTP/2 stream; over Pingora's listeners, TLS, HTTP/1.1 and HTTP/2 sessions): IP filter and error-based blocks (403 with
-//! JSON code 40333 before any upstream is contacted), throttling (429), routing, the exchange
-//! with an upstream ([`crate::forward`]), and, once the response is sent, the error count of the
-//! client address, the metrics and the access log. WebSocket upgrades are tunnelled by
+//! HTTP/2 stream): IP filter and error-based blocks (403 with JSON code 40333 before any
+//! upstream is contacted), throttling (429), routing, the exchange with an upstream
+//! ([`crate::forward`]), and, once the response is sent, the error count of the client
+//! address, the metrics and the access log. WebSocket upgrades are tunnelled by
 //! [`crate::websocket`]. The limits and timeouts are in [`crate::limits`], the JSON answers to
 //! failures in [`crate::errors`].
 //!
