@@ -171,7 +171,7 @@ pub struct RequestCtx {
     /// The client address (behind trusted proxies).
     client: Option<IpAddr>,
     /// The chosen upstream's name.
-    upstream: Option<String>,
+    upstream: Option<Arc<str>>,
     /// Addresses already tried for this request.
     tried: Vec<SocketAddr>,
     /// A WebSocket upgrade request.
@@ -526,7 +526,7 @@ fn access_entry(session: &ServerSession, ctx: &RequestCtx, status: u16) -> Entry
         bytes: session.body_bytes_sent(),
         referer: header("referer"),
         user_agent: header("user-agent"),
-        upstream: ctx.upstream.clone().unwrap_or_else(|| "edge".into()),
+        upstream: ctx.upstream.as_deref().unwrap_or("edge").to_owned(),
         upstream_addr: ctx.tried.last().copied(),
         duration: ctx.start.elapsed(),
     }

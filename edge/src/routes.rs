@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
 
 use accord_config::{Config, EdgeRoute};
 
@@ -31,8 +32,8 @@ pub struct Route {
     pub host: Option<String>,
     /// Path prefix, starting with `/`.
     pub path_prefix: String,
-    /// Name of the upstream.
-    pub upstream: String,
+    /// Name of the upstream (shared: each request's context holds it).
+    pub upstream: Arc<str>,
     /// Whether only WebSocket upgrade requests match.
     pub websocket_only: bool,
 }
@@ -42,7 +43,7 @@ impl Route {
         Self {
             host: host.map(normalize_host),
             path_prefix: prefix.to_owned(),
-            upstream: upstream.to_owned(),
+            upstream: Arc::from(upstream),
             websocket_only,
         }
     }
@@ -142,7 +143,7 @@ impl RouteTable {
 
     /// Names of the upstreams the routes use.
     pub fn upstream_names(&self) -> Vec<&str> {
-        let mut names: Vec<&str> = self.all().map(|r| r.upstream.as_str()).collect();
+        let mut names: Vec<&str> = self.all().map(|r| &*r.upstream).collect();
         names.sort_unstable();
         names.dedup();
         names
@@ -207,7 +208,7 @@ mod tests {
     }
 
     fn up<'a>(t: &'a RouteTable, host: Option<&str>, path: &str, ws: bool) -> Option<&'a str> {
-        t.find(host, path, ws).map(|r| r.upstream.as_str())
+        t.find(host, path, ws).map(|r| &*r.upstream)
     }
 
     #[test]
