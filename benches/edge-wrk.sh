@@ -170,6 +170,12 @@ nginx_workers="$(pgrep -P "$nginx_pid" | tr '\n' ' ' || true)"
 # User and system CPU ticks used so far by the processes given.
 ticks() { for p in "$@"; do awk '{print $14, $15}' "/proc/$p/stat"; done | awk '{u+=$1; s+=$2} END {print u+0, s+0}'; }
 tick_us=$((1000000 / $(getconf CLK_TCK)))
+# Context switches so far by every thread of the processes given: voluntary (a thread blocked:
+# it went to sleep waiting for work) and involuntary (the scheduler took its CPU).
+switches() {
+  for p in "$@"; do cat /proc/"$p"/task/*/status 2>/dev/null; done |
+    awk '/^voluntary_ctxt_switches/ {v+=$2} /^nonvoluntary_ctxt_switches/ {n+=$2} END {print v+0, n+0}'
+}
 
 url() {
   case "$1" in
@@ -229,12 +235,15 @@ for round in $(seq 1 "$rounds"); do
       esac
       echo "== round $round, $c connections, $name"
       read -r u0 s0 < <(ticks "${cpu_pids[@]}")
+      read -r v0 i0 < <(switches "${cpu_pids[@]}")
       out="$("${on_wrk[@]}" wrk -t1 -c"$c" -d"${seconds}s" --latency "$(url "$port")")"
       read -r u1 s1 < <(ticks "${cpu_pids[@]}")
+      read -r v1 i1 < <(switches "${cpu_pids[@]}")
       echo "$out" | grep -E 'Requests/sec|^ +(50|99)%|Latency  '
       n="$(echo "$out" | awk '/requests in/ {print $1}')"
       awk -v u=$((u1 - u0)) -v s=$((s1 - s0)) -v t="$tick_us" -v n="$n" -v who="$name" \
-        'BEGIN {printf "  CPU per request (%s): user %.1f µs, system %.1f µs\n", who == "direct" ? "API" : who, u * t / n, s * t / n}'
+        -v v=$((v1 - v0)) -v i=$((i1 - i0)) \
+        'BEGIN {printf "  CPU per request (%s): user %.1f µs, system %.1f µs; context switches per request: %.2f voluntary, %.2f involuntary\n", who == "direct" ? "API" : who, u * t / n, s * t / n, v / n, i / n}'
       [ -z "$perf_pid" ] || wait "$perf_pid" || true
     done
   done
