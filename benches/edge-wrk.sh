@@ -2,7 +2,8 @@
 # The edge's cost measured the way an operator runs it: `accord api`, `accord edge` and nginx
 # (Debian's package, `nginx.conf.in`, as `accord-edge-bench` gives it) each in its own
 # process, all driven by Debian's `wrk` over loopback. Prints one `wrk --latency` summary per
-# target, connection count and round.
+# target, connection count and round, with the CPU and context switches per request of the
+# process measured.
 #
 #   apt-get install wrk nginx
 #   cargo build --release --bin accord

@@ -393,8 +393,8 @@ fn message_create_size_deep_in_a_stream() {
 
 /// Message sizes deep in a busy stream: the average over 200 MESSAGE_CREATEs after READY and
 /// a large GUILD_CREATE (so a small window has long since filled), with the time each takes and
-/// the GUILD_CREATE's size, for the defaults, Discord's tuning and the other zstd settings
-/// `benches/README.md` compares. Run with `--release --nocapture` for the table. The defaults
+/// the GUILD_CREATE's size, for the defaults, Discord's tuning, zlib's levels 1–5 and the other
+/// zstd settings `benches/README.md` compares. Run with `--release --nocapture` for the table. The defaults
 /// must stay within 10% of Discord's size there with a context under 64 KiB (measured: +8.8%,
 /// 58 KiB) and gain from the history at all.
 #[test]
@@ -457,6 +457,14 @@ fn message_create_sizes_over_a_long_stream() {
         plain as f64 / (payloads.len() - 3) as f64
     );
     let _ = average(CompressKind::ZlibStream, CompressSettings::default());
+    // zlib's faster levels: what a busy stream's message costs against its size.
+    for level in 1..=5 {
+        let settings = CompressSettings {
+            zlib_level: level,
+            ..CompressSettings::default()
+        };
+        let _ = average(CompressKind::ZlibStream, settings);
+    }
     let (discord, _) = average(CompressKind::ZstdStream, CompressSettings::discord());
     let (ours, context) = average(CompressKind::ZstdStream, CompressSettings::default());
     // The defaults before the block cap, the same window with zstd's own block size, larger
