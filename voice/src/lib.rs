@@ -1,1 +1,1 @@
-//! Voice gateway and media. Empty until the voice issue builds it.
+//! Voice gateway and media. Empty: no issue has asked for voice yet.
