@@ -26,7 +26,10 @@
 # taken from the backend's; direct then runs on CPU 0 alone), COUNT (1: instead of timing,
 # run the API and every proxy under `valgrind --tool=callgrind` and print the user-space
 # instructions each spends per request over SECONDS_EACH of `wrk -c8` — a count that does not
-# depend on the machine's speed or load; nginx then runs as one process, `master_process off`).
+# depend on the machine's speed or load; nginx then runs as one process, `master_process off`),
+# HEADERS (bot: every request also carries the header fields discord.py's aiohttp session sends —
+# User-Agent, Authorization, Accept, Accept-Encoding — instead of wrk's Host alone; the route
+# reads none of them, so the API's own work does not change).
 set -euo pipefail
 
 target="${CARGO_TARGET_DIR:-$HOME/.cache/accord/target}"
@@ -41,6 +44,19 @@ if [ -n "${PIN:-}" ]; then
 fi
 workers="${WORKERS:-$(nproc)}"
 conns=("$@")
+wrk_headers=()
+case "${HEADERS:-}" in
+  "") ;;
+  bot)
+    wrk_headers=(
+      -H "User-Agent: DiscordBot (https://github.com/Rapptz/discord.py 2.7.1) Python/3.11 aiohttp/3.13"
+      -H "Authorization: Bot MTQ0NTcwMDAwMDAwMDAwMDAwMA.aZ0k1A.edge-wrk-not-a-real-token-0000000000"
+      -H "Accept: */*"
+      -H "Accept-Encoding: gzip, deflate"
+    )
+    ;;
+  *) echo "HEADERS is empty or bot" >&2; exit 1 ;;
+esac
 [ ${#conns[@]} -gt 0 ] || conns=(1 32)
 for tool in wrk nginx "$accord"; do
   command -v "$tool" >/dev/null || { echo "missing $tool (see the header of $0)" >&2; exit 1; }
@@ -188,7 +204,7 @@ url() {
 for target in "${targets[@]}"; do
   port="${target##*:}"
   curl -fsSk "$(url "$port")" >/dev/null
-  wrk -t1 -c8 -d1s "$(url "$port")" >/dev/null
+  wrk "${wrk_headers[@]}" -t1 -c8 -d1s "$(url "$port")" >/dev/null
 done
 
 # COUNT=1: each measured process's instructions over one run of wrk, from callgrind's counts
@@ -204,7 +220,7 @@ if [ -n "${COUNT:-}" ]; then
       pcore) pid="$pcore_pid" ;;
     esac
     callgrind_control -z "$pid" >/dev/null 2>&1
-    n="$("${on_wrk[@]}" wrk -t1 -c8 -d"${seconds}s" "$(url "$port")" | awk '/requests in/ {print $1}')"
+    n="$("${on_wrk[@]}" wrk "${wrk_headers[@]}" -t1 -c8 -d"${seconds}s" "$(url "$port")" | awk '/requests in/ {print $1}')"
     callgrind_control -d "$pid" >/dev/null 2>&1
     sleep 1
     dump="$(ls -t "$dir/callgrind.$pid".* | head -1)"
@@ -237,7 +253,7 @@ for round in $(seq 1 "$rounds"); do
       echo "== round $round, $c connections, $name"
       read -r u0 s0 < <(ticks "${cpu_pids[@]}")
       read -r v0 i0 < <(switches "${cpu_pids[@]}")
-      out="$("${on_wrk[@]}" wrk -t1 -c"$c" -d"${seconds}s" --latency "$(url "$port")")"
+      out="$("${on_wrk[@]}" wrk "${wrk_headers[@]}" -t1 -c"$c" -d"${seconds}s" --latency "$(url "$port")")"
       read -r u1 s1 < <(ticks "${cpu_pids[@]}")
       read -r v1 i1 < <(switches "${cpu_pids[@]}")
       echo "$out" | grep -E 'Requests/sec|^ +(50|99)%|Latency  '
