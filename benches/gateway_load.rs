@@ -70,6 +70,14 @@ const AFTER_READY: &str = "after READY: ";
 /// How long a session waits for the handshake, Hello and READY before it counts as failed.
 const SETUP_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// What `--help` prints (the module's documentation says more).
+const USAGE: &str = "\
+usage: accord-gateway-load --run [--users N] [--compress none|zlib-stream|zstd-stream[,...]]
+                           [--messages N] [--warmup 1] [--heartbeat-ms N] [--client-nice N]
+                           [--gateways N] [--zstd L/W/H/C/B] [--zstd-quiet keep] [--intents BITS]
+       accord-gateway-load --server ... | --clients ... | --gateway ...   (the parts --run drives)
+See benches/gateway_load.rs's documentation and benches/README.md for what each figure means.";
+
 /// Command-line flags: `--name value` pairs plus the mode flag.
 struct Flags(HashMap<String, String>);
 
@@ -81,6 +89,10 @@ impl Flags {
         while let Some(flag) = it.next() {
             match flag.as_str() {
                 "--server" | "--clients" | "--run" | "--gateway" => mode = flag[2..].to_owned(),
+                "--help" | "-h" => {
+                    println!("{USAGE}");
+                    std::process::exit(0);
+                }
                 _ => {
                     let name = flag
                         .strip_prefix("--")
