@@ -394,9 +394,9 @@ fn message_create_size_deep_in_a_stream() {
 /// Message sizes deep in a busy stream: the average over 200 MESSAGE_CREATEs after READY and
 /// a large GUILD_CREATE (so a small window has long since filled), with the time each takes and
 /// the GUILD_CREATE's size, for the defaults, Discord's tuning, zlib's levels 1–5 and the other
-/// zstd settings `benches/README.md` compares. Run with `--release --nocapture` for the table. The defaults
-/// must stay within 10% of Discord's size there with a context under 64 KiB (measured: +8.8%,
-/// 58 KiB) and gain from the history at all.
+/// zstd settings `benches/README.md` compares. Run with `--release --nocapture` for the table.
+/// The defaults must stay within 10% of Discord's size there with a context under 64 KiB
+/// (measured: +8.8%, 58 KiB) and gain from the history at all.
 #[test]
 fn message_create_sizes_over_a_long_stream() {
     let mut rng = Lcg(42);
